@@ -1,0 +1,226 @@
+"""Input validation at the package boundary.
+
+Every public entry point validates its inputs once, here, and hands clean contiguous
+``float64`` arrays to the layers below (which assume them). Errors name the argument,
+say what was received and what is allowed.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_array
+
+from .exceptions import FairermTypeError, FairermValueError
+
+__all__ = [
+    "check_features",
+    "check_sensitive_features",
+    "check_binary_target",
+    "check_consistent_length",
+    "check_scalar",
+    "check_option",
+    "SensitiveEncoding",
+    "BinaryTargetEncoding",
+]
+
+
+def check_features(X: Any, *, name: str = "X", dtype=np.float64, allow_sparse: bool = False) -> np.ndarray:
+    """Return ``X`` as a finite 2-D C-contiguous array, or raise a clear error.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not 2-D, is empty, or holds NaN or infinite values.
+    TypeError
+        If ``X`` cannot be converted to numbers.
+    """
+    if X is None:
+        raise FairermValueError(f"{name} is None; expected an array-like of shape (n_samples, n_features).")
+    try:
+        return check_array(
+            X,
+            accept_sparse="csr" if allow_sparse else False,
+            dtype=dtype,
+            order="C",
+            ensure_all_finite=True,
+            input_name=name,
+        )
+    except (ValueError, TypeError) as exc:
+        msg = str(exc)
+        if name not in msg:
+            msg = f"{name}: {msg}"
+        if isinstance(exc, TypeError):
+            raise FairermTypeError(msg) from exc
+        raise FairermValueError(msg) from exc
+
+
+class SensitiveEncoding:
+    """Integer codes of a sensitive attribute and the group labels they stand for.
+
+    Attributes
+    ----------
+    codes : ndarray of shape (n_samples,), int64
+        ``codes[i]`` is the index into ``groups`` of sample ``i``'s group.
+    groups : ndarray of shape (n_groups,)
+        The distinct group labels, sorted.
+    """
+
+    def __init__(self, codes: np.ndarray, groups: np.ndarray):
+        self.codes = codes
+        self.groups = groups
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.groups)
+
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.codes, minlength=self.n_groups)
+
+
+def _as_1d_labels(values: Any, name: str) -> np.ndarray:
+    if values is None:
+        raise FairermValueError(f"{name} is required; got None.")
+    if isinstance(values, pd.DataFrame):
+        if values.shape[1] == 1:
+            values = values.iloc[:, 0]
+        else:
+            # Several sensitive columns: their combinations are the groups (as fairlearn does).
+            values = values.astype(str).agg(",".join, axis=1)
+    if isinstance(values, (pd.Series, pd.Index)):
+        if values.isna().any():
+            raise FairermValueError(f"{name} contains missing values (NaN/None); every sample needs a group.")
+        arr = values.to_numpy()
+    else:
+        arr = np.asarray(values)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    elif arr.ndim == 2:
+        arr = np.array([",".join(map(str, row)) for row in arr], dtype=object)
+    if arr.ndim != 1:
+        raise FairermValueError(f"{name} must be 1-D (one label per sample); got an array of shape {arr.shape}.")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise FairermValueError(f"{name} contains NaN or infinite values; every sample needs a group.")
+    if arr.dtype == object and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in arr):
+        raise FairermValueError(f"{name} contains missing values (NaN/None); every sample needs a group.")
+    return arr
+
+
+def check_sensitive_features(
+    sensitive_features: Any,
+    n_samples: int | None = None,
+    *,
+    name: str = "sensitive_features",
+    min_groups: int = 2,
+) -> SensitiveEncoding:
+    """Encode a sensitive attribute as integer group codes.
+
+    Accepts a 1-D array-like, a pandas Series, or a DataFrame (several columns: each
+    combination of values is a group).
+
+    Raises
+    ------
+    ValueError
+        Missing values, wrong length, or fewer than ``min_groups`` distinct groups.
+    """
+    arr = _as_1d_labels(sensitive_features, name)
+    if n_samples is not None and arr.shape[0] != n_samples:
+        raise FairermValueError(
+            f"{name} has {arr.shape[0]} entries but X has {n_samples} samples; they must have the same length."
+        )
+    try:
+        groups, codes = np.unique(arr, return_inverse=True)
+    except TypeError as exc:  # mixed, unorderable types
+        raise FairermTypeError(f"{name} mixes label types that cannot be compared ({exc}); use one type.") from exc
+    if len(groups) < min_groups:
+        raise FairermValueError(
+            f"{name} has {len(groups)} distinct group(s) ({list(groups)!r}); at least {min_groups} are needed "
+            "to measure or constrain a difference between groups."
+        )
+    return SensitiveEncoding(codes.astype(np.int64).ravel(), groups)
+
+
+class BinaryTargetEncoding:
+    """A binary target mapped to ``{-1, +1}``.
+
+    ``classes[1]`` (the larger label, as in scikit-learn) is the positive class ``+1``.
+    """
+
+    def __init__(self, signed: np.ndarray, classes: np.ndarray):
+        self.signed = signed
+        self.classes = classes
+
+
+def check_binary_target(y: Any, n_samples: int | None = None, *, name: str = "y") -> BinaryTargetEncoding:
+    """Map any two class labels to ``{-1.0, +1.0}``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 1-D, has missing values, has the wrong length, or has a number
+        of distinct labels other than two.
+    """
+    arr = _as_1d_labels(y, name)
+    if n_samples is not None and arr.shape[0] != n_samples:
+        raise FairermValueError(
+            f"{name} has {arr.shape[0]} entries but X has {n_samples} samples; they must have the same length."
+        )
+    classes, codes = np.unique(arr, return_inverse=True)
+    if len(classes) != 2:
+        shown = list(classes[:10])
+        raise FairermValueError(
+            f"{name} must have exactly two classes for a binary classifier; got {len(classes)}: {shown!r}"
+            + (" ..." if len(classes) > 10 else "")
+            + "."
+        )
+    return BinaryTargetEncoding(np.where(codes.ravel() == 1, 1.0, -1.0), classes)
+
+
+def check_consistent_length(**arrays: Any) -> int:
+    """Check that every named array has the same first dimension; return it."""
+    lengths = {}
+    for key, value in arrays.items():
+        if value is None:
+            continue
+        lengths[key] = value.shape[0] if hasattr(value, "shape") else len(value)
+    if len(set(lengths.values())) > 1:
+        desc = ", ".join(f"{k} has {v}" for k, v in lengths.items())
+        raise FairermValueError(f"Inputs have inconsistent numbers of samples: {desc}.")
+    return next(iter(lengths.values())) if lengths else 0
+
+
+def check_scalar(
+    value: Any,
+    name: str,
+    *,
+    kind: type | tuple[type, ...] = numbers.Real,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> Any:
+    """Check that ``value`` is a finite scalar of ``kind`` inside the given interval."""
+    if isinstance(value, bool) or not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = " or ".join(getattr(k, "__name__", str(k)) for k in kinds)
+        raise FairermTypeError(f"{name} must be a {expected}; got {value!r} of type {type(value).__name__}.")
+    if isinstance(value, numbers.Real) and not np.isfinite(value):
+        raise FairermValueError(f"{name} must be finite; got {value!r}.")
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        op = ">=" if low_inclusive else ">"
+        raise FairermValueError(f"{name} must be {op} {low}; got {value!r}.")
+    if high is not None and (value > high or (value == high and not high_inclusive)):
+        op = "<=" if high_inclusive else "<"
+        raise FairermValueError(f"{name} must be {op} {high}; got {value!r}.")
+    return value
+
+
+def check_option(value: Any, name: str, options: Iterable[Any]) -> Any:
+    """Check that ``value`` is one of ``options``."""
+    options = list(options)
+    if not isinstance(value, str) or value not in options:
+        raise FairermValueError(f"{name} must be one of {options!r}; got {value!r}.")
+    return value

@@ -1,0 +1,9 @@
+"""Fairness metrics: classification gaps (DEO, DDP, equalized odds), per-group tables, and
+distances between group-conditional distributions of regression outputs or scores."""
+
+from ._classification import *  # noqa: F401,F403
+from ._classification import __all__ as _classification_all
+from ._regression import *  # noqa: F401,F403
+from ._regression import __all__ as _regression_all
+
+__all__ = list(_classification_all) + list(_regression_all)
