@@ -161,6 +161,8 @@ class KernelSpec:
 
     def params(self) -> tuple[float, float, int]:
         """``(gamma, coef0, degree)`` as plain numbers for the compiled code."""
+        if isinstance(self.gamma, str) and self.name in ("linear", "precomputed"):
+            return 1.0, float(self.coef0), int(self.degree)  # gamma is not used by these kernels
         if isinstance(self.gamma, str):
             raise FairermValueError(
                 f"gamma={self.gamma!r} is not resolved yet; call KernelSpec.resolve(X) with the training data first."
@@ -301,7 +303,8 @@ def kernel_row_into(code, X, i, Y, index, lo, hi, gamma, coef0, degree, out):
     loop). For PRECOMPUTED, X is the kernel and out[k] = X[i, k].
     """
     all_rows = index.shape[0] == 0
-    count = Y.shape[0] if all_rows else hi - lo
+    n_cols = X.shape[1] if code == PRECOMPUTED else Y.shape[0]
+    count = n_cols if all_rows else hi - lo
     d = X.shape[1]
     if code == PRECOMPUTED:
         for t in range(count):

@@ -1,0 +1,249 @@
+"""Tests of fairerm.kernels against scikit-learn's pairwise kernels and plain-numpy twins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics.pairwise import pairwise_kernels
+from sklearn.svm import SVC
+
+from fairerm import kernels as km
+from fairerm.exceptions import FairermTypeError, FairermValueError, MemoryBudgetError
+from fairerm.kernels import (
+    KernelSpec,
+    check_memory,
+    check_precomputed_kernel,
+    decision_values,
+    gram_block,
+    gram_symmetric,
+    kernel_diagonal,
+    kernel_matvec,
+    kernel_row,
+    resolve_gamma,
+)
+
+SPECS = [
+    ("linear", {}),
+    ("rbf", {"gamma": 0.37}),
+    ("poly", {"gamma": 0.21, "degree": 3, "coef0": 1.5}),
+    ("poly", {"gamma": 0.5, "degree": 1, "coef0": 0.0}),
+    ("sigmoid", {"gamma": 0.05, "coef0": -0.3}),
+]
+SHAPES = [(1, 1, 1), (1, 5, 3), (6, 1, 1), (13, 9, 4), (40, 17, 1)]
+
+
+def numpy_kernel(name: str, A: np.ndarray, B: np.ndarray, gamma=1.0, degree=3, coef0=0.0) -> np.ndarray:
+    """Plain-numpy twin of the compiled kernels (RBF by explicit differences, no GEMM)."""
+    if name == "rbf":
+        return np.exp(-gamma * ((A[:, None, :] - B[None, :, :]) ** 2).sum(axis=2))
+    dots = A @ B.T
+    if name == "poly":
+        return (gamma * dots + coef0) ** degree
+    if name == "sigmoid":
+        return np.tanh(gamma * dots + coef0)
+    return dots
+
+
+def _spec(name, params):
+    return KernelSpec(name, **params)
+
+
+def _data(n, m, d, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.normal(size=(m, d))
+
+
+@pytest.mark.parametrize("name,params", SPECS)
+@pytest.mark.parametrize("n,m,d", SHAPES)
+def test_gram_block_matches_sklearn_and_numpy_twin(name, params, n, m, d):
+    A, B = _data(n, m, d)
+    spec = _spec(name, params)
+    reference = pairwise_kernels(A, B, metric=name, **params)
+    np.testing.assert_allclose(gram_block(A, B, spec), reference, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(numpy_kernel(name, A, B, **params), reference, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(km._gram_loop(spec.code, A, B, *spec.params()), reference, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name,params", SPECS)
+@pytest.mark.parametrize("n,d", [(1, 1), (2, 3), (30, 1), (57, 8)])
+def test_gram_symmetric_matches_sklearn(name, params, n, d):
+    A, _ = _data(n, 1, d, seed=1)
+    K = gram_symmetric(A, _spec(name, params))
+    np.testing.assert_allclose(K, pairwise_kernels(A, metric=name, **params), rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(K, K.T)
+
+
+@pytest.mark.parametrize("name,params", SPECS)
+def test_parallel_and_serial_maps_agree(name, params):
+    A, B = _data(35, 21, 4, seed=2)
+    spec = _spec(name, params)
+    G1, G2 = A @ B.T, A @ B.T
+    sq_a, sq_b = (A**2).sum(1), (B**2).sum(1)
+    km._map_block_inplace(G1, sq_a, sq_b, spec.code, *spec.params())
+    km._map_block_serial(G2, sq_a, sq_b, spec.code, *spec.params())
+    np.testing.assert_allclose(G1, G2, rtol=0, atol=0)
+    np.testing.assert_allclose(G1, numpy_kernel(name, A, B, **params), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name,params", SPECS)
+@pytest.mark.parametrize("n,m,d", SHAPES)
+def test_rows_equal_blocks(name, params, n, m, d):
+    A, B = _data(n, m, d, seed=3)
+    spec = _spec(name, params)
+    block = pairwise_kernels(A, B, metric=name, **params)
+    for i in range(n):
+        np.testing.assert_allclose(kernel_row(A[i], B, spec), block[i], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name,params", SPECS)
+def test_kernel_row_into_writes_only_the_indexed_entries(name, params):
+    A, B = _data(4, 25, 3, seed=4)
+    spec = _spec(name, params)
+    index = np.array([7, 2, 19, 11, 0, 24], dtype=np.int64)
+    out = np.full(25, np.nan)
+    km.kernel_row_into(spec.code, A, 1, B, index, 1, 5, *spec.params(), out)
+    expected = numpy_kernel(name, A[1:2], B, **params)[0]
+    written = index[1:5]
+    np.testing.assert_allclose(out[written], expected[written], rtol=1e-10, atol=1e-10)
+    untouched = np.setdiff1d(np.arange(25), written)
+    assert np.all(np.isnan(out[untouched]))
+
+
+def test_kernel_row_into_precomputed_reads_the_matrix():
+    K = np.arange(12.0).reshape(3, 4)
+    out = np.zeros(4)
+    km.kernel_row_into(km.PRECOMPUTED, K, 2, K, np.empty(0, dtype=np.int64), 0, 0, 1.0, 0.0, 1, out)
+    np.testing.assert_array_equal(out, K[2])
+
+
+@pytest.mark.parametrize("name,params", SPECS)
+@pytest.mark.parametrize("k", [None, 1, 3])
+def test_kernel_matvec_by_blocks_equals_dense_product(name, params, k):
+    A, B = _data(53, 19, 5, seed=5)
+    rng = np.random.default_rng(6)
+    W = rng.normal(size=19) if k is None else rng.normal(size=(19, k))
+    spec = _spec(name, params)
+    dense = pairwise_kernels(A, B, metric=name, **params) @ W
+    # 8 rows of 19 entries per block: seven blocks, the last one partial
+    result = kernel_matvec(A, B, W, spec, block_bytes=8 * 19 * 8)
+    assert result.shape == dense.shape
+    np.testing.assert_allclose(result, dense, rtol=1e-10, atol=1e-10)
+
+
+def test_kernel_matvec_gives_k_u_of_a_constraint():
+    """k_u = K C^T computed from the support of C only (how the fair SVM calls it)."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(40, 3))
+    C = np.zeros((1, 40))
+    C[0, :10] = 1 / 10
+    C[0, 10:25] = -1 / 15
+    support = np.flatnonzero(C[0])
+    spec = KernelSpec("rbf", gamma=0.5)
+    k_u = kernel_matvec(X, X[support], C[:, support].T, spec)
+    np.testing.assert_allclose(k_u, pairwise_kernels(X, metric="rbf", gamma=0.5) @ C.T, rtol=1e-10, atol=1e-12)
+
+
+def test_kernel_matvec_precomputed():
+    rng = np.random.default_rng(8)
+    K, W = rng.normal(size=(6, 4)), rng.normal(size=(4, 2))
+    np.testing.assert_allclose(kernel_matvec(K, None, W, KernelSpec("precomputed")), K @ W)
+    with pytest.raises(FairermValueError, match="precomputed kernel block with 4 columns"):
+        kernel_matvec(K[:, :3], None, W, KernelSpec("precomputed"))
+
+
+@pytest.mark.parametrize("name,params", SPECS)
+def test_kernel_diagonal(name, params):
+    A, _ = _data(23, 1, 6, seed=9)
+    spec = _spec(name, params)
+    np.testing.assert_allclose(
+        kernel_diagonal(A, spec), np.diag(pairwise_kernels(A, metric=name, **params)), rtol=1e-10, atol=1e-12
+    )
+    K = pairwise_kernels(A, metric=name, **params)
+    np.testing.assert_array_equal(kernel_diagonal(K, KernelSpec("precomputed")), np.diag(K))
+
+
+@pytest.mark.parametrize("name,params", SPECS)
+def test_decision_values(name, params):
+    rng = np.random.default_rng(10)
+    S, X_new, coef = rng.normal(size=(12, 3)), rng.normal(size=(31, 3)), rng.normal(size=12)
+    spec = _spec(name, params)
+    expected = pairwise_kernels(X_new, S, metric=name, **params) @ coef - 0.25
+    got = decision_values(X_new, S, coef, -0.25, spec, block_bytes=5 * 12 * 8)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_float32_and_fortran_inputs_are_converted():
+    A, B = _data(9, 7, 3, seed=11)
+    spec = KernelSpec("rbf", gamma=0.3)
+    got = gram_block(np.asfortranarray(A.astype(np.float32)), B, spec)
+    expected = pairwise_kernels(A.astype(np.float32).astype(np.float64), B, metric="rbf", gamma=0.3)
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+# --------------------------------------------------------------------------------------------
+# KernelSpec, gamma and validation
+# --------------------------------------------------------------------------------------------
+def test_resolve_gamma_matches_sklearn():
+    rng = np.random.default_rng(12)
+    X = rng.normal(scale=3.0, size=(40, 5))
+    y = (X[:, 0] > 0).astype(int)
+    assert resolve_gamma(X, "scale") == pytest.approx(SVC(gamma="scale").fit(X, y)._gamma, rel=1e-12)
+    assert resolve_gamma(X, "auto") == pytest.approx(1 / 5)
+    assert resolve_gamma(X, 0.7) == 0.7
+    assert resolve_gamma(np.ones((4, 2)), "scale") == 1.0
+    spec = KernelSpec("rbf").resolve(X)
+    assert spec.gamma == pytest.approx(1.0 / (5 * X.var()))
+    with pytest.raises(FairermValueError, match="not resolved"):
+        KernelSpec("rbf").params()
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"name": "gaussian"}, FairermValueError, "kernel must be one of .* got 'gaussian'"),
+        ({"name": "rbf", "gamma": 0.0}, FairermValueError, "gamma must be a positive"),
+        ({"name": "rbf", "gamma": -1.0}, FairermValueError, "gamma must be a positive"),
+        ({"name": "rbf", "gamma": "large"}, FairermValueError, "gamma must be 'scale', 'auto'"),
+        ({"name": "rbf", "gamma": [1.0]}, FairermTypeError, "gamma must be"),
+        ({"name": "poly", "degree": 0}, FairermValueError, "degree must be an integer >= 1; got 0"),
+        ({"name": "poly", "degree": 2.5}, FairermTypeError, "degree must be an integer"),
+        ({"name": "poly", "coef0": float("nan")}, FairermValueError, "coef0 must be a finite"),
+    ],
+)
+def test_kernel_spec_validation(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        KernelSpec(**kwargs)
+
+
+def test_precomputed_kernel_shape_is_checked():
+    K = np.eye(4)
+    assert check_precomputed_kernel(K, 4, 4) is not None
+    with pytest.raises(FairermValueError, match=r"X must be the precomputed kernel matrix of shape \(4, 4\).*\(4, 3\)"):
+        check_precomputed_kernel(K[:, :3], 4, 4)
+    with pytest.raises(FairermValueError, match="NaN"):
+        check_precomputed_kernel(np.full((2, 2), np.nan), 2, 2)
+    with pytest.raises(FairermValueError, match="no feature map"):
+        gram_block(K, K, KernelSpec("precomputed"))
+
+
+def test_feature_mismatch_is_reported():
+    with pytest.raises(FairermValueError, match="A has 3 features but B has 2"):
+        gram_block(np.ones((2, 3)), np.ones((2, 2)), KernelSpec("linear"))
+    with pytest.raises(FairermValueError, match="W must have 2 rows"):
+        kernel_matvec(np.ones((2, 3)), np.ones((2, 3)), np.ones((5, 1)), KernelSpec("linear"))
+
+
+def test_check_memory_refuses_what_does_not_fit(monkeypatch):
+    available = km.available_memory_bytes()
+    assert available is None or available > 0
+    check_memory(1024, "a small array")
+    monkeypatch.setattr(km, "available_memory_bytes", lambda: 10 * 2**30)
+    with pytest.raises(MemoryBudgetError, match=r"needs 20\.0 GiB but only 10\.0 GiB .* Use rows") as info:
+        check_memory(20 * 2**30, "The test matrix", "Use rows.")
+    assert isinstance(info.value, MemoryError)
+    check_memory(9 * 2**30, "a fitting array")
+    monkeypatch.setattr(km, "available_memory_bytes", lambda: 8 * 10**4 - 1)
+    with pytest.raises(MemoryBudgetError, match="100 x 100 Gram block"):
+        gram_block(np.ones((100, 2)), np.ones((100, 2)), KernelSpec("linear"))
+    monkeypatch.setattr(km, "available_memory_bytes", lambda: None)
+    check_memory(1e30, "anything, where the available memory is unknown")
