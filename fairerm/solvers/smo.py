@@ -140,8 +140,8 @@ def _check_warm_start(alpha0: Any, y: np.ndarray, upper: np.ndarray) -> np.ndarr
     if np.any(a0 < -slack) or np.any(a0 > upper + slack):
         worst = int(np.argmax(np.maximum(-a0, a0 - upper)))
         raise FairermValueError(
-            f"alpha0 is not feasible: alpha0[{worst}] = {a0[worst]!r} is outside [0, upper[{worst}]] = "
-            f"[0, {upper[worst]!r}]. Pass a previous solution (clipped to the new bounds) or None."
+            f"alpha0 is not feasible: alpha0[{worst}] = {float(a0[worst])!r} is outside [0, upper[{worst}]] = "
+            f"[0, {float(upper[worst])!r}]. Pass a previous solution (clipped to the new bounds) or None."
         )
     np.clip(a0, 0.0, upper, out=a0)
     balance = float(y @ a0)

@@ -1,0 +1,321 @@
+"""Tests of the SMO solver against libsvm (scikit-learn's SVC), cvxpy, and the KKT conditions."""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from sklearn.metrics.pairwise import pairwise_kernels
+from sklearn.svm import SVC
+
+from fairerm.exceptions import FairermTypeError, FairermValueError
+from fairerm.kernels import KernelSpec
+from fairerm.solvers import _smo_core as core
+from fairerm.solvers import smo
+from fairerm.solvers.smo import SMOResult, solve_svm_dual
+
+KERNELS = {
+    "linear": ({}, {}),
+    "rbf": ({"gamma": 0.2}, {"gamma": 0.2}),
+    "poly": ({"gamma": 0.3, "degree": 2, "coef0": 1.0}, {"gamma": 0.3, "degree": 2, "coef0": 1.0}),
+}
+
+
+def make_problem(n: int, d: int = 4, seed: int = 0):
+    """Two overlapping classes (so that there are bounded, free and zero alphas)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    score = X[:, 0] - 0.7 * X[:, 1] + 0.5 * X[:, 2] ** 2 - 0.4 + 0.6 * rng.normal(size=n)
+    return X, np.where(score > 0, 1.0, -1.0)
+
+
+def dense_kernel(X, name, params, Z=None):
+    K = pairwise_kernels(X, metric=name, **params)
+    return K if Z is None else K - Z @ Z.T
+
+
+def check_kkt(Q, p, y, C, result: SMOResult, tol: float):
+    """The KKT conditions of min 1/2 a'Qa + p'a s.t. y'a = 0, 0 <= a <= C, recomputed densely.
+
+    With b the multiplier of y'a = 0: G_i + b y_i >= 0 where a_i = 0, <= 0 where a_i = C_i,
+    = 0 where 0 < a_i < C_i, and G = Qa + p.
+    """
+    a, b = result.alpha, result.intercept
+    G = Q @ a + p
+    np.testing.assert_allclose(result.gradient, G, rtol=1e-9, atol=1e-9)
+    assert abs(y @ a) <= 1e-10 * max(1.0, np.abs(a).sum())
+    assert np.all(a >= 0) and np.all(a <= C)
+    r = G + b * y
+    at_lower, at_upper = a <= 0, a >= C
+    free = ~at_lower & ~at_upper
+    assert np.all(r[at_lower & (C > 0)] >= -tol)
+    assert np.all(r[at_upper & (C > 0)] <= tol)
+    assert np.all(np.abs(r[free]) <= tol)
+    # the maximal violating pair gap, recomputed
+    up = ((y > 0) & (a < C)) | ((y < 0) & (a > 0))
+    low = ((y > 0) & (a > 0)) | ((y < 0) & (a < C))
+    gap = (-y * G)[up].max() - (-y * G)[low].min()
+    assert gap <= tol
+    assert result.kkt_gap == pytest.approx(gap, abs=1e-12)
+
+
+# ----------------------------------------------------------------------------------------------
+# (i) against libsvm
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("n,C,seed", [(50, 1.0, 0), (150, 0.5, 1), (400, 2.0, 2)])
+def test_matches_libsvm(kernel, n, C, seed):
+    X, y = make_problem(n, seed=seed)
+    spec_params, sk_params = KERNELS[kernel]
+    result = solve_svm_dual(X, y, KernelSpec(kernel, **spec_params), upper=C, tol=1e-6)
+    svc = SVC(kernel=kernel, C=C, tol=1e-6, **sk_params).fit(X, y)
+    assert result.status == "optimal" and result.converged
+    K = dense_kernel(X, kernel, sk_params)
+    ours = K @ (result.alpha * y) + result.intercept
+    theirs = svc.decision_function(X)
+    scale = np.abs(theirs).max()
+    np.testing.assert_allclose(ours, theirs, atol=1e-3 * scale)
+    np.testing.assert_array_equal(np.flatnonzero(result.alpha > 0), np.sort(svc.support_))
+    alpha_svc = np.zeros(n)
+    alpha_svc[svc.support_] = np.abs(svc.dual_coef_[0])
+    np.testing.assert_allclose(result.alpha, alpha_svc, atol=1e-3 * C)
+    assert result.n_support == len(svc.support_)
+
+
+def test_default_tolerance_against_libsvm_and_check_kkt():
+    X, y = make_problem(300, seed=3)
+    result = solve_svm_dual(X, y, KernelSpec("rbf", gamma="scale"), upper=1.0)
+    svc = SVC(kernel="rbf", C=1.0, gamma="scale").fit(X, y)
+    K = dense_kernel(X, "rbf", {"gamma": svc._gamma})
+    check_kkt((y[:, None] * y[None, :]) * K, -np.ones(300), y, np.ones(300), result, tol=1e-3)
+    ours = K @ (result.alpha * y) + result.intercept
+    assert np.mean(np.sign(ours) == np.sign(svc.decision_function(X))) > 0.99
+
+
+# ----------------------------------------------------------------------------------------------
+# (ii) general p, per-sample upper bounds and a low-rank correction, against cvxpy
+# ----------------------------------------------------------------------------------------------
+def fair_problem(n: int, seed: int):
+    """A rank-one fair projection: Z = K c / sqrt(c'Kc), so K' = K - ZZ' is PSD."""
+    X, y = make_problem(n, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    K = dense_kernel(X, "rbf", {"gamma": 0.3})
+    c = np.zeros(n)
+    group = rng.random(n) < 0.5
+    pos = y > 0
+    c[pos & group] = 1 / np.sum(pos & group)
+    c[pos & ~group] = -1 / np.sum(pos & ~group)
+    k_u = K @ c
+    Z = (k_u / np.sqrt(c @ k_u))[:, None]
+    mu = 0.8
+    p = -1.0 - mu * y * k_u
+    upper = rng.uniform(0.2, 2.0, size=n)
+    upper[:3] = 0.0  # fixed at zero
+    return X, y, K, Z, p, upper
+
+
+def solve_with_cvxpy(K_prime, y, p, upper):
+    w, V = np.linalg.eigh(K_prime)
+    R = V * np.sqrt(np.clip(w, 0, None))
+    a = cp.Variable(len(y))
+    objective = 0.5 * cp.sum_squares(R.T @ cp.multiply(y, a)) + p @ a
+    problem = cp.Problem(cp.Minimize(objective), [y @ a == 0, a >= 0, a <= upper])
+    problem.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    return a.value, problem.value
+
+
+@pytest.mark.parametrize("n,seed", [(60, 0), (200, 1)])
+def test_general_p_bounds_and_low_rank_match_cvxpy(n, seed):
+    X, y, K, Z, p, upper = fair_problem(n, seed)
+    result = solve_svm_dual(X, y, KernelSpec("rbf", gamma=0.3), p=p, upper=upper, low_rank=Z, tol=1e-9)
+    K_prime = K - Z @ Z.T
+    a_ref, obj_ref = solve_with_cvxpy(K_prime, y, p, upper)
+    Q = (y[:, None] * y[None, :]) * K_prime
+    objective = 0.5 * result.alpha @ Q @ result.alpha + p @ result.alpha
+    assert objective == pytest.approx(obj_ref, rel=1e-6)
+    assert result.objective == pytest.approx(objective, rel=1e-10)
+    np.testing.assert_allclose(result.alpha, a_ref, atol=1e-4 * upper.max())
+    assert np.all(result.alpha[:3] == 0.0)
+    check_kkt(Q, p, y, upper, result, tol=1e-8)
+    # the fairness direction is projected out: sum_i a_i y_i z_i does not enter the scores
+    scores = K_prime @ (result.alpha * y) + result.intercept
+    assert np.all(np.isfinite(scores))
+
+
+def test_q_rows_match_numpy_twin():
+    X, y, K, Z, p, upper = fair_problem(30, 5)
+    spec = KernelSpec("rbf", gamma=0.3)
+    Q = (y[:, None] * y[None, :]) * (K - Z @ Z.T)
+    row = np.full(30, np.nan)
+    core._fill_full_row(spec.code, X, Z, y, *spec.params(), 4, row)
+    np.testing.assert_allclose(row, Q[4], rtol=1e-12, atol=1e-12)
+    index = np.array([3, 9, 1, 22], dtype=np.int64)
+    row = np.full(30, np.nan)
+    core._fill_row(spec.code, X, Z, y, *spec.params(), 7, index, 1, 4, row)
+    np.testing.assert_allclose(row[index[1:]], Q[7, index[1:]], rtol=1e-12, atol=1e-12)
+    assert np.isnan(row[3]) and np.isnan(row[0])
+
+
+def test_intercept_numpy_twin():
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random(40) < 0.5, 1.0, -1.0)
+    G = rng.normal(size=40)
+    status = rng.integers(0, 3, size=40).astype(np.int8)
+    free = status == core.FREE
+    assert core.compute_intercept(y, status, G) == pytest.approx(-np.mean(y[free] * G[free]))
+    status[free] = core.LOWER
+    yG = y * G
+    ub = min(yG[(status == core.UPPER) & (y < 0)].min(), yG[(status == core.LOWER) & (y > 0)].min())
+    lb = max(yG[(status == core.UPPER) & (y > 0)].max(), yG[(status == core.LOWER) & (y < 0)].max())
+    assert core.compute_intercept(y, status, G) == pytest.approx(-(ub + lb) / 2)
+
+
+# ----------------------------------------------------------------------------------------------
+# (iii)-(iv) KKT conditions, cache evictions, shrinking, chunking
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shrinking", [True, False])
+@pytest.mark.parametrize("cache_size", [200.0, 0.0])
+def test_kkt_with_and_without_cache_and_shrinking(shrinking, cache_size):
+    X, y, K, Z, p, upper = fair_problem(150, 2)
+    result = solve_svm_dual(
+        X, y, KernelSpec("rbf", gamma=0.3), p=p, upper=upper, low_rank=Z, tol=1e-6,
+        cache_size=cache_size, shrinking=shrinking,
+    )
+    Q = (y[:, None] * y[None, :]) * (K - Z @ Z.T)
+    check_kkt(Q, p, y, upper, result, tol=1e-6)
+    if cache_size == 0.0:
+        assert result.cache_rows == 2
+        assert result.cache_misses > 150  # rows had to be recomputed after eviction
+
+
+def test_tiny_cache_gives_the_same_answer():
+    X, y = make_problem(250, seed=4)
+    spec = KernelSpec("rbf", gamma=0.5)
+    big = solve_svm_dual(X, y, spec, upper=1.0, tol=1e-8)
+    small = solve_svm_dual(X, y, spec, upper=1.0, tol=1e-8, cache_size=3 * 250 * 8 / 2**20)
+    assert small.cache_rows == 3 and big.cache_rows == 250
+    assert small.cache_misses > big.cache_misses
+    np.testing.assert_allclose(small.alpha, big.alpha, atol=1e-6)
+    assert small.intercept == pytest.approx(big.intercept, abs=1e-6)
+
+
+def test_chunked_iterations_give_identical_results(monkeypatch):
+    X, y = make_problem(120, seed=6)
+    spec = KernelSpec("poly", gamma=0.3, degree=2, coef0=1.0)
+    whole = solve_svm_dual(X, y, spec, upper=1.0, tol=1e-6)
+    monkeypatch.setattr(smo, "_chunk_size", lambda n: 7)
+    chunked = solve_svm_dual(X, y, spec, upper=1.0, tol=1e-6)
+    np.testing.assert_array_equal(chunked.alpha, whole.alpha)
+    assert chunked.n_iter == whole.n_iter
+    assert chunked.intercept == whole.intercept
+
+
+# ----------------------------------------------------------------------------------------------
+# (v) warm starts
+# ----------------------------------------------------------------------------------------------
+def test_warm_start_along_a_mu_path_cuts_iterations():
+    X, y, K, Z, _, _ = fair_problem(400, 3)
+    c_vec = Z[:, 0]
+    spec = KernelSpec("rbf", gamma=0.3)
+    previous = solve_svm_dual(X, y, spec, p=-1.0 - 0.5 * y * c_vec, upper=1.0, tol=1e-5)
+    cold_iters, warm_iters = [], []
+    for mu in (0.505, 0.51, 0.515):
+        p = -1.0 - mu * y * c_vec
+        cold = solve_svm_dual(X, y, spec, p=p, upper=1.0, tol=1e-5)
+        warm = solve_svm_dual(X, y, spec, p=p, upper=1.0, tol=1e-5, alpha0=previous.alpha)
+        assert warm.objective == pytest.approx(cold.objective, rel=1e-6)
+        cold_iters.append(cold.n_iter)
+        warm_iters.append(warm.n_iter)
+        previous = warm
+    assert sum(warm_iters) < 0.35 * sum(cold_iters), (warm_iters, cold_iters)
+
+
+def test_warm_start_when_upper_grows():
+    """Along a C path, alpha * C_new / C_old is feasible and close to the new solution."""
+    X, y = make_problem(300, seed=7)
+    spec = KernelSpec("rbf", gamma=0.3)
+    first = solve_svm_dual(X, y, spec, upper=1.0, tol=1e-5)
+    cold = solve_svm_dual(X, y, spec, upper=1.02, tol=1e-5)
+    warm = solve_svm_dual(X, y, spec, upper=1.02, tol=1e-5, alpha0=first.alpha * 1.02)
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-6)
+    assert warm.n_iter < 0.6 * cold.n_iter, (warm.n_iter, cold.n_iter)
+
+
+def test_warm_start_from_the_solution_needs_no_iteration():
+    X, y = make_problem(100, seed=8)
+    spec = KernelSpec("linear")
+    first = solve_svm_dual(X, y, spec, upper=1.0, tol=1e-6)
+    again = solve_svm_dual(X, y, spec, upper=1.0, tol=1e-6, alpha0=first.alpha)
+    assert again.n_iter == 0 and again.converged
+    np.testing.assert_array_equal(again.alpha, first.alpha)
+
+
+# ----------------------------------------------------------------------------------------------
+# (vi) max_iter, (vii) precomputed kernels, errors
+# ----------------------------------------------------------------------------------------------
+def test_max_iter_reached_is_reported():
+    X, y = make_problem(200, seed=9)
+    spec = KernelSpec("rbf", gamma=0.3)
+    result = solve_svm_dual(X, y, spec, upper=1.0, max_iter=5)
+    assert result.status == "max_iter_reached" and not result.converged
+    assert result.n_iter == 5
+    assert result.kkt_gap > 1e-3
+    K = dense_kernel(X, "rbf", {"gamma": 0.3})
+    np.testing.assert_allclose(result.gradient, (y[:, None] * y[None, :] * K) @ result.alpha - 1.0, atol=1e-10)
+    assert abs(y @ result.alpha) < 1e-12
+
+
+def test_precomputed_kernel_matches_feature_kernel():
+    X, y = make_problem(180, seed=10)
+    K = dense_kernel(X, "rbf", {"gamma": 0.4})
+    from_features = solve_svm_dual(X, y, KernelSpec("rbf", gamma=0.4), upper=1.5, tol=1e-7)
+    from_matrix = solve_svm_dual(K, y, KernelSpec("precomputed"), upper=1.5, tol=1e-7)
+    np.testing.assert_allclose(from_matrix.alpha, from_features.alpha, atol=1e-6)
+    assert from_matrix.intercept == pytest.approx(from_features.intercept, abs=1e-6)
+    svc = SVC(kernel="precomputed", C=1.5, tol=1e-7).fit(K, y)
+    np.testing.assert_array_equal(from_matrix.support, np.sort(svc.support_))
+    with pytest.raises(FairermValueError, match=r"X must be the precomputed kernel matrix of shape \(180, 180\)"):
+        solve_svm_dual(K[:, :100], y, KernelSpec("precomputed"))
+
+
+def test_sigmoid_kernel_terminates_feasibly():
+    X, y = make_problem(150, seed=11)
+    result = solve_svm_dual(X, y, KernelSpec("sigmoid", gamma=0.1, coef0=0.0), upper=1.0)
+    svc = SVC(kernel="sigmoid", gamma=0.1, coef0=0.0, C=1.0).fit(X, y)
+    assert result.converged
+    assert abs(y @ result.alpha) < 1e-10
+    assert np.all((result.alpha >= 0) & (result.alpha <= 1.0))
+    assert abs(result.n_support - len(svc.support_)) <= 0.05 * len(svc.support_)
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"y": np.r_[np.ones(5), -np.ones(5)] * 2}, FairermValueError, r"y must contain only -1.0 and \+1.0"),
+        ({"y": np.ones(10)}, FairermValueError, "single class"),
+        ({"y": np.ones(9)}, FairermValueError, r"y must have shape \(10,\)"),
+        ({"p": np.ones(3)}, FairermValueError, r"p must be a scalar or an array of shape \(10,\)"),
+        ({"upper": -1.0}, FairermValueError, "upper must be >= 0"),
+        ({"low_rank": np.ones((4, 1))}, FairermValueError, r"low_rank must have shape \(10, r\)"),
+        ({"alpha0": np.r_[1.0, np.zeros(9)]}, FairermValueError, r"alpha0 is not feasible: y \. alpha0 = 1.0"),
+        ({"alpha0": np.r_[2.0, 2.0, np.zeros(8)]}, FairermValueError, r"alpha0\[0\] = 2.0 is outside"),
+        ({"tol": 0.0}, FairermValueError, "tol must be > 0"),
+        ({"max_iter": 2.5}, FairermTypeError, "max_iter must be"),
+        ({"kernel": "rbf"}, FairermTypeError, "kernel must be a fairerm.kernels.KernelSpec"),
+        ({"shrinking": "yes"}, FairermTypeError, "shrinking must be a bool"),
+    ],
+)
+def test_invalid_arguments_raise_clear_errors(kwargs, error, match):
+    rng = np.random.default_rng(0)
+    args = {"X": rng.normal(size=(10, 2)), "y": np.r_[np.ones(5), -np.ones(5)], "kernel": KernelSpec("linear")}
+    args.update(kwargs)
+    X, y, kernel = args.pop("X"), args.pop("y"), args.pop("kernel")
+    with pytest.raises(error, match=match):
+        solve_svm_dual(X, y, kernel, **args)
+
+
+def test_nonfinite_data_is_refused():
+    X = np.ones((4, 2))
+    X[1, 1] = np.nan
+    with pytest.raises(FairermValueError, match="X contains NaN"):
+        solve_svm_dual(X, np.array([1.0, -1.0, 1.0, -1.0]), KernelSpec("linear"))
