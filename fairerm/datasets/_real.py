@@ -337,6 +337,17 @@ GERMAN_MARITAL = {"A91": "divorced/separated", "A92": "divorced/separated/marrie
                   "A94": "married/widowed", "A95": "single"}
 
 
+def _decode(codes: pd.Series, meaning: dict[str, str]) -> pd.Series:
+    decoded = codes.map(meaning)
+    if decoded.isna().any():
+        bad = sorted(set(codes[decoded.isna()].astype(str)))
+        raise FairermValueError(
+            f"german.data holds unknown codes {bad!r} in {codes.name}; expected {sorted(meaning)!r}. "
+            "The file is not the UCI one."
+        )
+    return decoded
+
+
 def load_german(
     *,
     sensitive: str = "sex",
@@ -372,14 +383,10 @@ def load_german(
     raw = pd.read_csv(_read(GERMAN, data_home, download_if_missing), sep=" ", names=GERMAN_COLUMNS, header=None)
     frame = raw.copy()
     for column, codes in GERMAN_CODES.items():
-        decoded = raw[column].map(codes)
-        if decoded.isna().any():
-            bad = sorted(set(raw.loc[decoded.isna(), column]))
-            raise FairermValueError(f"german.data holds unknown codes {bad!r} in {column}; the file is not the UCI one.")
-        frame[column] = decoded
+        frame[column] = _decode(raw[column], codes)
     position = frame.columns.get_loc("personal_status")
-    frame.insert(position, "sex", raw["personal_status"].map(GERMAN_SEX))
-    frame["personal_status"] = raw["personal_status"].map(GERMAN_MARITAL)
+    frame.insert(position, "sex", _decode(raw["personal_status"], GERMAN_SEX))
+    frame["personal_status"] = _decode(raw["personal_status"], GERMAN_MARITAL)
     frame = frame.rename(columns={"personal_status": "marital_status"})
     frame["credit"] = (raw["credit"] == 1).astype("int64")
     categorical = [c for c in frame.columns if c != "credit" and not pd.api.types.is_numeric_dtype(frame[c])]
