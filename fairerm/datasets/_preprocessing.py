@@ -73,7 +73,8 @@ def make_preprocessor(
     unknown = [c for c in categorical if c not in frame.columns]
     if unknown:
         raise FairermValueError(
-            f"categorical_features names columns that are not in the data: {unknown!r}; columns are {list(frame.columns)!r}."
+            f"categorical_features names columns that are not in the data: {unknown!r}; "
+            f"columns are {list(frame.columns)!r}."
         )
     numeric = [c for c in frame.columns if c not in categorical]
     not_numeric = [c for c in numeric if not pd.api.types.is_numeric_dtype(frame[c])]
