@@ -1,0 +1,91 @@
+"""Solvers for the FERM problems: one module per way of solving, one front door.
+
+=========  ==============================================  ============================
+name       linear FERM                                     kernel FERM
+=========  ==============================================  ============================
+cvxpy      the primal, written plainly (any cvxpy solver)  the dual in (alpha, mu)
+osqp       the primal, sparse, warm-startable              the primal on K = R R^T
+exact      --                                              SMO on the projected kernel
+                                                           (eps = 0) or active-set over
+                                                           the fairness constraints
+=========  ==============================================  ============================
+
+:func:`solve_linear` and :func:`solve_kernel` dispatch by name; ``"auto"`` picks the fastest
+exact method available for the problem.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..exceptions import FairermValueError
+from ..kernels import KernelSpec, check_memory, gram_symmetric
+from ..problem import KernelFermProblem, LinearFermProblem
+from ._solution import Solution
+
+__all__ = ["Solution", "solve_linear", "solve_kernel", "LINEAR_SOLVERS", "KERNEL_SOLVERS"]
+
+LINEAR_SOLVERS: tuple[str, ...] = ("auto", "osqp", "cvxpy")
+KERNEL_SOLVERS: tuple[str, ...] = ("auto", "exact", "osqp", "cvxpy")
+
+
+def _check_solver(solver: str, allowed: tuple[str, ...], what: str) -> str:
+    if not isinstance(solver, str) or solver not in allowed:
+        raise FairermValueError(f"solver must be one of {list(allowed)} for {what}; got {solver!r}.")
+    return solver
+
+
+def solve_linear(problem: LinearFermProblem, solver: str = "auto", **options) -> Solution:
+    """Solve linear FERM with the named solver (``"auto"``: OSQP)."""
+    solver = _check_solver(solver, LINEAR_SOLVERS, "linear FERM")
+    if solver in ("auto", "osqp"):
+        from .osqp_ import solve_linear_osqp
+
+        return solve_linear_osqp(problem, **options)
+    from .cvxpy_ import solve_linear_cvxpy
+
+    return solve_linear_cvxpy(problem, **options)
+
+
+def dense_kernel_problem(X: np.ndarray, y: np.ndarray, kernel: KernelSpec, upper: np.ndarray,
+                         constraint_weights: np.ndarray, epsilon: float, *, solver: str) -> KernelFermProblem:
+    """Build the dense Gram matrix for the QP solvers, refusing sizes that do not fit in memory."""
+    n = X.shape[0]
+    # The QP solvers hold K, its eigenvectors and their own copies: about 4 n^2 doubles.
+    check_memory(4 * 8.0 * n * n, f"solver={solver!r} on {n} samples (dense kernel QP, ~4 n^2 doubles)",
+                 "Use solver='exact' (kernel rows on demand), a subsample, or an approximate kernel.")
+    K = np.array(X, dtype=np.float64) if kernel.is_precomputed else gram_symmetric(X, kernel)
+    return KernelFermProblem(K, y, upper, constraint_weights, epsilon)
+
+
+def solve_kernel(
+    X: np.ndarray,
+    y: np.ndarray,
+    kernel: KernelSpec,
+    *,
+    upper: np.ndarray,
+    constraint_weights: np.ndarray,
+    epsilon: float,
+    solver: str = "auto",
+    **options,
+) -> Solution:
+    """Solve kernel FERM with the named solver (``"auto"``: ``"exact"``).
+
+    ``X`` is the (n, d) training data, or the (n, n) kernel when ``kernel`` is precomputed.
+    Options go to the chosen solver (``tol``, ``max_iter``, ``cache_size``, ``warm_start`` for
+    ``"exact"``; OSQP settings for ``"osqp"``; ``cvxpy_solver`` for ``"cvxpy"``).
+    """
+    solver = _check_solver(solver, KERNEL_SOLVERS, "kernel FERM")
+    if solver in ("auto", "exact"):
+        from .exact import solve_kernel_exact
+
+        return solve_kernel_exact(X, y, kernel, upper=upper, constraint_weights=constraint_weights,
+                                  epsilon=epsilon, **options)
+    problem = dense_kernel_problem(X, y, kernel, upper, constraint_weights, epsilon, solver=solver)
+    if solver == "osqp":
+        from .osqp_ import solve_kernel_osqp
+
+        return solve_kernel_osqp(problem, **options)
+    from .cvxpy_ import solve_kernel_cvxpy
+
+    return solve_kernel_cvxpy(problem, **options)

@@ -1,0 +1,66 @@
+"""The result object every FERM solver returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Solution"]
+
+
+@dataclass
+class Solution:
+    """Solution of a FERM problem (see :mod:`fairerm.problem`).
+
+    Attributes
+    ----------
+    solver : str
+        Name of the solver that produced it (``"cvxpy"``, ``"osqp"``, ``"exact"``, ...).
+    status : str
+        The solver's own status string (e.g. ``"optimal"``, ``"solved"``, ``"max_iter_reached"``).
+    converged : bool
+        Whether the solver met its tolerance. A solution with ``converged=False`` is the last
+        iterate; callers warn with the status.
+    intercept : float
+        :math:`b`.
+    alpha : ndarray (n,) or None
+        Multipliers of the margin constraints (dual variables), when the solver has them.
+    mu : ndarray (k,)
+        Multipliers of the fairness constraints, signed: :math:`\\mu_j > 0` iff
+        :math:`\\langle w, u_j\\rangle = +\\epsilon` is active.
+    coef : ndarray (d,) or None
+        Primal weight vector :math:`w` (linear problems).
+    expansion_coef : ndarray (n,) or None
+        :math:`\\beta = y\\circ\\alpha - C^{u\\top}\\mu`, so :math:`w = \\sum_i\\beta_i\\phi(x_i)` (kernel problems).
+    constraint_value : ndarray (k,)
+        :math:`\\langle w, u_j \\rangle` computed from the returned solution.
+    primal_objective, dual_objective : float
+        Objective values (``dual_objective`` is NaN when the solver has no dual).
+    n_iter : int
+    solve_time : float
+        Seconds spent in the solver.
+    info : dict
+        Anything else a solver reports (e.g. number of inner SVM solves, residuals).
+    """
+
+    solver: str
+    status: str
+    converged: bool
+    intercept: float
+    mu: np.ndarray
+    constraint_value: np.ndarray
+    primal_objective: float
+    alpha: np.ndarray | None = None
+    coef: np.ndarray | None = None
+    expansion_coef: np.ndarray | None = None
+    dual_objective: float = float("nan")
+    n_iter: int = 0
+    solve_time: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duality_gap(self) -> float:
+        """Primal minus dual objective (non-negative up to solver accuracy)."""
+        return self.primal_objective - self.dual_objective
