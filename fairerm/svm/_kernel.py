@@ -1,0 +1,205 @@
+"""Kernel FERM: the fair kernel SVM, exact for every epsilon."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._validation import check_scalar
+from ..exceptions import FairermValueError
+from ..kernels import KernelSpec, check_precomputed_kernel, decision_values, gram_block, kernel_matvec
+from ..solvers import KERNEL_SOLVERS, Solution, solve_kernel
+from ..solvers.exact import constraint_kernel_columns
+from ._base import BaseFairSVC
+
+__all__ = ["FairKernelSVC"]
+
+
+class FairKernelSVC(BaseFairSVC):
+    r"""Kernel SVM under a fairness constraint in feature space (kernel FERM, Donini et al. 2018).
+
+    Solves, in the reproducing-kernel Hilbert space of :math:`k(x, z) = \langle\phi(x),\phi(z)\rangle`,
+
+    .. math::
+
+        \min_{w, b}\; \tfrac12\|w\|^2 + C\sum_{i=1}^n \max\big(0, 1 - y_i(\langle w, \phi(x_i)\rangle + b)\big)
+        \quad\text{s.t.}\quad |\langle w, u_j\rangle| \le \epsilon,
+
+    with :math:`u = \frac{1}{n_{a,+}}\sum_{y_i=+1,s_i=a}\phi(x_i) - \frac{1}{n_{b,+}}\sum_{y_i=+1,s_i=b}\phi(x_i)`
+    for equal opportunity (other notions: :mod:`fairerm.constraints`). The solution has the form
+    :math:`w = \sum_i \alpha_i y_i \phi(x_i) - \sum_j \mu_j u_j`, so the decision function is
+
+    .. math:: f(x) = \sum_i \alpha_i y_i k(x_i, x) - \sum_j \mu_j \langle u_j, \phi(x)\rangle + b
+              = \sum_i \beta_i k(x_i, x) + b,
+
+    where :math:`\langle u_j, \phi(x)\rangle` needs only the training points that enter :math:`u_j`
+    (the positives of the groups, for equal opportunity).
+
+    Parameters
+    ----------
+    C : float, default=1.0
+    kernel : {"rbf", "linear", "poly", "sigmoid", "precomputed"}, default="rbf"
+        With ``"precomputed"``, ``X`` in ``fit`` is the (n, n) training kernel and in
+        ``decision_function`` the (n_new, n_train) kernel between new and training points.
+    gamma : float or {"scale", "auto"}, default="scale"
+        As in :class:`sklearn.svm.SVC`.
+    degree : int, default=3
+    coef0 : float, default=0.0
+    epsilon : float, default=0.0
+        Tolerance :math:`\epsilon \ge 0` on :math:`|\langle w, u_j\rangle|`.
+    constraint : str or FairnessConstraint, default="equal_opportunity"
+    solver : {"auto", "exact", "osqp", "cvxpy"}, default="auto"
+        ``"exact"`` (``"auto"``): our SMO with kernel rows on demand; for :math:`\epsilon = 0` a
+        single SVM solve on the projected kernel :math:`K' = K - K C^{u\top}M^{+}C^u K`, for
+        :math:`\epsilon > 0` an active-set method over the fairness constraints (a few warm-started
+        SVM solves). ``"osqp"`` and ``"cvxpy"``: the QP on the dense kernel (teaching and testing;
+        they need :math:`O(n^2)` memory and :math:`O(n^3)` time).
+    tol : float, default=1e-3
+        SMO stopping tolerance (libsvm's maximal-violating-pair gap).
+    max_iter : int or None
+        SMO iteration limit per SVM solve.
+    cache_size : float, default=200
+        Kernel row cache of the SMO solver, in MB.
+    shrinking : bool, default=True
+    solver_options : dict or None
+        Extra options for the ``"osqp"``/``"cvxpy"`` solvers.
+
+    Attributes
+    ----------
+    support_ : ndarray of shape (n_SV,)
+        Indices of the training points with :math:`\alpha_i > 0`.
+    support_vectors_ : ndarray of shape (n_SV, n_features) (empty for a precomputed kernel)
+    n_support_ : ndarray of shape (2,), support vectors per class
+    dual_coef_ : ndarray of shape (1, n_SV)
+        :math:`\alpha_i y_i` of the support vectors (scikit-learn's convention).
+    intercept_ : ndarray of shape (1,)
+    mu_ : ndarray of shape (n_constraints,)
+        Multipliers of the fairness constraints.
+    constraint_value_ : ndarray of shape (n_constraints,)
+        :math:`\langle w, u_j\rangle` recomputed from the fitted expansion and the kernel.
+    expansion_indices_, expansion_coef_ : ndarrays
+        Indices :math:`i` with :math:`\beta_i \ne 0` and the :math:`\beta_i`; ``expansion_vectors_``
+        are those training points (the decision function uses them).
+    constraint_support_, constraint_weights_ : ndarrays
+        The training points that enter the :math:`u_j` and their weights: :math:`u_j = \sum_l
+        \text{constraint\_weights\_}[j, l]\,\phi(x_{\text{constraint\_support\_}[l]})`.
+    weight_norm_ : float
+        :math:`\|w\|` in the feature space.
+    gamma_ : float
+        The numeric :math:`\gamma` used.
+    classes_, constraint_labels_, status_, converged_, n_iter_, solver_, objective_, fit_time_, solution_
+
+    References
+    ----------
+    M. Donini, L. Oneto, S. Ben-David, J. Shawe-Taylor, M. Pontil. "Empirical Risk Minimization
+    Under Fairness Constraints". NeurIPS 2018. arXiv:1802.08626.
+    """
+
+    _solvers = KERNEL_SOLVERS
+
+    def __init__(self, C=1.0, *, kernel="rbf", gamma="scale", degree=3, coef0=0.0, epsilon=0.0,
+                 constraint="equal_opportunity", solver="auto", tol=1e-3, max_iter=None, cache_size=200.0,
+                 shrinking=True, solver_options=None):
+        self.C = C
+        self.kernel = kernel
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.epsilon = epsilon
+        self.constraint = constraint
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.cache_size = cache_size
+        self.shrinking = shrinking
+        self.solver_options = solver_options
+
+    def fit(self, X, y, *, sensitive_features=None):
+        """Fit the fair kernel SVM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) if precomputed
+        y : array-like of shape (n_samples,), two classes
+        sensitive_features : array-like of shape (n_samples,), required
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sensitive_features)
+
+    def _fit(self, X, y, sensitive_features, warm_start: Solution | None = None):
+        self._check_common_params()
+        check_scalar(self.cache_size, "cache_size", low=0.0)
+        spec = KernelSpec(self.kernel, self.gamma, self.degree, self.coef0)
+        X, y_signed, weights = self._validate_training_data(X, y, sensitive_features)
+        if spec.is_precomputed:
+            X = check_precomputed_kernel(X, X.shape[0], X.shape[0], name="X")
+        spec = spec.resolve(X)
+        n = X.shape[0]
+        Cw = weights.weights
+        options = dict(self.solver_options or {})
+        if self.solver in ("auto", "exact"):
+            options.update(tol=float(self.tol), max_iter=self.max_iter, cache_size=float(self.cache_size),
+                           shrinking=bool(self.shrinking), warm_start=warm_start)
+        solution = solve_kernel(X, y_signed, spec, upper=np.full(n, float(self.C)), constraint_weights=Cw,
+                                epsilon=float(self.epsilon), solver=self.solver, **options)
+        alpha = np.asarray(solution.alpha, dtype=float).copy()
+        if solution.solver != "exact":  # interior-point / ADMM noise below the SV threshold
+            alpha[alpha <= 1e-8 * float(self.C)] = 0.0
+        beta = y_signed * alpha - Cw.T @ solution.mu
+        self._kernel_spec = spec
+        self.gamma_ = float(spec.params()[0]) if not spec.is_precomputed else float("nan")
+        self.shape_fit_ = X.shape
+        self.support_ = np.flatnonzero(alpha > 0)
+        self.support_vectors_ = X[self.support_] if not spec.is_precomputed else np.empty((0, 0))
+        self.n_support_ = np.array([np.sum(y_signed[self.support_] < 0), np.sum(y_signed[self.support_] > 0)],
+                                   dtype=np.int32)
+        self.dual_coef_ = (y_signed * alpha)[self.support_].reshape(1, -1)
+        self.intercept_ = np.array([solution.intercept])
+        self.expansion_indices_ = np.flatnonzero(beta != 0.0)
+        self.expansion_coef_ = beta[self.expansion_indices_]
+        self.expansion_vectors_ = X[self.expansion_indices_] if not spec.is_precomputed else np.empty((0, 0))
+        self.constraint_support_ = np.flatnonzero(np.any(Cw != 0.0, axis=0))
+        self.constraint_weights_ = Cw[:, self.constraint_support_]
+        KCt = constraint_kernel_columns(X, Cw, spec)
+        self.constraint_value_ = KCt[self.expansion_indices_].T @ self.expansion_coef_
+        if spec.is_precomputed:
+            K_ee = X[np.ix_(self.expansion_indices_, self.expansion_indices_)]
+            self.weight_norm_ = float(np.sqrt(max(self.expansion_coef_ @ K_ee @ self.expansion_coef_, 0.0)))
+        else:
+            K_beta = kernel_matvec(self.expansion_vectors_, self.expansion_vectors_, self.expansion_coef_, spec)
+            self.weight_norm_ = float(np.sqrt(max(self.expansion_coef_ @ K_beta, 0.0)))
+        self._record_solution(solution)
+        return self
+
+    def kernel_matrix(self, A, B=None):
+        """The fitted kernel :math:`K(A, B)` (``gamma`` resolved on the training data)."""
+        if self._kernel_spec.is_precomputed:
+            raise FairermValueError("kernel='precomputed' has no feature map; the kernel values are your input.")
+        A = np.ascontiguousarray(A, dtype=np.float64)
+        B = A if B is None else np.ascontiguousarray(B, dtype=np.float64)
+        return gram_block(A, B, self._kernel_spec)
+
+    def decision_function(self, X):
+        """Scores :math:`f(x) = \\sum_i \\beta_i k(x_i, x) + b`; positive means ``classes_[1]``."""
+        X = self._check_predict_input(X)
+        spec = self._kernel_spec
+        if spec.is_precomputed:
+            if X.shape[1] != self.shape_fit_[0]:
+                raise FairermValueError(
+                    f"X must be the precomputed kernel between new points and the {self.shape_fit_[0]} training "
+                    f"points, shape (n_new, {self.shape_fit_[0]}); got {X.shape}."
+                )
+            return X[:, self.expansion_indices_] @ self.expansion_coef_ + self.intercept_[0]
+        return decision_values(X, self.expansion_vectors_, self.expansion_coef_, self.intercept_[0], spec)
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"pairwise": self.kernel == "precomputed"}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.pairwise = self.kernel == "precomputed"
+        return tags

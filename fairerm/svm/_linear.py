@@ -1,0 +1,130 @@
+"""Linear FERM: the hinge-loss linear SVM under the scalar-product fairness constraint."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..problem import LinearFermProblem
+from ..solvers import LINEAR_SOLVERS, Solution, solve_linear
+from ._base import BaseFairSVC
+
+__all__ = ["FairLinearSVC"]
+
+
+class FairLinearSVC(BaseFairSVC):
+    r"""Linear SVM under a fairness constraint (linear FERM, Donini et al. 2018).
+
+    Solves
+
+    .. math::
+
+        \min_{w, b}\; \tfrac12\|w\|^2 + C\sum_{i=1}^n \max\big(0, 1 - y_i(\langle w, x_i\rangle + b)\big)
+        \quad\text{s.t.}\quad |\langle w, u_j\rangle| \le \epsilon,\; j = 1..k,
+
+    where, for equal opportunity with two groups, :math:`u = \bar x_{a,+} - \bar x_{b,+}` is the
+    difference of the mean feature vectors of the positively-labelled examples of the two groups
+    (Donini et al. 2018, eq. (10)); :math:`\langle w, u\rangle` is then (a multiple of) the difference
+    of the groups' mean scores on their positives, and :math:`\epsilon = 0` makes them equal on the
+    training sample. Other notions and more groups give several rows :math:`u_j` (see
+    :mod:`fairerm.constraints`). The intercept is not penalised and does not enter the constraint.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Weight :math:`C > 0` of the hinge losses.
+    epsilon : float, default=0.0
+        Tolerance :math:`\epsilon \ge 0` on :math:`|\langle w, u_j\rangle|`, in the units of the
+        scores (so it depends on the scale of ``X``; standardise features first).
+    constraint : {"equal_opportunity", "demographic_parity", "equalized_odds"} or FairnessConstraint
+    solver : {"auto", "osqp", "cvxpy"}, default="auto"
+        ``"osqp"``: the primal QP in sparse form, handed to OSQP (``"auto"``). ``"cvxpy"``: the same
+        primal written plainly in cvxpy (CLARABEL by default; ``solver_options={"cvxpy_solver": ...}``).
+    tol : float, default=1e-7
+        OSQP's absolute and relative tolerances.
+    max_iter : int or None, default=None
+        OSQP's iteration limit (default 200,000).
+    solver_options : dict or None
+        Extra options for the solver (OSQP settings, or ``cvxpy_solver`` and its options).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features)
+    intercept_ : ndarray of shape (1,)
+    classes_ : ndarray of shape (2,)
+        ``classes_[1]`` is the positive class (:math:`y = +1`).
+    constraint_vectors_ : ndarray of shape (n_constraints, n_features)
+        The :math:`u_j` on the training sample.
+    constraint_value_ : ndarray of shape (n_constraints,)
+        :math:`\langle w, u_j\rangle` recomputed from ``coef_``.
+    mu_ : ndarray of shape (n_constraints,)
+        Multipliers of the fairness constraints (:math:`\mu_j > 0` iff :math:`\langle w,u_j\rangle = \epsilon`).
+    constraint_labels_ : list of str
+    status_, converged_, n_iter_, solver_, objective_, fit_time_, solution_
+        The solver's report (``solution_`` is the full :class:`~fairerm.solvers.Solution`).
+
+    References
+    ----------
+    M. Donini, L. Oneto, S. Ben-David, J. Shawe-Taylor, M. Pontil. "Empirical Risk Minimization
+    Under Fairness Constraints". NeurIPS 2018. arXiv:1802.08626.
+
+    Examples
+    --------
+    >>> from fairerm import FairLinearSVC
+    >>> from fairerm.datasets import make_synthetic
+    >>> data = make_synthetic(n_samples=300, include_sensitive=False, random_state=0)
+    >>> model = FairLinearSVC(C=1.0).fit(data.data, data.target, sensitive_features=data.sensitive)
+    >>> bool(abs(model.constraint_value_[0]) < 1e-6)
+    True
+    """
+
+    _solvers = LINEAR_SOLVERS
+
+    def __init__(self, C=1.0, *, epsilon=0.0, constraint="equal_opportunity", solver="auto", tol=1e-7,
+                 max_iter=None, solver_options=None):
+        self.C = C
+        self.epsilon = epsilon
+        self.constraint = constraint
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.solver_options = solver_options
+
+    def fit(self, X, y, *, sensitive_features=None):
+        """Fit the fair linear SVM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), two classes
+        sensitive_features : array-like of shape (n_samples,)
+            Group of each sample (two or more groups). Required.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sensitive_features)
+
+    def _fit(self, X, y, sensitive_features, warm_start: Solution | None = None):
+        self._check_common_params()
+        X, y_signed, weights = self._validate_training_data(X, y, sensitive_features)
+        problem = LinearFermProblem(X, y_signed, np.full(X.shape[0], float(self.C)), weights.weights,
+                                    float(self.epsilon))
+        options = dict(self.solver_options or {})
+        if self.solver in ("auto", "osqp"):
+            options.setdefault("eps_abs", self.tol)
+            options.setdefault("eps_rel", self.tol)
+            if self.max_iter is not None:
+                options.setdefault("max_iter", int(self.max_iter))
+        solution = solve_linear(problem, self.solver, **options)
+        self.coef_ = solution.coef.reshape(1, -1)
+        self.intercept_ = np.array([solution.intercept])
+        self.constraint_vectors_ = problem.U
+        self.constraint_value_ = problem.U @ self.coef_[0]
+        self._record_solution(solution)
+        return self
+
+    def decision_function(self, X):
+        """Scores :math:`\\langle w, x\\rangle + b`; positive means ``classes_[1]``."""
+        X = self._check_predict_input(X)
+        return X @ self.coef_[0] + self.intercept_[0]
