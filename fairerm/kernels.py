@@ -72,6 +72,9 @@ _DEFAULT_BLOCK_BYTES = 64 * 2**20
 # Below this many entries a parallel launch (tens of microseconds, milliseconds when OpenMP threads
 # spin against BLAS threads) costs more than the elementwise map itself.
 _PARALLEL_MIN_ENTRIES = 1 << 18
+# Let LLVM reorder the sums of the d-dimensional dot products so that they vectorise (SIMD): about 2x
+# faster rows at d = 100; no approximate math functions and no assumptions on NaN/inf.
+_REASSOCIATE = {"reassoc", "contract", "nsz", "arcp"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -295,7 +298,7 @@ def kernel_value(code, X, i, Y, j, gamma, coef0, degree):
     return acc
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_REASSOCIATE)
 def kernel_row_into(code, X, i, Y, index, lo, hi, gamma, coef0, degree, out):
     """out[k] = k(X[i], Y[k]) for k = index[t], lo <= t < hi; every k of Y when ``index`` is empty.
 

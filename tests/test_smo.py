@@ -319,3 +319,51 @@ def test_nonfinite_data_is_refused():
     X[1, 1] = np.nan
     with pytest.raises(FairermValueError, match="X contains NaN"):
         solve_svm_dual(X, np.array([1.0, -1.0, 1.0, -1.0]), KernelSpec("linear"))
+
+
+def test_row_cache_contract_under_shrinking_resets_and_evictions():
+    """get_row returns exact rows of Q on what is asked for, whatever the cache history.
+
+    The test drives the cache with the bookkeeping the core documents: ``active[:active_size]``
+    lists the active indices, ``shrunk_at[epoch % 2, k]`` is the shrink time of ``k`` in the
+    current epoch, and ``_reset_active`` starts a new epoch.
+    """
+    X, y, K, Z, p, upper = fair_problem(40, 6)
+    spec = KernelSpec("rbf", gamma=0.3)
+    Q = (y[:, None] * y[None, :]) * (K - Z @ Z.T)
+    n = 40
+    cache, slot_of, meta, shrunk_at, missing = core.initial_cache(n, 12)
+    state = core.initial_state(n)
+    active = np.arange(n, dtype=np.int64)
+    rng = np.random.default_rng(0)
+    args = (spec.code, X, Z, y, *spec.params())
+    for _ in range(600):
+        action = rng.random()
+        size = state[core.S_ACTIVE_SIZE]
+        if action < 0.15 and size > 3:  # shrink a few active indices
+            chosen = rng.choice(active[:size], size=rng.integers(1, 3), replace=False)
+            state[core.S_STAMP] += 1
+            shrunk_at[state[core.S_EPOCH] % 2, chosen] = state[core.S_STAMP]
+            keep = np.array([k for k in active[:size] if k not in chosen], dtype=np.int64)
+            rest = np.array([k for k in active if k not in keep], dtype=np.int64)
+            active[:] = np.concatenate([keep, rest])
+            state[core.S_ACTIVE_SIZE] = len(keep)
+        elif action < 0.2:
+            core._reset_active(active, shrunk_at, state)
+        else:
+            i = int(rng.integers(16))
+            full = bool(rng.random() < 0.3)
+            row = core.get_row(i, full, *args, active, cache, slot_of, meta, shrunk_at, missing, state)
+            wanted = np.arange(n) if full else active[: state[core.S_ACTIVE_SIZE]]
+            np.testing.assert_allclose(row[wanted], Q[i, wanted], rtol=1e-12, atol=1e-12)
+    assert state[core.S_EPOCH] > 5 and state[core.S_HITS] > 50 and state[core.S_MISSES] > 50
+
+
+def test_shrinking_does_not_change_the_solution():
+    X, y = make_problem(1500, d=3, seed=12)
+    spec = KernelSpec("rbf", gamma=1.0)
+    with_shrinking = solve_svm_dual(X, y, spec, upper=5.0, tol=1e-6, cache_size=1.0)
+    without = solve_svm_dual(X, y, spec, upper=5.0, tol=1e-6, cache_size=1.0, shrinking=False)
+    assert with_shrinking.n_iter > 2000  # long enough for several shrinking rounds
+    assert with_shrinking.objective == pytest.approx(without.objective, rel=1e-8)
+    np.testing.assert_allclose(with_shrinking.alpha, without.alpha, atol=1e-4)

@@ -16,10 +16,12 @@ shrinking. Rows of :math:`Q` are computed on demand (:func:`fairerm.kernels.kern
 :math:`O(r)` per entry for the low-rank part) and kept in an LRU cache of whole rows.
 
 Unlike libsvm, the data are never permuted: ``active[:active_size]`` lists the active indices in
-increasing order and ``active[active_size:]`` the shrunk ones. A cached row is valid on the
-active set of the *epoch* (the span between two resets of the active set to all indices) in
-which it was computed, or everywhere if it is *full*; an incomplete row asked for in full has
-only its missing (inactive) entries computed.
+increasing order and ``active[active_size:]`` the shrunk ones. Between two resets of the active
+set to all indices (an *epoch*) the active set only shrinks; each shrinking round that removes
+indices advances a clock and records, in ``shrunk_at[epoch % 2, k]``, when ``k`` left. A cached
+row computed at time ``c`` therefore holds exactly the entries ``k`` with ``shrunk_at[k] > c``,
+and a row asked for on a larger set (all indices, or the active set of the next epoch) has only
+its missing entries computed, as libsvm extends its shorter rows.
 
 Everything here works on raw arrays prepared and validated by :mod:`fairerm.solvers.smo`.
 
@@ -37,7 +39,7 @@ import numpy as np
 
 from ..kernels import kernel_row_into
 
-__all__ = ["TAU", "STATE_SIZE", "initial_state", "compute_gradient", "smo_iterate", "compute_intercept"]
+__all__ = ["TAU", "STATE_SIZE", "initial_cache", "initial_state", "compute_gradient", "smo_iterate", "compute_intercept"]
 
 TAU = 1e-12
 INF = np.inf
@@ -46,8 +48,21 @@ INF = np.inf
 LOWER, UPPER, FREE, FIXED = 0, 1, 2, 3
 
 # positions in the int64 state vector
-S_ACTIVE_SIZE, S_EPOCH, S_COUNTER, S_UNSHRUNK, S_ITER, S_HITS, S_MISSES, S_HEAD, S_TAIL, S_USED = range(10)
-STATE_SIZE = 10
+S_ACTIVE_SIZE, S_EPOCH, S_COUNTER, S_UNSHRUNK, S_ITER, S_HITS, S_MISSES, S_HEAD, S_TAIL, S_USED, S_STAMP = range(11)
+STATE_SIZE = 11
+
+# rows of the int64 per-slot metadata of the row cache
+M_OWNER, M_EPOCH, M_STAMP, M_FULL, M_PREV, M_NEXT = range(6)
+META_ROWS = 6
+NEVER_SHRUNK = np.iinfo(np.int64).max
+
+
+def initial_cache(n: int, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(cache, slot_of, meta, shrunk_at, missing): an empty row cache of n_rows rows of length n."""
+    meta = np.full((META_ROWS, n_rows), -1, dtype=np.int64)
+    meta[M_FULL] = 0
+    shrunk_at = np.full((2, n), NEVER_SHRUNK, dtype=np.int64)
+    return np.empty((n_rows, n)), np.full(n, -1, dtype=np.int64), meta, shrunk_at, np.empty(n, dtype=np.int64)
 
 
 def initial_state(n: int) -> np.ndarray:
@@ -108,75 +123,105 @@ def _fill_full_row(code, X, Z, y, gamma, coef0, degree, i, row):
 
 
 @numba.njit(cache=True)
-def _lru_unlink(slot, prev, nxt, state):
-    p, q = prev[slot], nxt[slot]
+def _lru_unlink(slot, meta, state):
+    p, q = meta[M_PREV, slot], meta[M_NEXT, slot]
     if p >= 0:
-        nxt[p] = q
+        meta[M_NEXT, p] = q
     else:
         state[S_HEAD] = q
     if q >= 0:
-        prev[q] = p
+        meta[M_PREV, q] = p
     else:
         state[S_TAIL] = p
 
 
 @numba.njit(cache=True)
-def _lru_push_front(slot, prev, nxt, state):
-    prev[slot] = -1
-    nxt[slot] = state[S_HEAD]
+def _lru_push_front(slot, meta, state):
+    meta[M_PREV, slot] = -1
+    meta[M_NEXT, slot] = state[S_HEAD]
     if state[S_HEAD] >= 0:
-        prev[state[S_HEAD]] = slot
+        meta[M_PREV, state[S_HEAD]] = slot
     state[S_HEAD] = slot
     if state[S_TAIL] < 0:
         state[S_TAIL] = slot
 
 
 @numba.njit(cache=True)
-def get_row(i, full, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, owner, slot_epoch, slot_full,
-            prev, nxt, state):
-    """Row i of Q, valid on the active set (``full=False``) or on all indices; returns the cache row."""
+def _compute_row(i, full, code, X, Z, y, gamma, coef0, degree, active, row, slot, meta, state):
+    """Compute row i afresh: on all indices, or on the active set only (stamped with the current time)."""
+    n = X.shape[0]
+    active_size = state[S_ACTIVE_SIZE]
+    if full or active_size == n:
+        _fill_full_row(code, X, Z, y, gamma, coef0, degree, i, row)
+        meta[M_FULL, slot] = 1
+    else:
+        _fill_row(code, X, Z, y, gamma, coef0, degree, i, active, 0, active_size, row)
+        meta[M_FULL, slot] = 0
+    meta[M_EPOCH, slot] = state[S_EPOCH]
+    meta[M_STAMP, slot] = state[S_STAMP]
+
+
+@numba.njit(cache=True)
+def get_row(i, full, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, meta, shrunk_at, missing, state):
+    """Row i of Q, valid on the active set (``full=False``) or on all indices; returns the cache row.
+
+    A cached row computed at shrink time ``c`` of epoch ``e`` holds the entries ``k`` that were
+    active then, i.e. ``shrunk_at[e % 2, k] > c``; only the missing entries are computed. Rows
+    older than the previous epoch are recomputed.
+    """
     n = X.shape[0]
     active_size = state[S_ACTIVE_SIZE]
     epoch = state[S_EPOCH]
     slot = slot_of[i]
-    if slot >= 0:
-        _lru_unlink(slot, prev, nxt, state)
+    if slot < 0:
+        state[S_MISSES] += 1
+        if state[S_USED] < cache.shape[0]:
+            slot = state[S_USED]
+            state[S_USED] += 1
+        else:  # evict the least recently used row
+            slot = state[S_TAIL]
+            _lru_unlink(slot, meta, state)
+            slot_of[meta[M_OWNER, slot]] = -1
+        meta[M_OWNER, slot] = i
+        slot_of[i] = slot
         row = cache[slot]
-        if slot_full[slot] or (not full and slot_epoch[slot] == epoch):
-            state[S_HITS] += 1
-        elif slot_epoch[slot] == epoch:  # valid on the active set: add the inactive entries
-            state[S_MISSES] += 1
-            _fill_row(code, X, Z, y, gamma, coef0, degree, i, active, active_size, n, row)
-            slot_full[slot] = True
-        else:  # computed on the active set of an earlier epoch: recompute
-            state[S_MISSES] += 1
-            if full or active_size == n:
-                _fill_full_row(code, X, Z, y, gamma, coef0, degree, i, row)
-                slot_full[slot] = True
-            else:
-                _fill_row(code, X, Z, y, gamma, coef0, degree, i, active, 0, active_size, row)
-            slot_epoch[slot] = epoch
-        _lru_push_front(slot, prev, nxt, state)
+        _compute_row(i, full, code, X, Z, y, gamma, coef0, degree, active, row, slot, meta, state)
+        _lru_push_front(slot, meta, state)
         return row
-    state[S_MISSES] += 1
-    if state[S_USED] < cache.shape[0]:
-        slot = state[S_USED]
-        state[S_USED] += 1
-    else:  # evict the least recently used row
-        slot = state[S_TAIL]
-        _lru_unlink(slot, prev, nxt, state)
-        slot_of[owner[slot]] = -1
-    owner[slot] = i
-    slot_of[i] = slot
-    slot_epoch[slot] = epoch
+    _lru_unlink(slot, meta, state)
     row = cache[slot]
-    if full or active_size == n:
-        _fill_full_row(code, X, Z, y, gamma, coef0, degree, i, row)
-        slot_full[slot] = True
+    age = epoch - meta[M_EPOCH, slot]
+    if meta[M_FULL, slot] == 1 or (age == 0 and not full):
+        state[S_HITS] += 1
+    elif age <= 1:
+        shrunk = shrunk_at[meta[M_EPOCH, slot] % 2]
+        stamp = meta[M_STAMP, slot]
+        m = 0
+        if full:
+            for k in range(n):
+                if shrunk[k] <= stamp:
+                    missing[m] = k
+                    m += 1
+        else:
+            for t in range(active_size):
+                k = active[t]
+                if shrunk[k] <= stamp:
+                    missing[m] = k
+                    m += 1
+        if m > 0:
+            state[S_MISSES] += 1
+            _fill_row(code, X, Z, y, gamma, coef0, degree, i, missing, 0, m, row)
+        else:
+            state[S_HITS] += 1
+        if full:
+            meta[M_FULL, slot] = 1
+        else:  # now valid on the current active set
+            meta[M_EPOCH, slot] = epoch
+            meta[M_STAMP, slot] = state[S_STAMP]
     else:
-        _fill_row(code, X, Z, y, gamma, coef0, degree, i, active, 0, active_size, row)
-        slot_full[slot] = False
-    _lru_push_front(slot, prev, nxt, state)
+        state[S_MISSES] += 1
+        _compute_row(i, full, code, X, Z, y, gamma, coef0, degree, active, row, slot, meta, state)
+    _lru_push_front(slot, meta, state)
     return row
 
 
@@ -184,8 +229,7 @@ def get_row(i, full, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of
 # Gradient
 # ------------------------------------------------------------------------------------------------
 @numba.njit(cache=True)
-def compute_gradient(code, X, Z, y, gamma, coef0, degree, p, C, alpha, status, G, G_bar, active, cache, slot_of,
-                     owner, slot_epoch, slot_full, prev, nxt, state):
+def compute_gradient(code, X, Z, y, gamma, coef0, degree, p, C, alpha, status, G, G_bar, active, cache, slot_of, meta, shrunk_at, missing, state):
     """G = Q alpha + p and G_bar = sum over alpha_i = C_i of C_i Q_i, from the rows of nonzero alpha."""
     n = X.shape[0]
     for j in range(n):
@@ -194,8 +238,7 @@ def compute_gradient(code, X, Z, y, gamma, coef0, degree, p, C, alpha, status, G
         G_bar[j] = 0.0
     for i in range(n):
         if not _is_lower(status[i]):
-            row = get_row(i, True, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, owner,
-                          slot_epoch, slot_full, prev, nxt, state)
+            row = get_row(i, True, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, meta, shrunk_at, missing, state)
             a = alpha[i]
             for j in range(n):
                 G[j] += a * row[j]
@@ -206,18 +249,21 @@ def compute_gradient(code, X, Z, y, gamma, coef0, degree, p, C, alpha, status, G
 
 
 @numba.njit(cache=True)
-def _reset_active(active, state):
+def _reset_active(active, shrunk_at, state):
+    """Make every index active again: a new epoch, whose shrink times start at 'never'."""
     n = active.shape[0]
     if state[S_ACTIVE_SIZE] < n:
         for t in range(n):
             active[t] = t
         state[S_ACTIVE_SIZE] = n
         state[S_EPOCH] += 1
+        current = shrunk_at[state[S_EPOCH] % 2]
+        for k in range(n):
+            current[k] = NEVER_SHRUNK
 
 
 @numba.njit(cache=True)
-def reconstruct_gradient(code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, G_bar, active, cache, slot_of,
-                         owner, slot_epoch, slot_full, prev, nxt, state):
+def reconstruct_gradient(code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, G_bar, active, cache, slot_of, meta, shrunk_at, missing, state):
     """Recompute G on the shrunk (inactive) indices from G_bar and the free alphas (libsvm)."""
     n = X.shape[0]
     active_size = state[S_ACTIVE_SIZE]
@@ -233,8 +279,7 @@ def reconstruct_gradient(code, X, Z, y, gamma, coef0, degree, p, alpha, status, 
     if nr_free * n > 2 * active_size * (n - active_size):
         for t in range(active_size, n):
             i = active[t]
-            row = get_row(i, False, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, owner,
-                          slot_epoch, slot_full, prev, nxt, state)
+            row = get_row(i, False, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, meta, shrunk_at, missing, state)
             acc = 0.0
             for s in range(active_size):
                 j = active[s]
@@ -245,8 +290,7 @@ def reconstruct_gradient(code, X, Z, y, gamma, coef0, degree, p, alpha, status, 
         for s in range(active_size):
             i = active[s]
             if status[i] == FREE:
-                row = get_row(i, True, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, owner,
-                              slot_epoch, slot_full, prev, nxt, state)
+                row = get_row(i, True, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, meta, shrunk_at, missing, state)
                 a = alpha[i]
                 for t in range(active_size, n):
                     j = active[t]
@@ -257,8 +301,7 @@ def reconstruct_gradient(code, X, Z, y, gamma, coef0, degree, p, alpha, status, 
 # Working set selection (WSS 3 of Fan, Chen and Lin 2005) and shrinking
 # ------------------------------------------------------------------------------------------------
 @numba.njit(cache=True)
-def select_working_set(tol, code, X, Z, y, gamma, coef0, degree, QD, status, G, active, cache, slot_of, owner,
-                       slot_epoch, slot_full, prev, nxt, state):
+def select_working_set(tol, code, X, Z, y, gamma, coef0, degree, QD, status, G, active, cache, slot_of, meta, shrunk_at, missing, state):
     """(i, j, gap): the second-order pair, or i = -1 when the maximal violation gap <= tol."""
     active_size = state[S_ACTIVE_SIZE]
     Gmax = -INF
@@ -278,8 +321,7 @@ def select_working_set(tol, code, X, Z, y, gamma, coef0, degree, QD, status, G, 
                 Gmax_idx = k
     i = Gmax_idx
     if i >= 0:
-        Q_i = get_row(i, False, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, owner, slot_epoch,
-                      slot_full, prev, nxt, state)
+        Q_i = get_row(i, False, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, meta, shrunk_at, missing, state)
         yi = y[i]
         QDi = QD[i]
         for t in range(active_size):
@@ -339,8 +381,7 @@ def _be_shrunk(k, Gmax1, Gmax2, y, status, G):
 
 
 @numba.njit(cache=True)
-def do_shrinking(tol, code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, G_bar, active, work, cache,
-                 slot_of, owner, slot_epoch, slot_full, prev, nxt, state):
+def do_shrinking(tol, code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, G_bar, active, work, cache, slot_of, meta, shrunk_at, missing, state):
     active_size = state[S_ACTIVE_SIZE]
     Gmax1 = -INF  # max over I_up of -y_k G_k
     Gmax2 = -INF  # max over I_low of y_k G_k
@@ -359,9 +400,8 @@ def do_shrinking(tol, code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, 
                 Gmax1 = G[k]
     if state[S_UNSHRUNK] == 0 and Gmax1 + Gmax2 <= tol * 10.0:
         state[S_UNSHRUNK] = 1
-        reconstruct_gradient(code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, G_bar, active, cache,
-                             slot_of, owner, slot_epoch, slot_full, prev, nxt, state)
-        _reset_active(active, state)
+        reconstruct_gradient(code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, G_bar, active, cache, slot_of, meta, shrunk_at, missing, state)
+        _reset_active(active, shrunk_at, state)
     n = active.shape[0]
     active_size = state[S_ACTIVE_SIZE]
     kept = 0
@@ -375,6 +415,10 @@ def do_shrinking(tol, code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, 
             active[kept] = k
             kept += 1
     if n_shrunk > 0:
+        state[S_STAMP] += 1
+        current = shrunk_at[state[S_EPOCH] % 2]
+        for t in range(n_shrunk):
+            current[work[t]] = state[S_STAMP]
         # the previously inactive indices move up behind the newly shrunk ones
         for t in range(active_size, n):
             work[n_shrunk + t - active_size] = active[t]
@@ -438,11 +482,9 @@ def _two_variable_step(i, j, Q_i, y, C, QD, alpha, G):
 
 
 @numba.njit(cache=True)
-def _update_g_bar(k, was_upper, code, X, Z, y, gamma, coef0, degree, C, status, G_bar, active, cache, slot_of,
-                  owner, slot_epoch, slot_full, prev, nxt, state):
+def _update_g_bar(k, was_upper, code, X, Z, y, gamma, coef0, degree, C, status, G_bar, active, cache, slot_of, meta, shrunk_at, missing, state):
     if was_upper != _is_upper(status[k]):
-        row = get_row(k, True, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, owner, slot_epoch,
-                      slot_full, prev, nxt, state)
+        row = get_row(k, True, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, meta, shrunk_at, missing, state)
         c = C[k] if not was_upper else -C[k]
         for t in range(row.shape[0]):
             G_bar[t] += c * row[t]
@@ -450,38 +492,32 @@ def _update_g_bar(k, was_upper, code, X, Z, y, gamma, coef0, degree, C, status, 
 
 @numba.njit(cache=True)
 def smo_iterate(n_chunk, max_iter, tol, shrinking, code, X, Z, y, gamma, coef0, degree, p, C, QD, alpha, status, G,
-                G_bar, active, work, cache, slot_of, owner, slot_epoch, slot_full, prev, nxt, state):
+                G_bar, active, work, cache, slot_of, meta, shrunk_at, missing, state):
     """Run at most ``n_chunk`` SMO iterations. Returns (flag, gap): flag 0 optimal, 1 chunk done, 2 max_iter."""
     n = X.shape[0]
     gap = INF
     for _ in range(n_chunk):
         if state[S_ITER] >= max_iter:
-            reconstruct_gradient(code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, G_bar, active, cache,
-                                 slot_of, owner, slot_epoch, slot_full, prev, nxt, state)
-            _reset_active(active, state)
+            reconstruct_gradient(code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, G_bar, active, cache, slot_of, meta, shrunk_at, missing, state)
+            _reset_active(active, shrunk_at, state)
             return 2, gap
         state[S_COUNTER] -= 1
         if state[S_COUNTER] == 0:
             state[S_COUNTER] = min(n, 1000)
             if shrinking:
                 do_shrinking(tol, code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, G_bar, active, work,
-                             cache, slot_of, owner, slot_epoch, slot_full, prev, nxt, state)
-        i, j, gap = select_working_set(tol, code, X, Z, y, gamma, coef0, degree, QD, status, G, active, cache,
-                                       slot_of, owner, slot_epoch, slot_full, prev, nxt, state)
+                             cache, slot_of, meta, shrunk_at, missing, state)
+        i, j, gap = select_working_set(tol, code, X, Z, y, gamma, coef0, degree, QD, status, G, active, cache, slot_of, meta, shrunk_at, missing, state)
         if i < 0:
-            reconstruct_gradient(code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, G_bar, active, cache,
-                                 slot_of, owner, slot_epoch, slot_full, prev, nxt, state)
-            _reset_active(active, state)
-            i, j, gap = select_working_set(tol, code, X, Z, y, gamma, coef0, degree, QD, status, G, active, cache,
-                                           slot_of, owner, slot_epoch, slot_full, prev, nxt, state)
+            reconstruct_gradient(code, X, Z, y, gamma, coef0, degree, p, alpha, status, G, G_bar, active, cache, slot_of, meta, shrunk_at, missing, state)
+            _reset_active(active, shrunk_at, state)
+            i, j, gap = select_working_set(tol, code, X, Z, y, gamma, coef0, degree, QD, status, G, active, cache, slot_of, meta, shrunk_at, missing, state)
             if i < 0:
                 return 0, gap
             state[S_COUNTER] = 1  # shrink at the next iteration
         state[S_ITER] += 1
-        Q_i = get_row(i, False, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, owner, slot_epoch,
-                      slot_full, prev, nxt, state)
-        Q_j = get_row(j, False, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, owner, slot_epoch,
-                      slot_full, prev, nxt, state)
+        Q_i = get_row(i, False, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, meta, shrunk_at, missing, state)
+        Q_j = get_row(j, False, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, meta, shrunk_at, missing, state)
         old_i = alpha[i]
         old_j = alpha[j]
         _two_variable_step(i, j, Q_i, y, C, QD, alpha, G)
@@ -494,10 +530,8 @@ def smo_iterate(n_chunk, max_iter, tol, shrinking, code, X, Z, y, gamma, coef0, 
         up_j = _is_upper(status[j])
         status[i] = _status_of(alpha[i], C[i])
         status[j] = _status_of(alpha[j], C[j])
-        _update_g_bar(i, up_i, code, X, Z, y, gamma, coef0, degree, C, status, G_bar, active, cache, slot_of, owner,
-                      slot_epoch, slot_full, prev, nxt, state)
-        _update_g_bar(j, up_j, code, X, Z, y, gamma, coef0, degree, C, status, G_bar, active, cache, slot_of, owner,
-                      slot_epoch, slot_full, prev, nxt, state)
+        _update_g_bar(i, up_i, code, X, Z, y, gamma, coef0, degree, C, status, G_bar, active, cache, slot_of, meta, shrunk_at, missing, state)
+        _update_g_bar(j, up_j, code, X, Z, y, gamma, coef0, degree, C, status, G_bar, active, cache, slot_of, meta, shrunk_at, missing, state)
     return 1, gap
 
 
