@@ -48,11 +48,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.linalg
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_consistent_length, check_features, check_scalar, check_sensitive_features
+from ._validation import check_features, check_scalar, check_sensitive_features
 from .constraints import DemographicParity, FairnessConstraint
 from .exceptions import ConvergenceWarning, FairermTypeError, FairermValueError, NotFittedError
 
@@ -193,13 +194,19 @@ def solve_fair_ridge(
     return finish(w_of(mu), mu, "coordinate_descent", n_iter, converged)
 
 
-def _check_target(y: Any, n_samples: int) -> np.ndarray:
-    values = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+def check_regression_target(y: Any, n_samples: int) -> np.ndarray:
+    """Return ``y`` as a finite 1-D float64 array of length ``n_samples``, or raise a clear error."""
+    if y is None:
+        raise FairermValueError("y is None; a real target per sample is needed to fit a regressor.")
+    values = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if values.ndim != 1:
         raise FairermValueError(f"y must be 1-D (one real target per sample); got shape {values.shape}.")
-    check_consistent_length(X=np.empty((n_samples, 0)), y=values)
+    if values.shape[0] != n_samples:
+        raise FairermValueError(
+            f"y has {values.shape[0]} entries but X has {n_samples} samples; they must have the same length."
+        )
     try:
         values = values.astype(np.float64)
     except (TypeError, ValueError) as exc:
@@ -312,7 +319,7 @@ class FairRidge(RegressorMixin, BaseEstimator):
             raise FairermTypeError(f"fit_intercept must be True or False; got {self.fit_intercept!r}.")
         constraint = self._constraint()
         X_arr = check_features(X)
-        target = _check_target(y, X_arr.shape[0])
+        target = check_regression_target(y, X_arr.shape[0])
         sens = check_sensitive_features(sensitive_features, X_arr.shape[0])
         weights = constraint.weights(np.ones(X_arr.shape[0]), sens)
         U = weights.weights @ X_arr

@@ -123,7 +123,7 @@ def test_pandas_input():
         (dict(epsilon=-1.0), {}, FairermValueError, "epsilon must be >= 0"),
         (dict(constraint="equal_opportunity"), {}, FairermValueError, "constraint must be 'demographic_parity'"),
         (dict(fit_intercept="yes"), {}, FairermTypeError, "fit_intercept must be True or False"),
-        ({}, dict(y_short=True), FairermValueError, "inconsistent numbers of samples"),
+        ({}, dict(y_short=True), FairermValueError, "y has 49 entries but X has 50 samples"),
         ({}, dict(one_group=True), FairermValueError, "at least 2"),
         ({}, dict(y_nan=True), FairermValueError, "y contains NaN"),
         ({}, dict(X_nan=True), FairermValueError, "X"),
