@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 from sklearn import config_context
 from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeRegressor
@@ -212,6 +213,21 @@ def test_pipeline_and_metadata_routing():
         assert routed.score(X, y, sensitive_features=s) == pytest.approx(
             1 - np.sum((y - expected) ** 2) / np.sum((y - y.mean()) ** 2)
         )
+
+
+def test_grid_search_routes_sensitive_features_to_fit_and_score():
+    X, y, s = gaussian_groups(3000, seed=13)
+    with config_context(enable_metadata_routing=True):
+        model = WassersteinFairRegressor(Ridge(), random_state=0)
+        model.set_fit_request(sensitive_features=True).set_score_request(sensitive_features=True)
+        search = GridSearchCV(model, {"alpha": [0.0, 0.5, 1.0]}, cv=KFold(3)).fit(X, y, sensitive_features=s)
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[0] > scores[1] > scores[2]  # fairness costs accuracy here: the groups' means differ
+    # Fold 0 by hand: fit on rows 1000.., score on rows ..1000, with the groups of those rows.
+    by_hand = WassersteinFairRegressor(Ridge(), alpha=0.5, random_state=0)
+    by_hand.fit(X[1000:], y[1000:], sensitive_features=s[1000:])
+    expected = by_hand.score(X[:1000], y[:1000], sensitive_features=s[:1000])
+    assert search.cv_results_["split0_test_score"][1] == pytest.approx(expected, rel=1e-12)
 
 
 def test_pandas_input_gives_the_same_predictions():
