@@ -367,3 +367,41 @@ def test_shrinking_does_not_change_the_solution():
     assert with_shrinking.n_iter > 2000  # long enough for several shrinking rounds
     assert with_shrinking.objective == pytest.approx(without.objective, rel=1e-8)
     np.testing.assert_allclose(with_shrinking.alpha, without.alpha, atol=1e-4)
+
+
+def test_warm_start_from_a_result_reuses_its_gradient():
+    """warm_start=previous result: same optimum as a cold start, no rows spent on the initial gradient."""
+    X, y, K, Z, _, upper = fair_problem(300, 13)
+    c_vec = Z[:, 0]
+    spec = KernelSpec("rbf", gamma=0.3)
+    Q = (y[:, None] * y[None, :]) * (K - Z @ Z.T)
+    previous = solve_svm_dual(X, y, spec, p=-1.0 - 0.5 * y * c_vec, upper=upper, low_rank=Z, tol=1e-7)
+    np.testing.assert_allclose(previous.q_alpha, Q @ previous.alpha, atol=1e-9)
+    p = -1.0 - 0.505 * y * c_vec
+    cold = solve_svm_dual(X, y, spec, p=p, upper=upper, low_rank=Z, tol=1e-7)
+    from_alpha = solve_svm_dual(X, y, spec, p=p, upper=upper, low_rank=Z, tol=1e-7, alpha0=previous.alpha)
+    from_result = solve_svm_dual(X, y, spec, p=p, upper=upper, low_rank=Z, tol=1e-7, warm_start=previous)
+    check_kkt(Q, p, y, upper, from_result, tol=1e-7)
+    assert from_result.objective == pytest.approx(cold.objective, rel=1e-9)
+    assert abs(from_result.n_iter - from_alpha.n_iter) <= 0.1 * from_alpha.n_iter + 5  # rounding differs
+    n_nonzero = np.count_nonzero(previous.alpha)
+    assert from_alpha.cache_misses >= n_nonzero
+    assert from_result.cache_misses < from_alpha.cache_misses - 0.5 * n_nonzero
+    # bounds that grow: the old alpha stays feasible, G_bar is rebuilt from the rows at the bound
+    bigger = upper * 1.1
+    grown = solve_svm_dual(X, y, spec, p=p, upper=bigger, low_rank=Z, tol=1e-7, warm_start=from_result)
+    check_kkt(Q, p, y, bigger, grown, tol=1e-7)
+
+
+def test_warm_start_argument_errors():
+    X, y = make_problem(30, seed=14)
+    spec = KernelSpec("linear")
+    previous = solve_svm_dual(X, y, spec)
+    with pytest.raises(FairermValueError, match="either alpha0 or warm_start"):
+        solve_svm_dual(X, y, spec, alpha0=previous.alpha, warm_start=previous)
+    with pytest.raises(FairermTypeError, match="warm_start must be the SMOResult"):
+        solve_svm_dual(X, y, spec, warm_start=previous.alpha)
+    with pytest.raises(FairermValueError, match="warm_start comes from a problem with 30 samples; this one has 20"):
+        solve_svm_dual(X[:20], y[:20], spec, warm_start=previous)
+    with pytest.raises(FairermValueError, match="alpha0 is not feasible"):
+        solve_svm_dual(X, y, spec, upper=previous.alpha.max() / 2, warm_start=previous)

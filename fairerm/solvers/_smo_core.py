@@ -39,7 +39,7 @@ import numpy as np
 
 from ..kernels import kernel_row_into
 
-__all__ = ["TAU", "STATE_SIZE", "initial_cache", "initial_state", "compute_gradient", "smo_iterate", "compute_intercept"]
+__all__ = ["TAU", "STATE_SIZE", "initial_cache", "initial_state", "compute_gradient", "compute_g_bar", "smo_iterate", "compute_intercept"]
 
 TAU = 1e-12
 INF = np.inf
@@ -86,6 +86,15 @@ def _status_of(a, c):
     if a <= 0.0:
         return LOWER
     return FREE
+
+
+@numba.njit(cache=True)
+def status_codes(alpha, C):
+    """The status (LOWER, UPPER, FREE or FIXED) of every alpha."""
+    out = np.empty(alpha.shape[0], dtype=np.int8)
+    for i in range(alpha.shape[0]):
+        out[i] = _status_of(alpha[i], C[i])
+    return out
 
 
 @numba.njit(cache=True)
@@ -246,6 +255,23 @@ def compute_gradient(code, X, Z, y, gamma, coef0, degree, p, C, alpha, status, G
                 c = C[i]
                 for j in range(n):
                     G_bar[j] += c * row[j]
+
+
+@numba.njit(cache=True)
+def compute_g_bar(code, X, Z, y, gamma, coef0, degree, C, alpha, status, G_bar, active, cache, slot_of, meta,
+                  shrunk_at, missing, state):
+    """Status of every alpha and G_bar = sum over alpha_i = C_i of C_i Q_i (G itself is known)."""
+    n = X.shape[0]
+    for j in range(n):
+        status[j] = _status_of(alpha[j], C[j])
+        G_bar[j] = 0.0
+    for i in range(n):
+        if status[i] == UPPER:
+            row = get_row(i, True, code, X, Z, y, gamma, coef0, degree, active, cache, slot_of, meta, shrunk_at,
+                          missing, state)
+            c = C[i]
+            for j in range(n):
+                G_bar[j] += c * row[j]
 
 
 @numba.njit(cache=True)

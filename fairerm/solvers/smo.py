@@ -85,6 +85,12 @@ class SMOResult:
         Row-cache statistics (a miss computes a row or completes one).
     cache_rows : int
         Number of rows the cache can hold.
+    q_alpha : ndarray of shape (n,)
+        :math:`Q\alpha = G - p`; with ``g_bar`` and ``upper``, what ``warm_start`` reuses.
+    g_bar : ndarray of shape (n,)
+        :math:`\bar G = \sum_{i: \alpha_i = C_i} C_i Q_{i\cdot}`.
+    upper : ndarray of shape (n,)
+        The bounds :math:`C` the problem was solved with.
     """
 
     alpha: np.ndarray
@@ -100,7 +106,9 @@ class SMOResult:
     cache_hits: int = 0
     cache_misses: int = 0
     cache_rows: int = 0
-    extra: dict = field(default_factory=dict)
+    q_alpha: np.ndarray | None = field(default=None, repr=False)
+    g_bar: np.ndarray | None = field(default=None, repr=False)
+    upper: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def support(self) -> np.ndarray:
@@ -153,6 +161,22 @@ def _check_warm_start(alpha0: Any, y: np.ndarray, upper: np.ndarray) -> np.ndarr
     return a0
 
 
+def _check_previous_result(warm_start: Any, alpha0: Any, n: int) -> SMOResult | None:
+    if warm_start is None:
+        return None
+    if alpha0 is not None:
+        raise FairermValueError("Pass either alpha0 or warm_start, not both (warm_start already holds an alpha).")
+    if not isinstance(warm_start, SMOResult) or warm_start.q_alpha is None:
+        raise FairermTypeError(
+            f"warm_start must be the SMOResult of a previous solve_svm_dual call; got {type(warm_start).__name__}."
+        )
+    if warm_start.alpha.shape != (n,):
+        raise FairermValueError(
+            f"warm_start comes from a problem with {warm_start.alpha.shape[0]} samples; this one has {n}."
+        )
+    return warm_start
+
+
 def _check_low_rank(low_rank: Any, n: int) -> np.ndarray:
     if low_rank is None:
         return np.zeros((n, 0))
@@ -193,6 +217,7 @@ def solve_svm_dual(
     upper: Any = 1.0,
     low_rank: Any = None,
     alpha0: Any = None,
+    warm_start: SMOResult | None = None,
     tol: float = 1e-3,
     max_iter: int | None = None,
     cache_size: float = 200.0,
@@ -223,6 +248,13 @@ def solve_svm_dual(
     alpha0 : ndarray of shape (n,), optional
         A feasible warm start (:math:`y^\top\alpha_0 = 0`, :math:`0 \le \alpha_0 \le C`); the
         gradient is initialised from the rows of its nonzero entries.
+    warm_start : SMOResult, optional
+        The result of a previous solve with the same ``X``, ``y``, ``kernel`` and ``low_rank``
+        (``p`` and ``upper`` may differ; its ``alpha`` must be feasible for the new ``upper``).
+        Starts from its :math:`\alpha` *and* its :math:`Q\alpha`, so no kernel row is computed to
+        initialise the gradient (and none at all for :math:`\bar G` when ``upper`` is unchanged):
+        along a path in :math:`\mu` (the fair SVM's multiplier) this is much cheaper than
+        ``alpha0``. Not together with ``alpha0``.
     tol : float
         Stopping tolerance on the maximal violating pair gap (libsvm's ``eps``).
     max_iter : int, optional
@@ -262,7 +294,11 @@ def solve_svm_dual(
     if np.any(C < 0):
         raise FairermValueError(f"upper must be >= 0; got a minimum of {C.min()!r}.")
     Z = _check_low_rank(low_rank, n)
-    alpha = _check_warm_start(alpha0, y, C) if alpha0 is not None else np.zeros(n)
+    previous = _check_previous_result(warm_start, alpha0, n)
+    if previous is not None:
+        alpha = _check_warm_start(previous.alpha, y, C)
+    else:
+        alpha = _check_warm_start(alpha0, y, C) if alpha0 is not None else np.zeros(n)
     tol = float(check_scalar(tol, "tol", low=0.0, low_inclusive=False))
     if max_iter is None:
         max_iter = max(10_000_000, 100 * n)
@@ -285,7 +321,15 @@ def solve_svm_dual(
     kern = (kernel.code, X, Z, y, gamma, coef0, degree)
     cache_args = (cache, slot_of, meta, shrunk_at, missing, state)
 
-    core.compute_gradient(*kern, p, C, alpha, status, G, G_bar, active, *cache_args)
+    if previous is not None and np.array_equal(alpha, previous.alpha):
+        np.add(previous.q_alpha, p, out=G)
+        if np.array_equal(previous.upper, C):
+            G_bar[:] = previous.g_bar
+            status[:] = core.status_codes(alpha, C)
+        else:
+            core.compute_g_bar(*kern, C, alpha, status, G_bar, active, *cache_args)
+    else:
+        core.compute_gradient(*kern, p, C, alpha, status, G, G_bar, active, *cache_args)
     chunk = _chunk_size(n)
     while True:
         flag, gap = core.smo_iterate(chunk, max_iter, tol, bool(shrinking), *kern, p, C, QD, alpha, status, G,
@@ -308,6 +352,9 @@ def solve_svm_dual(
         cache_hits=int(state[core.S_HITS]),
         cache_misses=int(state[core.S_MISSES]),
         cache_rows=n_rows,
+        q_alpha=G - p,
+        g_bar=G_bar,
+        upper=C,
     )
 
 
