@@ -39,10 +39,13 @@ class MultiTaskNetwork(nn.Module):
         super().__init__()
         sizes = [n_features, *hidden_layer_sizes, representation_dim]
         layers: list[nn.Module] = []
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            layers += [nn.Linear(fan_in, fan_out), ACTIVATIONS[activation]()]
-        self.encoder = nn.Sequential(*layers)
-        self.heads = nn.Linear(representation_dim, n_tasks)
+        # nn.Linear draws a default initialisation from torch's global generator; fork it so that
+        # fitting leaves the caller's random state untouched (the weights come from `rng` anyway).
+        with torch.random.fork_rng(devices=[]):
+            for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+                layers += [nn.Linear(fan_in, fan_out), ACTIVATIONS[activation]()]
+            self.encoder = nn.Sequential(*layers)
+            self.heads = nn.Linear(representation_dim, n_tasks)
         self._initialise(rng)
 
     def _initialise(self, rng: np.random.Generator) -> None:

@@ -148,10 +148,10 @@ def _run_epoch(network, optimiser, data, batches, penalty, config, train: bool) 
             optimiser.step()
         size = len(batch)
         n_seen += size
-        totals["loss"] += float(loss) * size
-        totals["task_loss"] += float(task_loss) * size
+        totals["loss"] += float(loss.detach()) * size
+        totals["task_loss"] += float(task_loss.detach()) * size
         if value is not None:
-            totals["penalty"] += float(value) * size
+            totals["penalty"] += float(value.detach()) * size
             n_penalised += size
     return {
         "loss": totals["loss"] / n_seen,
