@@ -1,10 +1,13 @@
 """Regression fairness metrics against scipy's two-sample statistics and closed forms."""
 
+import warnings
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from fairerm.exceptions import FairermTypeError, FairermValueError
@@ -13,6 +16,13 @@ from fairerm.metrics import (
     ks_distance_between_groups,
     wasserstein_distance_between_groups,
 )
+
+
+def scipy_ks(a, b):
+    """scipy's two-sample KS statistic (its p-value, which warns on tiny samples, is not used)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return stats.ks_2samp(a, b, method="asymp").statistic
 
 
 def _two_groups(rng, n_a, n_b, shift, discrete=False):
@@ -32,7 +42,7 @@ def test_two_groups_match_scipy(sizes, discrete):
     rng = np.random.default_rng(sum(sizes) + discrete)
     y, s, a, b = _two_groups(rng, *sizes, shift=0.4, discrete=discrete)
     assert ks_distance_between_groups(y, sensitive_features=s) == pytest.approx(
-        stats.ks_2samp(a, b).statistic, abs=1e-12
+        scipy_ks(a, b), abs=1e-12
     )
     assert wasserstein_distance_between_groups(y, sensitive_features=s) == pytest.approx(
         stats.wasserstein_distance(a, b), rel=1e-10, abs=1e-12
@@ -44,7 +54,7 @@ def test_several_groups_largest_pairwise_and_table():
     groups = {0: rng.normal(0.0, 1.0, 80), 1: rng.normal(0.5, 1.0, 120), 2: rng.normal(2.0, 0.3, 60)}
     y = np.concatenate(list(groups.values()))
     s = np.concatenate([[g] * len(v) for g, v in groups.items()])
-    for distance, reference in (("ks", lambda u, v: stats.ks_2samp(u, v).statistic),
+    for distance, reference in (("ks", scipy_ks),
                                 ("wasserstein", stats.wasserstein_distance)):
         table = distances_between_groups(y, sensitive_features=s, distance=distance)
         assert list(table.index) == [0, 1, 2] and list(table.columns) == [0, 1, 2]
@@ -78,7 +88,7 @@ def test_pandas_input_and_dataframe_groups():
     got = ks_distance_between_groups(pd.Series(y), sensitive_features=frame)
     combos = frame["sex"] + "," + frame["race"]
     expected = max(
-        stats.ks_2samp(y[combos == g], y[combos == h]).statistic
+        scipy_ks(y[combos == g], y[combos == h])
         for g, h in combinations(sorted(set(combos)), 2)
     )
     assert got == pytest.approx(expected)
@@ -103,3 +113,33 @@ def test_errors_name_the_argument(y_pred, sensitive, error, match):
 def test_unknown_distance_is_rejected():
     with pytest.raises(FairermValueError, match="distance must be one of"):
         distances_between_groups([0.0, 1.0], sensitive_features=[0, 1], distance="energy")
+
+
+# Multiples of 1/8 and power-of-two scales keep every value and every map exact in floating point.
+finite = st.integers(-8000, 8000).map(lambda v: v / 8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=st.lists(finite, min_size=1, max_size=30),
+    b=st.lists(finite, min_size=1, max_size=30),
+    shift=st.integers(-800, 800).map(lambda v: v / 8),
+    scale=st.sampled_from([0.25, 0.5, 2.0, 8.0]),
+)
+def test_properties_of_the_distances(a, b, shift, scale):
+    y = np.array(a + b)
+    s = np.array([0] * len(a) + [1] * len(b))
+    ks = ks_distance_between_groups(y, sensitive_features=s)
+    w1 = wasserstein_distance_between_groups(y, sensitive_features=s)
+    assert 0.0 <= ks <= 1.0 and w1 >= 0.0
+    # KS is invariant under a common increasing map; W1 is translation invariant and 1-homogeneous.
+    moved = scale * y + shift
+    assert ks_distance_between_groups(moved, sensitive_features=s) == pytest.approx(ks, abs=1e-12)
+    assert wasserstein_distance_between_groups(moved, sensitive_features=s) == pytest.approx(
+        scale * w1, rel=1e-6, abs=1e-6 * scale * (1 + np.abs(y).max())
+    )
+    # Swapping the group labels changes nothing.
+    assert ks_distance_between_groups(y, sensitive_features=1 - s) == ks
+    # W1 is at least the gap between the means (Jensen), and KS is the scipy statistic.
+    assert w1 >= abs(np.mean(a) - np.mean(b)) - 1e-9 * (1 + np.abs(y).max())
+    assert ks == pytest.approx(scipy_ks(a, b), abs=1e-12)
