@@ -10,6 +10,7 @@ from sklearn.svm import SVC
 
 from fairerm.exceptions import FairermTypeError, FairermValueError
 from fairerm.kernels import KernelSpec
+from fairerm.solvers import _smo_cache as rows_cache
 from fairerm.solvers import _smo_core as core
 from fairerm.solvers import smo
 from fairerm.solvers.smo import SMOResult, solve_svm_dual
@@ -147,11 +148,11 @@ def test_q_rows_match_numpy_twin():
     spec = KernelSpec("rbf", gamma=0.3)
     Q = (y[:, None] * y[None, :]) * (K - Z @ Z.T)
     row = np.full(30, np.nan)
-    core._fill_full_row(spec.code, X, Z, y, *spec.params(), 4, row)
+    rows_cache._fill_full_row(spec.code, X, Z, y, *spec.params(), 4, row)
     np.testing.assert_allclose(row, Q[4], rtol=1e-12, atol=1e-12)
     index = np.array([3, 9, 1, 22], dtype=np.int64)
     row = np.full(30, np.nan)
-    core._fill_row(spec.code, X, Z, y, *spec.params(), 7, index, 1, 4, row)
+    rows_cache._fill_row(spec.code, X, Z, y, *spec.params(), 7, index, 1, 4, row)
     np.testing.assert_allclose(row[index[1:]], Q[7, index[1:]], rtol=1e-12, atol=1e-12)
     assert np.isnan(row[3]) and np.isnan(row[0])
 
@@ -324,39 +325,37 @@ def test_nonfinite_data_is_refused():
 def test_row_cache_contract_under_shrinking_resets_and_evictions():
     """get_row returns exact rows of Q on what is asked for, whatever the cache history.
 
-    The test drives the cache with the bookkeeping the core documents: ``active[:active_size]``
+    The test drives the cache with the bookkeeping the solver documents: ``active[:active_size]``
     lists the active indices, ``shrunk_at[epoch % 2, k]`` is the shrink time of ``k`` in the
-    current epoch, and ``_reset_active`` starts a new epoch.
+    current epoch, and ``reset_active`` starts a new epoch.
     """
     X, y, K, Z, p, upper = fair_problem(40, 6)
     spec = KernelSpec("rbf", gamma=0.3)
     Q = (y[:, None] * y[None, :]) * (K - Z @ Z.T)
     n = 40
-    cache, slot_of, meta, shrunk_at, missing = core.initial_cache(n, 12)
-    state = core.initial_state(n)
-    active = np.arange(n, dtype=np.int64)
+    rows = rows_cache.make_rows(spec.code, X, Z, y, *spec.params(), 12)
+    active, shrunk_at, state = rows[rows_cache.R_ACTIVE], rows[rows_cache.R_SHRUNK_AT], rows[rows_cache.R_STATE]
     rng = np.random.default_rng(0)
-    args = (spec.code, X, Z, y, *spec.params())
     for _ in range(600):
         action = rng.random()
-        size = state[core.S_ACTIVE_SIZE]
+        size = state[rows_cache.S_ACTIVE_SIZE]
         if action < 0.15 and size > 3:  # shrink a few active indices
             chosen = rng.choice(active[:size], size=rng.integers(1, 3), replace=False)
-            state[core.S_STAMP] += 1
-            shrunk_at[state[core.S_EPOCH] % 2, chosen] = state[core.S_STAMP]
+            state[rows_cache.S_STAMP] += 1
+            shrunk_at[state[rows_cache.S_EPOCH] % 2, chosen] = state[rows_cache.S_STAMP]
             keep = np.array([k for k in active[:size] if k not in chosen], dtype=np.int64)
             rest = np.array([k for k in active if k not in keep], dtype=np.int64)
             active[:] = np.concatenate([keep, rest])
-            state[core.S_ACTIVE_SIZE] = len(keep)
+            state[rows_cache.S_ACTIVE_SIZE] = len(keep)
         elif action < 0.2:
-            core._reset_active(active, shrunk_at, state)
+            rows_cache.reset_active(rows)
         else:
             i = int(rng.integers(16))
             full = bool(rng.random() < 0.3)
-            row = core.get_row(i, full, *args, active, cache, slot_of, meta, shrunk_at, missing, state)
-            wanted = np.arange(n) if full else active[: state[core.S_ACTIVE_SIZE]]
+            row = rows_cache.get_row(i, full, rows)
+            wanted = np.arange(n) if full else active[: state[rows_cache.S_ACTIVE_SIZE]]
             np.testing.assert_allclose(row[wanted], Q[i, wanted], rtol=1e-12, atol=1e-12)
-    assert state[core.S_EPOCH] > 5 and state[core.S_HITS] > 50 and state[core.S_MISSES] > 50
+    assert state[rows_cache.S_EPOCH] > 5 and state[rows_cache.S_HITS] > 50 and state[rows_cache.S_MISSES] > 50
 
 
 def test_shrinking_does_not_change_the_solution():

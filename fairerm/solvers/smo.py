@@ -26,8 +26,8 @@ The returned intercept :math:`b` follows libsvm (:math:`b = -\rho`), so the deci
 The algorithm is libsvm's (Fan, Chen and Lin 2005) with rows of :math:`Q` computed on demand by
 :mod:`fairerm.kernels` and kept in a bounded LRU cache: the :math:`n \times n` matrix is never
 formed (unless the user passes it, ``kernel="precomputed"``). The compiled loop lives in
-:mod:`fairerm.solvers._smo_core` and runs in chunks of iterations so that ``KeyboardInterrupt``
-lands between chunks.
+:mod:`fairerm.solvers._smo_core` (rows and cache in :mod:`fairerm.solvers._smo_cache`) and
+runs in chunks of iterations so that ``KeyboardInterrupt`` lands between chunks.
 
 References
 ----------
@@ -49,6 +49,7 @@ import numpy as np
 from .._validation import check_scalar
 from ..exceptions import FairermTypeError, FairermValueError
 from ..kernels import KernelSpec, check_memory, check_precomputed_kernel, kernel_diagonal
+from . import _smo_cache as rows_cache
 from . import _smo_core as core
 
 __all__ = ["SMOResult", "solve_svm_dual"]
@@ -311,29 +312,25 @@ def solve_svm_dual(
     QD = kernel_diagonal(X, kernel) - np.einsum("ij,ij->i", Z, Z)
     n_rows = int(min(n, max(2, cache_size * 2**20 // (8 * n))))
     check_memory(8.0 * n_rows * n, f"The SMO row cache ({n_rows} rows of {n})", "Lower cache_size.")
-    cache, slot_of, meta, shrunk_at, missing = core.initial_cache(n, n_rows)
-    state = core.initial_state(n)
-    active = np.arange(n, dtype=np.int64)
+    rows = rows_cache.make_rows(kernel.code, X, Z, y, gamma, coef0, degree, n_rows)
+    state = rows[rows_cache.R_STATE]
     work = np.empty(n, dtype=np.int64)
     status = np.empty(n, dtype=np.int8)
     G = np.empty(n)
     G_bar = np.empty(n)
-    kern = (kernel.code, X, Z, y, gamma, coef0, degree)
-    cache_args = (cache, slot_of, meta, shrunk_at, missing, state)
-
     if previous is not None and np.array_equal(alpha, previous.alpha):
         np.add(previous.q_alpha, p, out=G)
         if np.array_equal(previous.upper, C):
             G_bar[:] = previous.g_bar
             status[:] = core.status_codes(alpha, C)
         else:
-            core.compute_g_bar(*kern, C, alpha, status, G_bar, active, *cache_args)
+            core.compute_g_bar(rows, C, alpha, status, G_bar)
     else:
-        core.compute_gradient(*kern, p, C, alpha, status, G, G_bar, active, *cache_args)
+        core.compute_gradient(rows, p, C, alpha, status, G, G_bar)
     chunk = _chunk_size(n)
     while True:
-        flag, gap = core.smo_iterate(chunk, max_iter, tol, bool(shrinking), *kern, p, C, QD, alpha, status, G,
-                                     G_bar, active, work, *cache_args)
+        flag, gap = core.smo_iterate(chunk, max_iter, tol, bool(shrinking), rows, p, C, QD, alpha, status, G,
+                                     G_bar, work)
         if flag != 1:
             break
     converged = flag == 0
@@ -343,14 +340,14 @@ def solve_svm_dual(
         intercept=intercept,
         gradient=G,
         objective=float(0.5 * alpha @ (G + p)),
-        n_iter=int(state[core.S_ITER]),
+        n_iter=int(state[rows_cache.S_ITER]),
         status="optimal" if converged else "max_iter_reached",
         converged=converged,
         kkt_gap=_violation_gap(y, alpha, C, G),
         n_support=int(np.count_nonzero(alpha > 0)),
         time=time.perf_counter() - start,
-        cache_hits=int(state[core.S_HITS]),
-        cache_misses=int(state[core.S_MISSES]),
+        cache_hits=int(state[rows_cache.S_HITS]),
+        cache_misses=int(state[rows_cache.S_MISSES]),
         cache_rows=n_rows,
         q_alpha=G - p,
         g_bar=G_bar,

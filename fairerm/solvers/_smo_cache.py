@@ -1,0 +1,210 @@
+r"""Rows of the SMO matrix :math:`Q` on demand, kept in a bounded LRU cache (compiled with Numba).
+
+:math:`Q_{ik} = y_i y_k (k(x_i, x_k) - z_i^\top z_k)`: one row costs :math:`n` kernel values
+(:func:`fairerm.kernels.kernel_row_into`) plus :math:`O(nr)` for the low-rank part. The cache
+holds whole rows in a preallocated ``(n_rows, n)`` array; ``meta`` keeps, per slot, its owner, the
+epoch and time at which it was computed, whether it is complete, and the LRU links.
+
+Shrinking (see :mod:`fairerm.solvers._smo_core`) makes rows cheaper: only the active entries
+are computed. The data are never permuted: ``active[:active_size]`` lists the active indices and
+``active[active_size:]`` the shrunk ones. Between two resets of the active set to all indices
+(an *epoch*) the active set only shrinks; each shrinking round that removes indices advances a
+clock and records in ``shrunk_at[epoch % 2, k]`` when ``k`` left. A row computed at time ``c``
+holds exactly the entries ``k`` with ``shrunk_at[k] > c``, and a row asked for on a larger set
+(all indices, or the active set of the next epoch) has only its missing entries computed, as
+libsvm extends its shorter rows.
+
+All the arrays travel together as one tuple, ``rows`` (see :func:`make_rows`), so the solver's
+functions take a single argument for them.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..kernels import kernel_row_into
+
+__all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active"]
+
+# positions in the int64 state vector
+S_ACTIVE_SIZE, S_EPOCH, S_COUNTER, S_UNSHRUNK, S_ITER, S_HITS, S_MISSES, S_HEAD, S_TAIL, S_USED, S_STAMP = range(11)
+STATE_SIZE = 11
+
+# rows of the int64 per-slot metadata of the row cache
+M_OWNER, M_EPOCH, M_STAMP, M_FULL, M_PREV, M_NEXT = range(6)
+META_ROWS = 6
+NEVER_SHRUNK = np.iinfo(np.int64).max
+
+
+def initial_state(n: int) -> np.ndarray:
+    state = np.zeros(STATE_SIZE, dtype=np.int64)
+    state[S_ACTIVE_SIZE] = n
+    state[S_COUNTER] = min(n, 1000) + 1
+    state[S_HEAD] = -1
+    state[S_TAIL] = -1
+    return state
+
+
+# positions in the ``rows`` tuple
+(R_CODE, R_X, R_Z, R_Y, R_GAMMA, R_COEF0, R_DEGREE, R_ACTIVE,
+ R_CACHE, R_SLOT_OF, R_META, R_SHRUNK_AT, R_MISSING, R_STATE) = range(14)
+
+
+def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows):
+    """The ``rows`` tuple: kernel data, the active set, an empty cache of ``n_rows`` rows and the state."""
+    n = X.shape[0]
+    meta = np.full((META_ROWS, n_rows), -1, dtype=np.int64)
+    meta[M_FULL] = 0
+    shrunk_at = np.full((2, n), NEVER_SHRUNK, dtype=np.int64)
+    return (
+        int(code), X, Z, y, float(gamma), float(coef0), int(degree), np.arange(n, dtype=np.int64),
+        np.empty((n_rows, n)), np.full(n, -1, dtype=np.int64), meta, shrunk_at, np.empty(n, dtype=np.int64),
+        initial_state(n),
+    )
+
+
+@numba.njit(cache=True)
+def _fill_row(code, X, Z, y, gamma, coef0, degree, i, index, lo, hi, row):
+    """row[k] = Q[i, k] = y_i y_k (k(x_i, x_k) - z_i.z_k) for k = index[t], lo <= t < hi (all k if no index)."""
+    kernel_row_into(code, X, i, X, index, lo, hi, gamma, coef0, degree, row)
+    all_rows = index.shape[0] == 0
+    count = X.shape[0] if all_rows else hi - lo
+    r = Z.shape[1]
+    yi = y[i]
+    for t in range(count):
+        k = t if all_rows else index[lo + t]
+        value = row[k]
+        for s in range(r):
+            value -= Z[i, s] * Z[k, s]
+        row[k] = yi * y[k] * value
+
+
+@numba.njit(cache=True)
+def _fill_full_row(code, X, Z, y, gamma, coef0, degree, i, row):
+    _fill_row(code, X, Z, y, gamma, coef0, degree, i, np.empty(0, dtype=np.int64), 0, 0, row)
+
+
+@numba.njit(cache=True)
+def _lru_unlink(slot, meta, state):
+    p, q = meta[M_PREV, slot], meta[M_NEXT, slot]
+    if p >= 0:
+        meta[M_NEXT, p] = q
+    else:
+        state[S_HEAD] = q
+    if q >= 0:
+        meta[M_PREV, q] = p
+    else:
+        state[S_TAIL] = p
+
+
+@numba.njit(cache=True)
+def _lru_push_front(slot, meta, state):
+    meta[M_PREV, slot] = -1
+    meta[M_NEXT, slot] = state[S_HEAD]
+    if state[S_HEAD] >= 0:
+        meta[M_PREV, state[S_HEAD]] = slot
+    state[S_HEAD] = slot
+    if state[S_TAIL] < 0:
+        state[S_TAIL] = slot
+
+
+@numba.njit(cache=True)
+def _compute_row(i, full, rows, row, slot):
+    """Compute row i afresh: on all indices, or on the active set only (stamped with the current time)."""
+    code, X, Z, y, gamma, coef0, degree, active = rows[:8]
+    meta, state = rows[R_META], rows[R_STATE]
+    active_size = state[S_ACTIVE_SIZE]
+    if full or active_size == X.shape[0]:
+        _fill_full_row(code, X, Z, y, gamma, coef0, degree, i, row)
+        meta[M_FULL, slot] = 1
+    else:
+        _fill_row(code, X, Z, y, gamma, coef0, degree, i, active, 0, active_size, row)
+        meta[M_FULL, slot] = 0
+    meta[M_EPOCH, slot] = state[S_EPOCH]
+    meta[M_STAMP, slot] = state[S_STAMP]
+
+
+@numba.njit(cache=True)
+def _complete_row(i, full, rows, row, slot):
+    """Add the entries a row of the current or previous epoch lacks; False if it lacked none."""
+    code, X, Z, y, gamma, coef0, degree, active = rows[:8]
+    meta, shrunk_at, missing, state = rows[R_META], rows[R_SHRUNK_AT], rows[R_MISSING], rows[R_STATE]
+    shrunk = shrunk_at[meta[M_EPOCH, slot] % 2]
+    stamp = meta[M_STAMP, slot]
+    m = 0
+    if full:
+        for k in range(X.shape[0]):
+            if shrunk[k] <= stamp:
+                missing[m] = k
+                m += 1
+    else:
+        for t in range(state[S_ACTIVE_SIZE]):
+            k = active[t]
+            if shrunk[k] <= stamp:
+                missing[m] = k
+                m += 1
+    if m > 0:
+        _fill_row(code, X, Z, y, gamma, coef0, degree, i, missing, 0, m, row)
+    if full:
+        meta[M_FULL, slot] = 1
+    else:  # now valid on the current active set
+        meta[M_EPOCH, slot] = state[S_EPOCH]
+        meta[M_STAMP, slot] = state[S_STAMP]
+    return m > 0
+
+
+@numba.njit(cache=True)
+def get_row(i, full, rows):
+    """Row i of Q, valid on the active set (``full=False``) or on all indices; returns the cache row.
+
+    A cached row of the current or the previous epoch gets only its missing entries computed;
+    older ones are recomputed. A miss counts every call that computed some entry.
+    """
+    cache, slot_of, meta, state = rows[R_CACHE], rows[R_SLOT_OF], rows[R_META], rows[R_STATE]
+    slot = slot_of[i]
+    if slot < 0:
+        state[S_MISSES] += 1
+        if state[S_USED] < cache.shape[0]:
+            slot = state[S_USED]
+            state[S_USED] += 1
+        else:  # evict the least recently used row
+            slot = state[S_TAIL]
+            _lru_unlink(slot, meta, state)
+            slot_of[meta[M_OWNER, slot]] = -1
+        meta[M_OWNER, slot] = i
+        slot_of[i] = slot
+        row = cache[slot]
+        _compute_row(i, full, rows, row, slot)
+        _lru_push_front(slot, meta, state)
+        return row
+    _lru_unlink(slot, meta, state)
+    row = cache[slot]
+    age = state[S_EPOCH] - meta[M_EPOCH, slot]
+    if meta[M_FULL, slot] == 1 or (age == 0 and not full):
+        state[S_HITS] += 1
+    elif age <= 1:
+        if _complete_row(i, full, rows, row, slot):
+            state[S_MISSES] += 1
+        else:
+            state[S_HITS] += 1
+    else:
+        state[S_MISSES] += 1
+        _compute_row(i, full, rows, row, slot)
+    _lru_push_front(slot, meta, state)
+    return row
+
+
+@numba.njit(cache=True)
+def reset_active(rows):
+    """Make every index active again: a new epoch, whose shrink times start at 'never'."""
+    active, shrunk_at, state = rows[R_ACTIVE], rows[R_SHRUNK_AT], rows[R_STATE]
+    n = active.shape[0]
+    if state[S_ACTIVE_SIZE] < n:
+        for t in range(n):
+            active[t] = t
+        state[S_ACTIVE_SIZE] = n
+        state[S_EPOCH] += 1
+        current = shrunk_at[state[S_EPOCH] % 2]
+        for k in range(n):
+            current[k] = NEVER_SHRUNK
