@@ -81,7 +81,11 @@ def group_divergence(
 
 
 def demographic_parity_gap(y_pred: Any, sensitive_features: Any, positive_label: Any) -> tuple[float, dict]:
-    """Largest gap between groups of the rate of ``positive_label`` predictions, and the rates."""
+    """DDP of predictions (largest minus smallest positive rate over groups) and each group's rate.
+
+    The same quantity as :func:`fairerm.metrics.demographic_parity_difference`, computed from
+    predictions alone (that metric also wants ``y_true`` to fix the classes).
+    """
     predictions = np.asarray(y_pred)
     sensitive = check_sensitive_features(sensitive_features, predictions.shape[0])
     positive = predictions == positive_label
