@@ -1,0 +1,230 @@
+r"""What the bounds need to know about a fitted model, read through its public attributes.
+
+The bounds of :mod:`fairerm.bounds` are about the class
+
+.. math:: \mathcal F_r = \{x \mapsto \langle w, \phi(x)\rangle + b : \|w\| \le r,\ b \in \mathbb R\},
+
+so a model is covered when its decision function has that form with a known feature map
+:math:`\phi` and a known :math:`\|w\|`. :func:`inspect_model` returns a :class:`ModelView`: the
+scores :math:`f(x_i)` on the sample, :math:`\|w\|`, the squared feature norms
+:math:`k(x_i, x_i)` and a product with the Gram matrix (for the Monte Carlo complexity).
+
+Covered: :class:`~fairerm.FairKernelSVC` (kernels ``"rbf"``, ``"linear"``, ``"poly"``), and any
+binary classifier whose ``decision_function`` is affine in the raw features ``X``:
+:class:`~fairerm.FairLinearSVC`, and scikit-learn ``Pipeline`` s of affine transformers
+(:class:`~fairerm.FairProjection`, ``StandardScaler``) ending in a linear model (``LinearSVC``,
+``LogisticRegression``, :class:`~fairerm.FairLinearSVC`). Such a model is
+:math:`f(x) = \langle v, x\rangle + c` with :math:`v_j = f(e_j) - f(0)`, :math:`c = f(0)`;
+that the scores on the sample match :math:`Xv + c` is checked. Data-dependent transforms (the
+projection :math:`P` of :class:`~fairerm.FairProjection`, a scaler's statistics) do not weaken
+the bound: it is uniform over every :math:`v` with :math:`\|v\| \le r`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from ..constraints import EqualOpportunity, FairnessConstraint
+from ..exceptions import FairermTypeError, FairermValueError, NotFittedError
+from ..kernels import KernelSpec, kernel_diagonal, kernel_matvec
+
+__all__ = ["ModelView", "inspect_model", "SUPPORTED_MODELS"]
+
+SUPPORTED_MODELS = (
+    "FairKernelSVC (kernel 'rbf', 'linear' or 'poly'), FairLinearSVC, or a binary classifier whose "
+    "decision_function is affine in X (e.g. Pipeline(FairProjection, LinearSVC / LogisticRegression))"
+)
+_AFFINE_RTOL = 1e-7
+
+
+@dataclass
+class ModelView:
+    r"""A fitted model seen as :math:`f(x) = \langle w, \phi(x)\rangle + b` on a sample.
+
+    Attributes
+    ----------
+    name : str
+        The model's class name (``"Pipeline(FairProjection, LinearSVC)"`` for a pipeline).
+    feature_map : str
+        ``"identity (linear model)"`` or the kernel, e.g. ``"RBF kernel, gamma=0.5"``.
+    scores : ndarray of shape (n,)
+        :math:`f(x_i)`.
+    weight_norm : float
+        :math:`\|w\|` (Euclidean for linear models, RKHS norm for kernels).
+    intercept : float
+        :math:`b`.
+    sq_feature_norms : ndarray of shape (n,)
+        :math:`\|\phi(x_i)\|^2 = k(x_i, x_i)`.
+    classes : ndarray of shape (2,)
+        ``classes[1]`` is predicted where :math:`f > 0`.
+    constraint : FairnessConstraint
+        The notion the model was fitted under (equal opportunity when it has none).
+    exact_feature_bound : float or None
+        :math:`\kappa = \sup_x\|\phi(x)\|` when it is known without data (RBF: 1), else ``None``.
+    exact_feature_diameter : float or None
+        :math:`\sup_{x,x'}\|\phi(x) - \phi(x')\|` when known (RBF: :math:`\sqrt2`).
+    gram_matvec : callable
+        ``gram_matvec(S)`` returns :math:`K S` for the Gram matrix of the sample.
+    """
+
+    name: str
+    feature_map: str
+    scores: np.ndarray
+    weight_norm: float
+    intercept: float
+    sq_feature_norms: np.ndarray
+    classes: np.ndarray
+    constraint: FairnessConstraint
+    exact_feature_bound: float | None
+    exact_feature_diameter: float | None
+    gram_matvec: Callable[[np.ndarray], np.ndarray]
+
+
+def _model_name(model: Any) -> str:
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list):
+        return f"Pipeline({', '.join(type(step).__name__ for _, step in steps)})"
+    return type(model).__name__
+
+
+def _find_constraint(model: Any) -> FairnessConstraint:
+    candidates = [model] + [step for _, step in getattr(model, "steps", [])]
+    for candidate in candidates:
+        constraint = getattr(candidate, "constraint_", None)
+        if isinstance(constraint, FairnessConstraint):
+            return constraint
+    return EqualOpportunity()
+
+
+def _check_fitted(model: Any) -> None:
+    try:
+        check_is_fitted(model)
+    except _SklearnNotFittedError as exc:
+        raise NotFittedError(
+            f"model: this {_model_name(model)} is not fitted yet; call fit(X, y, sensitive_features=...) before "
+            "asking for its generalization report."
+        ) from exc
+    except TypeError as exc:  # not an estimator at all
+        raise FairermTypeError(
+            f"model must be a fitted scikit-learn-style estimator; got {type(model).__name__}. Supported: "
+            f"{SUPPORTED_MODELS}."
+        ) from exc
+
+
+def _binary_classes(model: Any) -> np.ndarray:
+    classes = getattr(model, "classes_", None)
+    if classes is None or len(classes) != 2:
+        raise FairermTypeError(
+            f"model must be a binary classifier (classes_ of length 2); {_model_name(model)} has "
+            f"classes_={None if classes is None else list(classes)!r}. Supported: {SUPPORTED_MODELS}."
+        )
+    return np.asarray(classes)
+
+
+def _kernel_view(model: Any, X: np.ndarray, classes: np.ndarray) -> ModelView:
+    kernel = model.kernel
+    if kernel not in ("rbf", "linear", "poly"):
+        why = ("a precomputed kernel has no feature map the bound could measure (k(x, x) of new points is "
+               "unknown)" if kernel == "precomputed" else "the sigmoid kernel is not positive semi-definite, so "
+               "it has no RKHS norm")
+        raise FairermValueError(
+            f"model: FairKernelSVC with kernel={kernel!r} is not covered: {why}. Refit with kernel='rbf', "
+            "'linear' or 'poly'."
+        )
+    if X.shape[1] != model.n_features_in_:
+        raise FairermValueError(
+            f"X has {X.shape[1]} features but the model was fitted on {model.n_features_in_}; they must match."
+        )
+    spec = KernelSpec(kernel, model.gamma_, model.degree, model.coef0)
+    sq_norms = np.maximum(kernel_diagonal(X, spec), 0.0)
+    if kernel == "rbf":
+        feature_map = f"RBF kernel, gamma={model.gamma_:.4g}"
+        exact_bound, exact_diameter = 1.0, math.sqrt(2.0)
+    else:
+        feature_map = ("linear kernel" if kernel == "linear"
+                       else f"poly kernel, degree={model.degree}, gamma={model.gamma_:.4g}, coef0={model.coef0:.4g}")
+        exact_bound, exact_diameter = None, None
+    return ModelView(
+        name=_model_name(model), feature_map=feature_map, scores=np.asarray(model.decision_function(X), float),
+        weight_norm=float(model.weight_norm_), intercept=float(model.intercept_[0]), sq_feature_norms=sq_norms, classes=classes,
+        constraint=_find_constraint(model), exact_feature_bound=exact_bound, exact_feature_diameter=exact_diameter,
+        gram_matvec=lambda S: kernel_matvec(X, X, S, spec),
+    )
+
+
+def _probe_frame(model: Any, points: np.ndarray, columns: Any) -> Any:
+    """The points as the model wants them: a DataFrame with its feature names if it was fitted on one."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return points
+    if columns is not None and list(columns) != list(names):
+        raise FairermValueError(
+            f"X has columns {list(columns)!r} but the model was fitted on {list(names)!r}; pass the same features."
+        )
+    return pd.DataFrame(points, columns=list(names))
+
+
+def _affine_view(model: Any, X: np.ndarray, columns: Any, classes: np.ndarray) -> ModelView:
+    if not callable(getattr(model, "decision_function", None)):
+        raise FairermTypeError(
+            f"model: {_model_name(model)} has no decision_function, so it is not a score-based linear or kernel "
+            f"classifier that the bounds cover. Supported: {SUPPORTED_MODELS}."
+        )
+    d = X.shape[1]
+    probes = np.vstack([np.zeros((1, d)), np.eye(d)])
+    try:
+        probe_scores = np.asarray(model.decision_function(_probe_frame(model, probes, columns)), float).ravel()
+        scores = np.asarray(model.decision_function(_probe_frame(model, X, columns)), float).ravel()
+    except (ValueError, TypeError) as exc:
+        raise FairermValueError(
+            f"model: could not evaluate {_model_name(model)}.decision_function on X ({exc}). X must hold the raw "
+            "numeric features the model was fitted on."
+        ) from exc
+    intercept = probe_scores[0]
+    coef = probe_scores[1:] - intercept
+    predicted = X @ coef + intercept
+    scale = 1.0 + float(np.max(np.abs(scores))) + float(np.abs(X).max()) * float(np.abs(coef).sum())
+    if scores.shape != predicted.shape or not np.allclose(scores, predicted, rtol=0.0, atol=_AFFINE_RTOL * scale):
+        raise FairermValueError(
+            f"model: the decision function of {_model_name(model)} is not affine in X (f(x) != <v, x> + c on the "
+            f"sample), so the norm-bounded linear class does not contain it. Supported: {SUPPORTED_MODELS}."
+        )
+    return ModelView(
+        name=_model_name(model), feature_map="identity (linear model)", scores=scores,
+        weight_norm=float(np.linalg.norm(coef)), intercept=float(intercept), sq_feature_norms=np.einsum("ij,ij->i", X, X), classes=classes,
+        constraint=_find_constraint(model), exact_feature_bound=None, exact_feature_diameter=None,
+        gram_matvec=lambda S: X @ (X.T @ S),
+    )
+
+
+def inspect_model(model: Any, X: np.ndarray, columns: Any = None) -> ModelView:
+    """Check that ``model`` is fitted and covered, and read it as :math:`\\langle w, \\phi(x)\\rangle + b`.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted model (see the module docstring for the covered ones).
+    X : ndarray of shape (n, d)
+        The validated sample features.
+    columns : sequence of str or None
+        The feature names of ``X`` when the user passed a DataFrame (pipelines may need them).
+
+    Raises
+    ------
+    NotFittedError
+        The model is not fitted.
+    FairermTypeError, FairermValueError
+        The model is not a binary score-based classifier of a covered kind.
+    """
+    _check_fitted(model)
+    classes = _binary_classes(model)
+    if type(model).__name__ == "FairKernelSVC" and hasattr(model, "weight_norm_"):
+        return _kernel_view(model, X, classes)
+    return _affine_view(model, X, columns, classes)

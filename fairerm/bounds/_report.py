@@ -1,0 +1,242 @@
+"""The report object of :func:`fairerm.bounds.generalization_report`: numbers, theorem, assumptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["GeneralizationReport"]
+
+_WIDTH = 78
+
+
+def _fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    if np.isinf(value):
+        return "inf"
+    return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.3e}"
+
+
+def _wrap(text: str, indent: str = "  ", width: int = _WIDTH) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
+@dataclass
+class GeneralizationReport:
+    r"""High-probability upper bounds on the true risk and true unfairness of a fitted model.
+
+    Produced by :func:`~fairerm.bounds.generalization_report`; every number is named below. With
+    :math:`f` the model's score, :math:`h(x) = \mathbf 1[f(x) > 0]` its decisions, :math:`\|w\|` its
+    weight norm, and the stated assumptions, with probability at least :math:`1 - \delta` over the
+    sample *all* the bounds hold at once.
+
+    Attributes
+    ----------
+    model_name, feature_map : str
+    n_samples : int
+    delta : float
+        The total failure probability, split over the events in ``events``.
+    margin : float
+        :math:`\gamma` of the ramp losses.
+    notion : str
+        The fairness notion (``"equal_opportunity"``: each group's positives).
+    rate_gap_name : str
+        ``"DEO"``, ``"DDP"`` or ``"equalized odds gap"``.
+    empirical_error : float
+        :math:`\hat P(h(x) \ne y)`, the 0-1 error on the sample.
+    empirical_ramp_loss : float
+        :math:`\hat L_\gamma(f)`, mean ramp loss :math:`\min(1, \max(0, 1 - y f/\gamma))`.
+    risk_bound : float
+        Upper bound on the true 0-1 error (and the true ramp risk), capped at 1.
+    weight_norm, intercept, intercept_scale : float
+        :math:`\|w\|`, :math:`b` and :math:`c`.
+    class_norm, grid_radius : float
+        :math:`\rho = (\|w\|^2 + (b/c)^2)^{1/2}` and the grid radius :math:`r \ge \rho` that the
+        risk and rate statements use.
+    grid_index : int
+    grid_weight : float
+        :math:`\pi_k` (the share of each event's :math:`\delta` spent on the grid cell :math:`k`).
+    rademacher_bound : float
+        :math:`r\sqrt{\sum_i k(x_i,x_i) + nc^2}/(n\gamma) \ge \hat{\mathfrak R}_S` of the ramp class.
+    rademacher_monte_carlo, rademacher_monte_carlo_se : float
+        Monte Carlo estimate of :math:`\frac rn\mathbb E\|\sum_i\sigma_i\phi(x_i)\|` (NaN if not asked);
+        for comparison with ``rademacher_bound``, not used in the bound.
+    risk_complexity_term, risk_confidence_term, risk_delta : float
+        :math:`2\hat{\mathfrak R}_S`, :math:`3\sqrt{\ln(2/(\delta_R\pi_k))/(2n)}` and :math:`\delta_R`.
+    feature_bound, feature_diameter : float
+        :math:`\kappa \ge \sup\|\phi(x)\|` and :math:`\Delta \ge \sup\|\phi(x) - \phi(x')\|`.
+    feature_bound_source : str
+        ``"exact"`` (RBF), ``"given"`` or ``"estimated"`` (max over the sample: an assumption).
+    empirical_fairness : float
+        Largest gap between two groups' mean scores on the notion's examples (the linear-loss
+        constraint value of FERM, in score units).
+    fairness_bound : float
+        Upper bound on the same gap under the true distribution.
+    empirical_rate_gap, rate_gap_bound : float
+        The thresholded classifier's gap (DEO for equal opportunity) and its upper bound (capped at 1).
+    cells : DataFrame
+        One row per (stratum, group): sizes, empirical means and every per-cell term.
+    events : list of (str, float)
+        Each event of the union bound and its failure probability (they sum to ``delta``).
+    theorem : str
+    assumptions : list of str
+    """
+
+    model_name: str
+    feature_map: str
+    n_samples: int
+    delta: float
+    margin: float
+    notion: str
+    rate_gap_name: str
+    empirical_error: float
+    empirical_ramp_loss: float
+    risk_bound: float
+    weight_norm: float
+    intercept: float
+    intercept_scale: float
+    class_norm: float
+    grid_radius: float
+    grid_index: int
+    grid_weight: float
+    norm_source: str
+    rademacher_bound: float
+    rademacher_monte_carlo: float
+    rademacher_monte_carlo_se: float
+    risk_complexity_term: float
+    risk_confidence_term: float
+    risk_delta: float
+    feature_bound: float
+    feature_diameter: float
+    feature_bound_source: str
+    empirical_fairness: float
+    fairness_bound: float
+    empirical_rate_gap: float
+    rate_gap_bound: float
+    cells: pd.DataFrame
+    events: list = field(default_factory=list)
+    theorem: str = ""
+    assumptions: list = field(default_factory=list)
+
+    # ------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Every scalar of the report as a plain ``float`` (keys as in the attribute list).
+
+        Includes ``empirical_risk`` (the 0-1 error), ``risk_bound``, ``empirical_fairness``,
+        ``fairness_bound``, ``delta``; for equal opportunity also ``empirical_deo``/``deo_bound``.
+        """
+        out = {
+            "delta": self.delta,
+            "n_samples": self.n_samples,
+            "margin": self.margin,
+            "empirical_risk": self.empirical_error,
+            "empirical_ramp_loss": self.empirical_ramp_loss,
+            "risk_bound": self.risk_bound,
+            "weight_norm": self.weight_norm,
+            "intercept": self.intercept,
+            "class_norm": self.class_norm,
+            "grid_radius": self.grid_radius,
+            "rademacher_bound": self.rademacher_bound,
+            "rademacher_monte_carlo": self.rademacher_monte_carlo,
+            "risk_complexity_term": self.risk_complexity_term,
+            "risk_confidence_term": self.risk_confidence_term,
+            "risk_delta": self.risk_delta,
+            "feature_bound": self.feature_bound,
+            "feature_diameter": self.feature_diameter,
+            "empirical_fairness": self.empirical_fairness,
+            "fairness_bound": self.fairness_bound,
+            "empirical_rate_gap": self.empirical_rate_gap,
+            "rate_gap_bound": self.rate_gap_bound,
+        }
+        if self.notion == "equal_opportunity":
+            out["empirical_deo"] = self.empirical_rate_gap
+            out["deo_bound"] = self.rate_gap_bound
+        return {key: float(value) for key, value in out.items()}
+
+    def to_frame(self) -> pd.DataFrame:
+        """The headline quantities as a DataFrame: columns ``empirical``, ``bound``, ``description``."""
+        rows = [
+            ("risk (0-1 error)", self.empirical_error, self.risk_bound,
+             "P(h(x) != y); bound via the ramp loss, which dominates the 0-1 loss"),
+            ("ramp loss", self.empirical_ramp_loss, self.risk_bound,
+             f"mean of min(1, max(0, 1 - y f(x) / {self.margin:g})), the surrogate the theorem bounds"),
+            ("fairness (score gap)", self.empirical_fairness, self.fairness_bound,
+             "largest gap between groups' mean scores f on the notion's examples (linear-loss constraint)"),
+            (f"fairness ({self.rate_gap_name})", self.empirical_rate_gap, self.rate_gap_bound,
+             "largest gap between groups' rates of h(x) = 1 (thresholded classifier)"),
+        ]
+        frame = pd.DataFrame(rows, columns=["quantity", "empirical", "bound", "description"]).set_index("quantity")
+        return frame
+
+    # ------------------------------------------------------------------------------------------
+    def _headline_lines(self) -> list[str]:
+        lines = [f"{'quantity':<44}{'empirical':>12}{'true <=':>12}", "-" * 68]
+        rows = [
+            ("risk: 0-1 error P(h(x) != y)", self.empirical_error, self.risk_bound),
+            (f"risk: ramp loss (margin {self.margin:g})", self.empirical_ramp_loss, self.risk_bound),
+            ("fairness: score gap (theorem, linear loss)", self.empirical_fairness, self.fairness_bound),
+            (f"fairness: {self.rate_gap_name} of h (thresholded)", self.empirical_rate_gap, self.rate_gap_bound),
+        ]
+        for label, emp, bound in rows:
+            lines.append(f"{label:<44}{_fmt(emp):>12}{_fmt(bound):>12}")
+        return lines
+
+    def _terms_lines(self) -> list[str]:
+        lines = [
+            f"  ||w|| = {self.weight_norm:.4g}, b = {self.intercept:.4g}, c = {self.intercept_scale:g}: "
+            f"rho = sqrt(||w||^2 + (b/c)^2) = {self.class_norm:.4g}",
+            f"  covered by r = {self.grid_radius:.4g} ({self.norm_source})",
+            f"  Rhat_S <= r*sqrt(sum_i k(x_i,x_i) + n*c^2)/(n*gamma) = {_fmt(self.rademacher_bound)}",
+        ]
+        if not np.isnan(self.rademacher_monte_carlo):
+            lines.append(f"  Monte Carlo r*E||sum_i sigma_i (phi(x_i), c)||/(n*gamma) = "
+                         f"{_fmt(self.rademacher_monte_carlo)}")
+            lines.append(f"    (standard error {self.rademacher_monte_carlo_se:.1e}; for comparison, not used)")
+        lines += [
+            f"  risk: complexity 2*Rhat_S = {_fmt(self.risk_complexity_term)}",
+            f"        confidence 3*sqrt(ln(2/(d_R*pi_k))/(2n)) = {_fmt(self.risk_confidence_term)}"
+            f" (d_R = {self.risk_delta:.3g})",
+            f"  feature bound kappa = {self.feature_bound:.4g}, diameter Delta = {self.feature_diameter:.4g} "
+            f"({self.feature_bound_source})",
+        ]
+        return lines
+
+    def _cells_lines(self) -> list[str]:
+        header = f"  {'cell':<22}{'n':>7}{'mean f':>9}{'D_g':>8}{'rate':>8}{'rate in [lo, hi]':>20}"
+        lines = [header]
+        for row in self.cells.itertuples(index=False):
+            label = f"{row.stratum} {row.group}"[:22]
+            interval = f"[{max(row.rate_lower_bound, 0.0):.3f}, {min(row.rate_upper_bound, 1.0):.3f}]"
+            lines.append(f"  {label:<22}{row.n:>7d}{row.mean_score:>9.3f}{row.mean_deviation:>8.3f}"
+                         f"{row.rate:>8.3f}{interval:>20}")
+        return lines
+
+    def __str__(self) -> str:
+        title = f"Generalization report: {self.model_name}"
+        lines = [title, "=" * min(len(title), _WIDTH)]
+        lines += _wrap(f"n = {self.n_samples}, delta = {self.delta:g} (all bounds hold together with probability "
+                       f">= {1 - self.delta:g}), notion = {self.notion}, features: {self.feature_map}", indent="")
+        lines.append("")
+        lines += self._headline_lines()
+        lines += ["", "Terms"] + self._terms_lines()
+        lines += ["", "Per cell (D_g: bound on the mean-embedding error, score slack = ||w||*D_g)"]
+        lines += self._cells_lines()
+        lines += ["", "Union bound over the events (failure probabilities sum to delta)"]
+        for name, share in self.events:
+            lines += _wrap(f"{share:.3g}  {name}")
+        lines += ["", "Theorem"] + [("  " + line) if line else "" for line in self.theorem.splitlines()]
+        lines += ["", "Assumptions"]
+        for i, text in enumerate(self.assumptions, 1):
+            lines += _wrap(f"{i}. {text}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"GeneralizationReport(model={self.model_name!r}, n={self.n_samples}, delta={self.delta:g}, "
+                f"risk={self.empirical_error:.4f}<= {self.risk_bound:.4f}, fairness={self.empirical_fairness:.4f}"
+                f"<= {self.fairness_bound:.4f}, {self.rate_gap_name}={self.empirical_rate_gap:.4f}"
+                f"<= {self.rate_gap_bound:.4f})")
