@@ -150,7 +150,8 @@ def _check_warm_start(alpha0: Any, y: np.ndarray, upper: np.ndarray) -> np.ndarr
         worst = int(np.argmax(np.maximum(-a0, a0 - upper)))
         raise FairermValueError(
             f"alpha0 is not feasible: alpha0[{worst}] = {float(a0[worst])!r} is outside [0, upper[{worst}]] = "
-            f"[0, {float(upper[worst])!r}]. Pass a previous solution (clipped to the new bounds) or None."
+            f"[0, {float(upper[worst])!r}]. Pass a previous solution whose entries fit the new bounds (for "
+            "example scaled by C_new / C_old, which keeps y . alpha0 = 0) or None."
         )
     np.clip(a0, 0.0, upper, out=a0)
     balance = float(y @ a0)
@@ -247,8 +248,9 @@ def solve_svm_dual(
     low_rank : ndarray of shape (n, r), optional
         :math:`Z`, so that :math:`K' = K - ZZ^\top`.
     alpha0 : ndarray of shape (n,), optional
-        A feasible warm start (:math:`y^\top\alpha_0 = 0`, :math:`0 \le \alpha_0 \le C`); the
-        gradient is initialised from the rows of its nonzero entries.
+        A feasible warm start (:math:`y^\top\alpha_0 = 0` to :math:`10^{-9}` relative, a residual
+        that SMO then keeps; :math:`0 \le \alpha_0 \le C`); the gradient is initialised from the
+        rows of its nonzero entries.
     warm_start : SMOResult, optional
         The result of a previous solve with the same ``X``, ``y``, ``kernel`` and ``low_rank``
         (``p`` and ``upper`` may differ; its ``alpha`` must be feasible for the new ``upper``).
@@ -283,8 +285,9 @@ def solve_svm_dual(
     >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0], [3.0, 1.0]])
     >>> y = np.array([-1.0, -1.0, 1.0, 1.0])
     >>> res = solve_svm_dual(X, y, KernelSpec("linear"), upper=10.0, tol=1e-8)
-    >>> res.status, round(res.intercept, 6)
-    ('optimal', -2.0)
+    >>> w = (res.alpha * y) @ X  # the primal weights of the linear kernel
+    >>> res.status, w.round(6).tolist(), round(res.intercept, 6)
+    ('optimal', [1.0, -1.0], -1.0)
     """
     start = time.perf_counter()
     X, kernel = _check_data(X, kernel)
