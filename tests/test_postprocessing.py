@@ -136,6 +136,7 @@ def test_shallow_tree_with_few_values_still_gives_a_fair_output(jitter):
     assert ks_max(model.predict(X_new, sensitive_features=s_new), s_new) < 0.04
 
 
+@pytest.mark.slow
 def test_demographic_parity_is_exact_even_with_a_tiny_calibration_sample():
     # With 10 + 25 calibration points the guarantee is still exact: over fresh calibration
     # samples and one fresh test point per group, the two groups' outputs have the same law
