@@ -142,13 +142,22 @@ def test_linear_report_matches_independent_computations(data, linear_model):
     assert report.intercept == pytest.approx(b)
     margins = np.where(y == 1, 1, -1) * (X @ w + b)
     assert report.empirical_ramp_loss == pytest.approx(np.mean(np.clip(1 - margins, 0, 1)))
-    # the risk bound, assembled by hand from the theorem's terms
+    # the risk bound, assembled by hand from the theorem's terms, for both complexity routes
+    n = len(y)
     rho = math.hypot(np.linalg.norm(w), b)
     k = 0 if rho <= 0.01 else math.ceil(math.log(rho / 0.01) / math.log(1.1))
-    r = 0.01 * 1.1**k
-    rademacher = r * math.sqrt(np.sum(X**2) + len(y)) / len(y)
-    confidence = 3 * math.sqrt(math.log(2 / (0.05 / 3 / ((k + 1) * (k + 2)))) / (2 * len(y)))
-    assert report.risk_bound == pytest.approx(min(1.0, report.empirical_ramp_loss + 2 * rademacher + confidence))
+    r, delta_risk = 0.01 * 1.1**k, 0.05 / 3 / ((k + 1) * (k + 2))
+    assert report.complexity_kind == "expected"  # feature_bound given -> kappa known
+    assert report.rademacher_bound == pytest.approx(r * math.sqrt((2.0**2 + 1) / n))
+    assert report.risk_confidence_term == pytest.approx(math.sqrt(math.log(1 / delta_risk) / (2 * n)))
+    empirical = generalization_report(linear_model, X, y, sensitive_features=s, feature_bound=2.0,
+                                      complexity="empirical")
+    assert empirical.rademacher_bound == pytest.approx(r * math.sqrt(np.sum(X**2) + n) / n)
+    assert empirical.risk_confidence_term == pytest.approx(3 * math.sqrt(math.log(2 / delta_risk) / (2 * n)))
+    for rep in (report, empirical):
+        assert rep.risk_complexity_term == pytest.approx(2 * rep.rademacher_bound)
+        assert rep.risk_bound == pytest.approx(min(1.0, rep.empirical_ramp_loss + rep.risk_complexity_term
+                                                   + rep.risk_confidence_term))
     # the fairness bound, by hand: kappa = 2 given, Delta = 4, two cells with delta/6 each
     n_a, n_b = np.sum((y == 1) & (s == "a")), np.sum((y == 1) & (s == "b"))
     D = [2 / math.sqrt(m) + 4 * math.sqrt(math.log(6 / 0.05) / (2 * m)) for m in (n_a, n_b)]
@@ -285,6 +294,10 @@ def test_invalid_options(data, linear_model):
         generalization_report(linear_model, X, y, sensitive_features=s, margin=0.0)
     with pytest.raises(FairermValueError, match="ratio"):
         generalization_report(linear_model, X, y, sensitive_features=s, norm_grid=(0.1, 1.0))
+    with pytest.raises(FairermValueError, match="feature_bound"):
+        generalization_report(linear_model, X, y, sensitive_features=s, complexity="expected")
+    with pytest.raises(FairermValueError, match="complexity"):
+        generalization_report(linear_model, X, y, sensitive_features=s, complexity="vc")
     with pytest.raises(FairermValueError, match="rademacher_draws"):
         generalization_report(linear_model, X, y, sensitive_features=s, rademacher_draws=1)
     with pytest.raises(FairermValueError, match="feature_bound.*violated"):

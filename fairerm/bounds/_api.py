@@ -3,18 +3,25 @@ r"""``generalization_report``: bounds on the true risk and true unfairness of a 
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from .._validation import check_binary_target, check_features, check_scalar, check_sensitive_features
+from .._validation import (
+    check_binary_target,
+    check_features,
+    check_option,
+    check_scalar,
+    check_sensitive_features,
+)
 from ..constraints import DemographicParity, EqualizedOdds, EqualOpportunity, FairnessConstraint, make_constraint
 from ..exceptions import FairermTypeError, FairermValueError
 from ._model import ModelView, inspect_model
 from ._report import GeneralizationReport
 from ._terms import (
     NormGridCell,
+    expected_ramp_class_complexity,
     lower_ramp,
     mean_embedding_deviation,
     monte_carlo_rademacher,
@@ -35,11 +42,14 @@ derived here from first principles (constants may differ from the paper's).
 f(x) = <w, phi(x)> + b, h(x) = 1[f(x) > 0], g = margin gamma, c = intercept
 scale, rho = sqrt(||w||^2 + (b/c)^2), r = smallest grid radius r_k >= rho.
 With probability >= 1 - delta, all at once:
-(R) P(h(x) != y) <= E ramp(y f(x)) <= mean_S ramp(y f) + 2 Rhat_S
-      + 3 sqrt(ln(2/(d_R pi_k)) / (2n)),  ramp(t) = clip(1 - t/g, 0, 1),
-    Rhat_S <= r sqrt(sum_i k(x_i, x_i) + n c^2) / (n g)   (= r sqrt(tr K)/n
-    of the paper for the kernel k + c^2; symmetrisation, McDiarmid twice,
-    Talagrand contraction).
+(R) P(h(x) != y) <= E ramp(y f(x)) <= mean_S ramp(y f) + B(n, d_R pi_k),
+    ramp(t) = clip(1 - t/g, 0, 1), and B is one of (fixed in advance):
+    empirical: B = 2 Rhat_S + 3 sqrt(ln(2/d) / (2n)),
+      Rhat_S <= r sqrt(sum_i k(x_i, x_i) + n c^2) / (n g)  (the paper's
+      r sqrt(tr K)/n for the kernel k + c^2; McDiarmid twice);
+    expected (kappa known): B = 2 R_n + sqrt(ln(1/d) / (2n)),
+      R_n <= r sqrt((kappa^2 + c^2) / n) / g  (McDiarmid once).
+    (Symmetrisation and Talagrand's contraction for both.)
 (F) for groups a, b: |E[f | C, a] - E[f | C, b]|
       <= |mean_(C,a) f - mean_(C,b) f| + ||w|| (D_a + D_b),
     D_g = kappa/sqrt(n_g) + Delta sqrt(ln(1/d_F) / (2 n_g))  (McDiarmid on
@@ -47,7 +57,7 @@ With probability >= 1 - delta, all at once:
 (T) for groups a, b: P(h=1 | C, a) - P(h=1 | C, b) <= U_a - L_b, with
     U_g = mean_g clip(1 + f/g, 0, 1) + dev_g >= P(h=1 | C, g),
     L_g = mean_g clip(f/g, 0, 1) - dev_g <= P(h=1 | C, g),
-    dev_g = 2 Rhat_g + 3 sqrt(ln(2/(d_T pi_k)) / (2 n_g)).
+    dev_g = B(n_g, d_T pi_k) on cell (C, g), as in (R).
 C is the notion's condition (y = +1 for equal opportunity), n_g the size of
 cell (C, g). A FERM fit with |<w, u_hat>| <= eps_hat therefore has a true
 score gap <= eps_hat + ||w|| (D_a + D_b): the paper's eps + sum_g B(n_g+)."""
@@ -123,8 +133,20 @@ def _norm_cell(class_norm: float, norm_bound: float | None, base: float, ratio: 
     return cell, f"grid r0*t^k, r0={base:g}, t={ratio:g}, k={cell.index}, pi_k={cell.weight:.2g}"
 
 
+def _class_deviation(r: float, sq_norms: np.ndarray, kappa: float, intercept_scale: float, margin: float,
+                     delta: float, kind: str) -> tuple[float, float, float]:
+    """(Rademacher bound, complexity term, confidence term) of the ramp class on one sample or cell."""
+    n = sq_norms.shape[0]
+    if kind == "empirical":
+        rademacher = ramp_class_complexity(r, sq_norms, intercept_scale, margin)
+    else:
+        rademacher = expected_ramp_class_complexity(r, n, kappa, intercept_scale, margin)
+    complexity, confidence = ramp_uniform_deviation(rademacher, n, delta, empirical=kind == "empirical")
+    return rademacher, complexity, confidence
+
+
 def _cell_table(view, y_signed, sens, strata, r, margin, intercept_scale, kappa, diameter, delta_score, delta_rate,
-                weight):
+                weight, kind):
     rows = []
     for stratum, mask in strata:
         for g, group in enumerate(sens.groups):
@@ -136,8 +158,8 @@ def _cell_table(view, y_signed, sens, strata, r, margin, intercept_scale, kappa,
                 )
             f = view.scores[idx]
             expectation, confidence = mean_embedding_deviation(idx.size, kappa, diameter, delta_score)
-            rademacher = ramp_class_complexity(r, view.sq_feature_norms[idx], intercept_scale, margin)
-            complexity, rate_confidence = ramp_uniform_deviation(rademacher, idx.size, delta_rate * weight)
+            _, complexity, rate_confidence = _class_deviation(r, view.sq_feature_norms[idx], kappa, intercept_scale,
+                                                              margin, delta_rate * weight, kind)
             rate_deviation = complexity + rate_confidence
             rows.append({
                 "stratum": stratum, "group": group, "n": int(idx.size), "mean_score": float(f.mean()),
@@ -168,6 +190,18 @@ def _gaps(cells: pd.DataFrame) -> tuple[float, float, float, float]:
     return emp_score, bound_score, emp_rate, min(bound_rate, 1.0)
 
 
+def _complexity_kind(complexity: str, scale_source: str) -> str:
+    check_option(complexity, "complexity", ("auto", "empirical", "expected"))
+    if complexity == "auto":
+        return "empirical" if scale_source == "estimated" else "expected"
+    if complexity == "expected" and scale_source == "estimated":
+        raise FairermValueError(
+            "complexity='expected' needs a bound on ||phi(x)|| known before seeing the data: pass feature_bound=... "
+            "(or use an RBF kernel), or use complexity='empirical'."
+        )
+    return complexity
+
+
 def _assumptions(view, norm_source, base, ratio, scale_source, kappa, norm_bound) -> list[str]:
     if norm_bound is None:
         norm_text = (f"The radius grid r_k = r0*t^k (r0 = {base:g}, t = {ratio:g}) is fixed before seeing data; "
@@ -180,7 +214,8 @@ def _assumptions(view, norm_source, base, ratio, scale_source, kappa, norm_bound
         "given": f"sup_x ||phi(x)|| <= kappa = {kappa:g} (feature_bound, given by the user) holds for every x the "
                  "distribution can produce.",
         "estimated": f"ASSUMED, not guaranteed: sup_x ||phi(x)|| <= kappa = {kappa:.4g}, the largest norm in the "
-                     "sample. Only (F) uses it; pass feature_bound= (a bound known a priori) to make (F) rigorous.",
+                     "sample. Only (F) uses it ((R) and (T) then use the empirical complexity, which needs no "
+                     "bound); pass feature_bound= (a bound known a priori) to make (F) rigorous.",
     }[scale_source]
     items = [
         "The sample (x_i, s_i, y_i), i = 1..n, is i.i.d. from the distribution the bounds speak about. It may be "
@@ -215,6 +250,7 @@ def generalization_report(
     norm_bound: float | None = None,
     norm_grid: tuple[float, float] = (0.01, 1.1),
     notion: Any = None,
+    complexity: Literal["auto", "empirical", "expected"] = "auto",
     rademacher_draws: int = 0,
     random_state: int | None = None,
 ) -> GeneralizationReport:
@@ -277,6 +313,12 @@ def generalization_report(
     notion : None, str or FairnessConstraint
         ``"equal_opportunity"``, ``"demographic_parity"`` or ``"equalized_odds"``; ``None`` takes the
         model's own constraint (equal opportunity if it has none).
+    complexity : {"auto", "empirical", "expected"}, default="auto"
+        How (R) and (T) bound the Rademacher complexity: ``"empirical"`` from the sample's
+        :math:`\sum_i k(x_i, x_i)` (no assumption on the data, confidence term
+        :math:`3\sqrt{\ln(2/\delta)/2n}`), ``"expected"`` from :math:`\kappa` (needs a known
+        :math:`\kappa`; confidence term :math:`\sqrt{\ln(1/\delta)/2n}`). ``"auto"``: expected when
+        :math:`\kappa` is known (RBF, or ``feature_bound`` given), else empirical.
     rademacher_draws : int, default=0
         If > 0, also report a Monte Carlo estimate of :math:`\frac{r}{n\gamma}\mathbb E\|\sum_i\sigma_i\phi(x_i)\|`
         from that many sign vectors (costs :math:`O(n^2)` kernel evaluations per draw for kernels; not used in the bound).
@@ -335,15 +377,16 @@ def generalization_report(
 
     n_cells = len(strata) * sens.n_groups
     delta_risk, delta_score, delta_rate = delta / 3.0, delta / (3.0 * n_cells), delta / (6.0 * n_cells)
+    kind = _complexity_kind(complexity, scale_source)
     cells = _cell_table(view, y_signed, sens, strata, r, margin, intercept_scale, kappa, diameter, delta_score,
-                        delta_rate, cell.weight)
+                        delta_rate, cell.weight, kind)
     emp_score, bound_score, emp_rate, bound_rate = _gaps(cells)
 
     margins = y_signed * view.scores
     empirical_error = float(np.mean((view.scores > 0) != (y_signed > 0)))
     empirical_ramp = float(ramp_loss(margins, margin).mean())
-    rademacher = ramp_class_complexity(r, view.sq_feature_norms, intercept_scale, margin)
-    risk_complexity, risk_confidence = ramp_uniform_deviation(rademacher, n, delta_risk * cell.weight)
+    rademacher, risk_complexity, risk_confidence = _class_deviation(r, view.sq_feature_norms, kappa, intercept_scale,
+                                                                    margin, delta_risk * cell.weight, kind)
     mc, mc_se = np.nan, np.nan
     if rademacher_draws:
         def augmented_matvec(S):  # the Gram matrix of the kernel k + c^2
@@ -354,10 +397,9 @@ def generalization_report(
         mc, mc_se = r * estimate / margin, r * se / margin
 
     events = [(f"(R) risk, over the whole sample (n = {n}), spread over the radius grid", delta_risk)]
-    for row in cells.itertuples(index=False):
-        events.append((f"(F) mean embedding of cell {row.stratum}, group {row.group} (n = {row.n})", delta_score))
-    for row in cells.itertuples(index=False):
-        events.append((f"(T) upper and lower rate of cell {row.stratum}, group {row.group} (each)", delta_rate))
+    keys = list(zip(cells["stratum"], cells["group"], cells["n"]))
+    events += [(f"(F) mean embedding of cell {st}, group {g} (n = {m})", delta_score) for st, g, m in keys]
+    events += [(f"(T) upper and lower rate of cell {st}, group {g} (each)", delta_rate) for st, g, _ in keys]
     return GeneralizationReport(
         model_name=view.name, feature_map=view.feature_map, n_samples=n, delta=float(delta), margin=float(margin),
         notion=constraint.name, rate_gap_name=_RATE_GAP_NAMES[constraint.name], empirical_error=empirical_error,
@@ -365,7 +407,7 @@ def generalization_report(
         risk_bound=min(1.0, empirical_ramp + risk_complexity + risk_confidence),
         weight_norm=view.weight_norm, intercept=view.intercept, intercept_scale=float(intercept_scale),
         class_norm=class_norm, grid_radius=r, grid_index=cell.index, grid_weight=cell.weight,
-        norm_source=norm_source, rademacher_bound=rademacher,
+        norm_source=norm_source, rademacher_bound=rademacher, complexity_kind=kind,
         rademacher_monte_carlo=mc, rademacher_monte_carlo_se=mc_se, risk_complexity_term=risk_complexity,
         risk_confidence_term=risk_confidence, risk_delta=delta_risk, feature_bound=kappa,
         feature_diameter=diameter, feature_bound_source=scale_source, empirical_fairness=emp_score,

@@ -62,7 +62,10 @@ class GeneralizationReport:
     grid_weight : float
         :math:`\pi_k` (the share of each event's :math:`\delta` spent on the grid cell :math:`k`).
     rademacher_bound : float
-        :math:`r\sqrt{\sum_i k(x_i,x_i) + nc^2}/(n\gamma) \ge \hat{\mathfrak R}_S` of the ramp class.
+        ``"empirical"``: :math:`r\sqrt{\sum_i k(x_i,x_i) + nc^2}/(n\gamma) \ge \hat{\mathfrak R}_S`;
+        ``"expected"``: :math:`r\sqrt{(\kappa^2 + c^2)/n}/\gamma \ge \mathfrak R_n` (of the ramp class).
+    complexity_kind : str
+        ``"empirical"`` or ``"expected"`` (see :func:`~fairerm.bounds.generalization_report`).
     rademacher_monte_carlo, rademacher_monte_carlo_se : float
         Monte Carlo estimate of :math:`\frac rn\mathbb E\|\sum_i\sigma_i\phi(x_i)\|` (NaN if not asked);
         for comparison with ``rademacher_bound``, not used in the bound.
@@ -106,6 +109,7 @@ class GeneralizationReport:
     grid_weight: float
     norm_source: str
     rademacher_bound: float
+    complexity_kind: str
     rademacher_monte_carlo: float
     rademacher_monte_carlo_se: float
     risk_complexity_term: float
@@ -191,16 +195,20 @@ class GeneralizationReport:
             f"  ||w|| = {self.weight_norm:.4g}, b = {self.intercept:.4g}, c = {self.intercept_scale:g}: "
             f"rho = sqrt(||w||^2 + (b/c)^2) = {self.class_norm:.4g}",
             f"  covered by r = {self.grid_radius:.4g} ({self.norm_source})",
-            f"  Rhat_S <= r*sqrt(sum_i k(x_i,x_i) + n*c^2)/(n*gamma) = {_fmt(self.rademacher_bound)}",
         ]
+        if self.complexity_kind == "empirical":
+            lines.append(f"  Rhat_S <= r*sqrt(sum_i k(x_i,x_i) + n*c^2)/(n*gamma) = {_fmt(self.rademacher_bound)}")
+        else:
+            lines.append(f"  R_n <= r*sqrt((kappa^2 + c^2)/n)/gamma = {_fmt(self.rademacher_bound)}")
         if not np.isnan(self.rademacher_monte_carlo):
             lines.append(f"  Monte Carlo r*E||sum_i sigma_i (phi(x_i), c)||/(n*gamma) = "
                          f"{_fmt(self.rademacher_monte_carlo)}")
             lines.append(f"    (standard error {self.rademacher_monte_carlo_se:.1e}; for comparison, not used)")
         lines += [
-            f"  risk: complexity 2*Rhat_S = {_fmt(self.risk_complexity_term)}",
-            f"        confidence 3*sqrt(ln(2/(d_R*pi_k))/(2n)) = {_fmt(self.risk_confidence_term)}"
-            f" (d_R = {self.risk_delta:.3g})",
+            f"  risk ({self.complexity_kind} complexity): 2*Rademacher = {_fmt(self.risk_complexity_term)}",
+            ("        confidence 3*sqrt(ln(2/(d_R*pi_k))/(2n)) = " if self.complexity_kind == "empirical" else
+             "        confidence sqrt(ln(1/(d_R*pi_k))/(2n)) = ") + _fmt(self.risk_confidence_term)
+            + f" (d_R = {self.risk_delta:.3g})",
             f"  feature bound kappa = {self.feature_bound:.4g}, diameter Delta = {self.feature_diameter:.4g} "
             f"({self.feature_bound_source})",
         ]

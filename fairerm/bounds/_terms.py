@@ -28,6 +28,7 @@ __all__ = [
     "NormGridCell",
     "norm_grid_cell",
     "ramp_class_complexity",
+    "expected_ramp_class_complexity",
     "ramp_uniform_deviation",
     "mean_embedding_deviation",
     "monte_carlo_rademacher",
@@ -119,7 +120,23 @@ def ramp_class_complexity(radius: float, sq_norms: np.ndarray, intercept_scale: 
     return radius * math.sqrt(float(np.sum(sq_norms)) + n * intercept_scale**2) / n / gamma
 
 
-def ramp_uniform_deviation(complexity: float, n: int, delta: float) -> tuple[float, float]:
+def expected_ramp_class_complexity(radius: float, n: int, kappa: float, intercept_scale: float = 1.0,
+                                   gamma: float = 1.0) -> float:
+    r"""Upper bound on the expected Rademacher complexity :math:`\mathfrak R_n = \mathbb E_S\hat{\mathfrak R}_S`
+    of the ramp class of :func:`ramp_class_complexity`, when :math:`\kappa^2 \ge \sup_x k(x, x)` is known:
+
+    .. math:: \mathfrak R_n \le \frac{\rho}{n\gamma}\,\mathbb E_S\sqrt{\textstyle\sum_i k(x_i,x_i) + nc^2}
+              \le \frac{\rho}{\gamma}\sqrt{\frac{\kappa^2 + c^2}{n}}
+
+    (Jensen over the sample). It is data-free, which saves a McDiarmid step in
+    :func:`ramp_uniform_deviation`.
+    """
+    if n == 0:
+        return math.inf
+    return radius * math.sqrt((kappa**2 + intercept_scale**2) / n) / gamma
+
+
+def ramp_uniform_deviation(complexity: float, n: int, delta: float, *, empirical: bool = True) -> tuple[float, float]:
     r"""One-sided uniform deviation of a class :math:`\mathcal G` of :math:`[0, 1]`-valued functions.
 
     With probability at least :math:`1 - \delta` over an i.i.d. sample of size :math:`n`, for
@@ -130,17 +147,25 @@ def ramp_uniform_deviation(complexity: float, n: int, delta: float) -> tuple[flo
 
     (symmetrisation, then McDiarmid twice, each with :math:`\delta/2`: once for the supremum of
     the deviations, once to pass from the expected to the empirical Rademacher complexity;
-    Bartlett & Mendelson 2002, Thm 11; Mohri et al., *Foundations of ML*, Thm 3.3).
-    The same holds for :math:`\hat{\mathbb E}_S g - \mathbb E g` (apply it to :math:`1 - g`).
+    Bartlett & Mendelson 2002, Thm 11; Mohri et al., *Foundations of ML*, Thm 3.3). With a
+    data-free bound on the expected complexity :math:`\mathfrak R_n` (``empirical=False``) the
+    second McDiarmid step is not needed:
+
+    .. math:: \mathbb E\,g \le \hat{\mathbb E}_S\,g + 2\mathfrak R_n(\mathcal G) + \sqrt{\frac{\ln(1/\delta)}{2n}}.
+
+    Either holds for :math:`\hat{\mathbb E}_S g - \mathbb E g` too (apply it to :math:`1 - g`).
 
     Returns
     -------
     (complexity_term, confidence_term) : tuple of float
-        :math:`2\hat{\mathfrak R}_S` and :math:`3\sqrt{\ln(2/\delta)/(2n)}`.
+        :math:`2\hat{\mathfrak R}_S` and :math:`3\sqrt{\ln(2/\delta)/(2n)}` (or :math:`2\mathfrak R_n`
+        and :math:`\sqrt{\ln(1/\delta)/(2n)}`).
     """
     if n == 0:
         return math.inf, math.inf
-    return 2.0 * complexity, 3.0 * math.sqrt(math.log(2.0 / delta) / (2.0 * n))
+    if empirical:
+        return 2.0 * complexity, 3.0 * math.sqrt(math.log(2.0 / delta) / (2.0 * n))
+    return 2.0 * complexity, math.sqrt(math.log(1.0 / delta) / (2.0 * n))
 
 
 def mean_embedding_deviation(n: int, kappa: float, diameter: float, delta: float) -> tuple[float, float]:
