@@ -11,6 +11,11 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+)
 
 from fairerm.exceptions import FairermTypeError, FairermValueError, NotFittedError
 from fairerm.postprocessing import (
@@ -314,3 +319,25 @@ def test_predict_before_fit_and_bad_predict_input(small_data):
     X_nan[0, 0] = np.inf
     with pytest.raises(FairermValueError, match="X contains NaN or infinite"):
         model.predict(X_nan, sensitive_features=s)
+
+
+@pytest.mark.parametrize(
+    "check", [check_no_attributes_set_in_init, check_get_params_invariance, check_parameters_default_constructible]
+)
+def test_sklearn_constructor_contract(check):
+    check("WassersteinFairRegressor", WassersteinFairRegressor(Ridge(), alpha=0.5, random_state=1))
+
+
+def test_fit_does_not_touch_the_parameters_or_a_prefit_estimator(small_data):
+    X, y, s = small_data
+    base = Ridge().fit(X, y)
+    coef = base.coef_.copy()
+    model = WassersteinFairRegressor(base, prefit=True, random_state=np.random.RandomState(0))
+    params = model.get_params(deep=False)
+    model.fit(X, sensitive_features=s)
+    assert model.get_params(deep=False) == params
+    assert model.estimator_ is base
+    np.testing.assert_array_equal(base.coef_, coef)
+    unfitted = Ridge()
+    WassersteinFairRegressor(unfitted, random_state=0).fit(X, y, sensitive_features=s)
+    assert not hasattr(unfitted, "coef_")  # cloned, not fitted in place

@@ -5,7 +5,15 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn import config_context
 from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+)
 
 from fairerm.constraints import DemographicParity
 from fairerm.exceptions import FairermTypeError, FairermValueError, NotFittedError
@@ -150,3 +158,20 @@ def test_predict_errors():
     model = FairRidge().fit(X, y, sensitive_features=s)
     with pytest.raises(FairermValueError, match="X has 2 features but FairRidge was fitted with 6"):
         model.predict(X[:, :2])
+
+
+@pytest.mark.parametrize(
+    "check", [check_no_attributes_set_in_init, check_get_params_invariance, check_parameters_default_constructible]
+)
+def test_sklearn_constructor_contract(check):
+    check("FairRidge", FairRidge(alpha=0.3, epsilon=0.1))
+
+
+def test_pipeline_routes_sensitive_features():
+    X, y, s = make_data(3, seed=12)
+    X = 50.0 * X + 3.0
+    with config_context(enable_metadata_routing=True):
+        step = FairRidge(epsilon=0.0).set_fit_request(sensitive_features=True)
+        pipe = make_pipeline(StandardScaler(), step).fit(X, y, sensitive_features=s)
+    gaps = mean_prediction_gaps(pipe.predict(X), s)
+    np.testing.assert_allclose(gaps, 0.0, atol=1e-9)
