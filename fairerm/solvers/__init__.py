@@ -35,13 +35,14 @@ def _check_solver(solver: str, allowed: tuple[str, ...], what: str) -> str:
     return solver
 
 
-def solve_linear(problem: LinearFermProblem, solver: str = "auto", **options) -> Solution:
-    """Solve linear FERM with the named solver (``"auto"``: OSQP)."""
+def solve_linear(problem: LinearFermProblem, solver: str = "auto", *, warm_start: Solution | None = None,
+                 **options) -> Solution:
+    """Solve linear FERM with the named solver (``"auto"``: OSQP, which uses ``warm_start``)."""
     solver = _check_solver(solver, LINEAR_SOLVERS, "linear FERM")
     if solver in ("auto", "osqp"):
-        from .osqp_ import solve_linear_osqp
+        from .osqp_ import OSQPLinearFerm
 
-        return solve_linear_osqp(problem, **options)
+        return OSQPLinearFerm(problem, **options).solve(warm_start=warm_start)
     from .cvxpy_ import solve_linear_cvxpy
 
     return solve_linear_cvxpy(problem, **options)

@@ -116,7 +116,7 @@ class FairLinearSVC(BaseFairSVC):
             options.setdefault("eps_rel", self.tol)
             if self.max_iter is not None:
                 options.setdefault("max_iter", int(self.max_iter))
-        solution = solve_linear(problem, self.solver, **options)
+        solution = solve_linear(problem, self.solver, warm_start=warm_start, **options)
         self.coef_ = solution.coef.reshape(1, -1)
         self.intercept_ = np.array([solution.intercept])
         self.constraint_vectors_ = problem.U

@@ -1,0 +1,242 @@
+"""The ``fairerm`` command: ``fairerm demo`` (the main job), ``fairerm reproduce``, ``fairerm fetch``.
+
+``fairerm demo`` fits an unconstrained linear SVM and FERM on a dataset (Adult by default, its
+official train/test split) and prints accuracy, DEO, DDP and fit time for each, then the
+generalization report of the fair model. ``--json`` prints the same numbers for a program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+DATASETS = ("adult", "compas", "german", "synthetic")
+
+
+def _progress(message: str, *, quiet: bool) -> None:
+    if not quiet:
+        print(f"[fairerm] {message}", file=sys.stderr, flush=True)
+
+
+def _load_split(name: str, seed: int, quiet: bool):
+    """Training and test frames, labels and groups (Adult: the official split; others: 70/30 stratified)."""
+    from sklearn.model_selection import train_test_split
+
+    from . import datasets
+
+    _progress(f"loading {name} ...", quiet=quiet)
+    if name == "adult":
+        train, test = datasets.load_adult(subset="train"), datasets.load_adult(subset="test")
+        return train, (train.data, train.target, train.sensitive), (test.data, test.target, test.sensitive)
+    if name == "synthetic":
+        bunch = datasets.make_synthetic(n_samples=4000, random_state=seed)
+    else:
+        bunch = getattr(datasets, f"load_{name}")()
+    strata = bunch.target.astype(str) + "|" + bunch.sensitive.astype(str)
+    parts = train_test_split(bunch.data, bunch.target, bunch.sensitive, test_size=0.3, random_state=seed,
+                             stratify=strata)
+    return bunch, (parts[0], parts[2], parts[4]), (parts[1], parts[3], parts[5])
+
+
+def _subsample(frame, target, sensitive, n: int | None, seed: int):
+    import numpy as np
+
+    if n is None or n >= len(target):
+        return frame, target, sensitive
+    rows = np.random.default_rng(seed).choice(len(target), size=n, replace=False)
+    rows.sort()
+    return frame.iloc[rows], target.iloc[rows], sensitive.iloc[rows]
+
+
+def run_demo(args) -> dict:
+    """Fit the unconstrained SVM and FERM; return the results as plain data."""
+    import numpy as np
+    from sklearn.svm import LinearSVC
+
+    from .bounds import generalization_report
+    from .datasets import make_preprocessor
+    from .metrics import fairness_summary
+    from .preprocessing import FairProjection
+    from .svm import FairLinearSVC
+
+    quiet = args.json
+    bunch, train, test = _load_split(args.dataset, args.seed, quiet)
+    n_train = None if args.n_train == "all" else int(args.n_train)
+    X_frame, y_train, s_train = _subsample(*train, n_train, args.seed)
+    preprocessor = make_preprocessor(bunch).fit(X_frame)
+    X_train = np.asarray(preprocessor.transform(X_frame), dtype=float)
+    X_test = np.asarray(preprocessor.transform(test[0]), dtype=float)
+    y_test, s_test = test[1], test[2]
+    models = {
+        "SVM (unconstrained, liblinear)": (LinearSVC(C=args.C, loss="hinge", max_iter=100_000), {}),
+        "FERM projection + LinearSVC": (
+            _projection_pipeline(FairProjection(), LinearSVC(C=args.C, loss="hinge", max_iter=100_000)),
+            {"fairprojection__sensitive_features": s_train},
+        ),
+        f"FERM FairLinearSVC (eps={args.epsilon:g})": (FairLinearSVC(C=args.C, epsilon=args.epsilon),
+                                                       {"sensitive_features": s_train}),
+    }
+    rows, fitted = [], {}
+    for name, (model, fit_params) in models.items():
+        _progress(f"fitting {name} on {X_train.shape[0]} x {X_train.shape[1]} ...", quiet=quiet)
+        start = time.perf_counter()
+        model.fit(X_train, y_train, **fit_params)
+        seconds = time.perf_counter() - start
+        summary = fairness_summary(y_test, model.predict(X_test), sensitive_features=s_test)
+        rows.append({
+            "model": name,
+            "accuracy": summary["accuracy"],
+            "deo": summary["equal_opportunity_difference"],
+            "ddp": summary["demographic_parity_difference"],
+            "fit_seconds": seconds,
+        })
+        fitted[name] = model
+    fair_name = list(models)[-1]
+    report = generalization_report(fitted[fair_name], X_train, y_train, sensitive_features=s_train, delta=args.delta)
+    result = {
+        "dataset": args.dataset,
+        "n_train": int(X_train.shape[0]),
+        "n_test": int(X_test.shape[0]),
+        "n_features": int(X_train.shape[1]),
+        "sensitive_attribute": str(getattr(bunch, "sensitive_name", "group")),
+        "C": args.C,
+        "epsilon": args.epsilon,
+        "models": rows,
+        "generalization_report": {"model": fair_name, **report.to_dict()},
+    }
+    if args.plot:
+        _plot_front(args, fitted[fair_name], X_train, y_train, s_train, X_test, y_test, s_test, rows, quiet)
+        result["plot"] = str(args.plot)
+    return result, report
+
+
+def _projection_pipeline(projection, learner):
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("fairprojection", projection), ("svm", learner)])
+
+
+def _plot_front(args, fair_model, X_train, y_train, s_train, X_test, y_test, s_test, rows, quiet):
+    import numpy as np
+
+    from .path import fair_path
+    from .plotting import plot_pareto_front
+
+    _progress(f"tracing the epsilon path for {args.plot} ...", quiet=quiet)
+    scale = max(float(np.max(np.abs(fair_model.constraint_vectors_ @ fair_model.coef_[0]))), 1e-3)
+    path = fair_path(fair_model, X_train, y_train, sensitive_features=s_train,
+                     epsilons=np.concatenate([[0.0], np.geomspace(1e-3, 1.0, 9)]) * max(scale, 1.0),
+                     X_test=X_test, y_test=y_test, sensitive_features_test=s_test)
+    baseline = rows[0]
+    ax = plot_pareto_front(path, reference_points={baseline["model"]: (baseline["deo"], baseline["accuracy"])})
+    ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
+
+
+def _format_table(result: dict) -> str:
+    header = f"{'model':<40} {'accuracy':>9} {'DEO':>8} {'DDP':>8} {'fit (s)':>8}"
+    lines = [
+        f"fairerm demo: {result['dataset']} (sensitive attribute: {result['sensitive_attribute']}), "
+        f"trained on {result['n_train']} x {result['n_features']}, tested on {result['n_test']}",
+        f"C = {result['C']:g}; FERM constraint: equal opportunity, |<w, u>| <= epsilon = {result['epsilon']:g}",
+        "",
+        header,
+        "-" * len(header),
+    ]
+    for row in result["models"]:
+        lines.append(f"{row['model']:<40} {row['accuracy']:>9.4f} {row['deo']:>8.4f} {row['ddp']:>8.4f} "
+                     f"{row['fit_seconds']:>8.2f}")
+    lines.append("(accuracy, DEO = |TPR gap|, DDP = |selection-rate gap| measured on the test set)")
+    return "\n".join(lines)
+
+
+def _find_reproduce_script() -> Path:
+    candidates = [Path(__file__).resolve().parent.parent / "benchmarks" / "reproduce_ferm.py",
+                  Path.cwd() / "benchmarks" / "reproduce_ferm.py"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise SystemExit("fairerm reproduce needs a source checkout of fairerm (benchmarks/reproduce_ferm.py was not "
+                     "found next to the package or in the current directory).")
+
+
+def run_reproduce(argv: list[str]) -> int:
+    import importlib.util
+
+    path = _find_reproduce_script()
+    spec = importlib.util.spec_from_file_location("fairerm_reproduce_ferm", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent.parent))
+    spec.loader.exec_module(module)
+    return int(module.main(argv) or 0)
+
+
+def run_fetch(args) -> int:
+    from . import datasets
+
+    for name in args.datasets:
+        start = time.perf_counter()
+        bunch = datasets.load_adult(subset="all") if name == "adult" else getattr(datasets, f"load_{name}")()
+        print(f"{name}: {len(bunch.target)} rows ready in {datasets.get_data_home()} "
+              f"({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fairerm", description="Fair empirical risk minimization.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="fit an unconstrained SVM and FERM, print accuracy, fairness and bounds",
+                          description="Fit an unconstrained linear SVM and FERM (equal opportunity) on a dataset "
+                                      "and print test accuracy, DEO, DDP, fit time and the generalization report.")
+    demo.add_argument("--dataset", choices=DATASETS, default="adult", help="dataset (default: adult)")
+    demo.add_argument("--n-train", default="10000",
+                      help="training rows to subsample, or 'all' (default: 10000; Adult's train split has 32,561)")
+    demo.add_argument("--C", type=float, default=0.1, help="SVM regularisation C (default: 0.1)")
+    demo.add_argument("--epsilon", type=float, default=0.0, help="FERM tolerance epsilon (default: 0)")
+    demo.add_argument("--delta", type=float, default=0.05, help="confidence parameter of the bounds (default: 0.05)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
+    demo.add_argument("--plot", metavar="PNG", help="also trace the epsilon path and save the Pareto front here")
+    reproduce = sub.add_parser("reproduce", help="reproduce the FERM paper's table against baselines",
+                               description="Run benchmarks/reproduce_ferm.py (a source checkout is needed); "
+                                           "arguments after 'reproduce' are passed to it (try --help).",
+                               add_help=False)
+    reproduce.add_argument("args", nargs=argparse.REMAINDER)
+    fetch = sub.add_parser("fetch", help="download and verify datasets into the cache",
+                           description="Download (or find) and checksum-verify datasets into the cache folder.")
+    fetch.add_argument("datasets", nargs="*", choices=("adult", "compas", "german"), default=["adult", "compas", "german"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if argv and argv[0] == "reproduce":
+        return run_reproduce(argv[1:])
+    args = parser.parse_args(argv)
+    if args.command == "fetch":
+        return run_fetch(args)
+    if args.n_train != "all":
+        try:
+            if int(args.n_train) < 10:
+                raise ValueError
+        except ValueError:
+            parser.error(f"--n-train must be an integer >= 10 or 'all'; got {args.n_train!r}")
+    result, report = run_demo(args)
+    if args.json:
+        print(json.dumps(result, indent=2, default=float))
+    else:
+        print(_format_table(result))
+        print()
+        print(report)
+        if args.plot:
+            print(f"\nPareto front written to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

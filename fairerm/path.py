@@ -1,0 +1,170 @@
+r"""Accuracy-fairness paths: fit a fair estimator along a grid of epsilons (or of C).
+
+Along an :math:`\epsilon` path the FERM solutions move continuously (the optimal :math:`w` is a
+continuous function of :math:`\epsilon`), so each fit starts from its neighbour's solution: the
+exact kernel solver reuses the dual variables and the active set of fairness constraints, OSQP
+its primal and dual iterates. Sorted from the strictest :math:`\epsilon` to the loosest, the path
+traces the accuracy-fairness Pareto front of DESIGN.md 2.5.
+
+With ``n_jobs`` other than ``None``/1 the fits are independent (no warm start) and run through
+joblib, so a user with a Dask or Ray cluster runs them there by choosing the joblib backend
+(``with joblib.parallel_backend("dask"): fair_path(...)``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+
+from ._validation import check_scalar
+from .exceptions import FairermTypeError, FairermValueError
+from .metrics import demographic_parity_difference, equal_opportunity_difference
+
+__all__ = ["fair_path", "FairPath"]
+
+
+@dataclass
+class FairPath:
+    """The result of :func:`fair_path`.
+
+    Attributes
+    ----------
+    param_name : str
+        ``"epsilon"`` or ``"C"``.
+    results : pandas.DataFrame
+        One row per value: the parameter, training (and test, if given) accuracy, DEO and DDP,
+        the largest :math:`|\\langle w,u_j\\rangle|`, fit time, iterations, solver status.
+    estimators : list
+        The fitted estimators, in the order of ``results``.
+    """
+
+    param_name: str
+    results: pd.DataFrame
+    estimators: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.results.copy()
+
+    def pareto_front(self, accuracy: str = "accuracy", fairness: str = "deo", split: str = "test") -> pd.DataFrame:
+        """The rows not dominated in (higher accuracy, lower unfairness) on ``split``."""
+        if f"{split}_{accuracy}" not in self.results:
+            split = "train"
+        acc = self.results[f"{split}_{accuracy}"].to_numpy()
+        unf = self.results[f"{split}_{fairness}"].to_numpy()
+        keep = [i for i in range(len(acc))
+                if not np.any((acc >= acc[i]) & (unf <= unf[i]) & ((acc > acc[i]) | (unf < unf[i])))]
+        return self.results.iloc[keep].sort_values(f"{split}_{fairness}")
+
+
+def _scores(model, X, y, sensitive_features, prefix: str) -> dict:
+    pred = model.predict(X)
+    return {
+        f"{prefix}_accuracy": float(np.mean(np.asarray(pred) == np.asarray(y))),
+        f"{prefix}_deo": equal_opportunity_difference(y, pred, sensitive_features=sensitive_features),
+        f"{prefix}_ddp": demographic_parity_difference(y, pred, sensitive_features=sensitive_features),
+    }
+
+
+def _fit_one(estimator, param_name, value, X, y, sensitive_features, test, warm_start):
+    model = clone(estimator).set_params(**{param_name: value})
+    start = time.perf_counter()
+    model._fit(X, y, sensitive_features, warm_start=warm_start)
+    row = {param_name: value, "fit_seconds": time.perf_counter() - start}
+    row.update(_scores(model, X, y, sensitive_features, "train"))
+    if test is not None:
+        row.update(_scores(model, *test, "test"))
+    row.update(
+        max_abs_constraint=float(np.max(np.abs(model.constraint_value_))),
+        n_iter=model.n_iter_,
+        status=model.status_,
+        converged=model.converged_,
+    )
+    return model, row
+
+
+def fair_path(
+    estimator,
+    X,
+    y,
+    *,
+    sensitive_features,
+    epsilons=None,
+    Cs=None,
+    X_test=None,
+    y_test=None,
+    sensitive_features_test=None,
+    warm_start: bool = True,
+    n_jobs: int | None = None,
+    verbose: int = 0,
+) -> FairPath:
+    """Fit ``estimator`` along a grid of ``epsilons`` (or of ``Cs``) and measure accuracy and fairness.
+
+    Parameters
+    ----------
+    estimator : FairLinearSVC or FairKernelSVC
+        Unfitted template; cloned for each value.
+    X, y, sensitive_features
+        Training data.
+    epsilons, Cs : sequence of float
+        Exactly one of them: the values of ``epsilon`` (>= 0) or ``C`` (> 0).
+    X_test, y_test, sensitive_features_test : optional
+        A held-out sample to score on as well.
+    warm_start : bool, default=True
+        Start each fit from the previous solution (values are visited in increasing order).
+    n_jobs : int or None
+        ``None`` or 1: sequential with warm starts. Otherwise independent fits through joblib.
+    verbose : int
+        0: silent; 1: a progress bar (tqdm) when attached to a terminal.
+
+    Returns
+    -------
+    FairPath
+
+    Examples
+    --------
+    >>> from fairerm import FairLinearSVC, fair_path
+    >>> from fairerm.datasets import make_synthetic
+    >>> d = make_synthetic(n_samples=300, include_sensitive=False, random_state=0)
+    >>> path = fair_path(FairLinearSVC(), d.data, d.target, sensitive_features=d.sensitive, epsilons=[0.0, 0.1, 1.0])
+    >>> list(path.results["epsilon"])
+    [0.0, 0.1, 1.0]
+    """
+    if not hasattr(estimator, "_fit") or not hasattr(estimator, "epsilon"):
+        raise FairermTypeError(
+            f"estimator must be a fairerm fair SVM (FairLinearSVC or FairKernelSVC); got {type(estimator).__name__}."
+        )
+    if (epsilons is None) == (Cs is None):
+        raise FairermValueError("Give exactly one of epsilons=... or Cs=....")
+    param_name, values = ("epsilon", epsilons) if epsilons is not None else ("C", Cs)
+    values = [float(check_scalar(v, f"{param_name} values", low=0.0, low_inclusive=param_name == "epsilon"))
+              for v in np.atleast_1d(np.asarray(values, dtype=object))]
+    if not values:
+        raise FairermValueError(f"{param_name} values must not be empty.")
+    values = sorted(values)
+    test = None
+    if X_test is not None:
+        if y_test is None or sensitive_features_test is None:
+            raise FairermValueError("X_test needs y_test and sensitive_features_test too.")
+        test = (X_test, y_test, sensitive_features_test)
+    if n_jobs not in (None, 1):
+        fitted = Parallel(n_jobs=n_jobs)(
+            delayed(_fit_one)(estimator, param_name, v, X, y, sensitive_features, test, None) for v in values
+        )
+    else:
+        iterator = values
+        if verbose:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(values, desc=f"{param_name} path", unit="fit")
+        fitted, previous = [], None
+        for v in iterator:
+            model, row = _fit_one(estimator, param_name, v, X, y, sensitive_features, test,
+                                  previous if warm_start else None)
+            previous = model.solution_
+            fitted.append((model, row))
+    return FairPath(param_name, pd.DataFrame([row for _, row in fitted]), [m for m, _ in fitted])
