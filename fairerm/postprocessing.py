@@ -97,28 +97,13 @@ def barycenter_predictions(
     group_weights: np.ndarray,
     uniform: np.ndarray,
 ) -> np.ndarray:
-    r"""Map (jittered) predictions to the estimated barycenter,
-    :math:`\sum_{s'} \hat p_{s'} \hat Q_{s'}(\hat F_s(\cdot))`.
+    r"""Map jittered predictions :math:`t_i = f(x_i, s_i) + \varepsilon_i` of groups ``codes``
+    to :math:`\sum_{s'} \hat p_{s'} \hat Q_{s'}(\hat F_{s_i}(t_i))`.
 
-    Parameters
-    ----------
-    predictions : ndarray of shape (n,)
-        Jittered base predictions :math:`f(x_i, s_i) + \varepsilon_i`.
-    codes : ndarray of shape (n,), int
-        Group index :math:`s_i` of each prediction.
-    cdf_values : list of ndarray
-        Per group, the sorted jittered calibration predictions that define :math:`\hat F_s`.
-    quantile_values : list of ndarray
-        Per group, the sorted jittered calibration predictions (an independent part) that define
-        :math:`\hat Q_s`.
-    group_weights : ndarray of shape (n_groups,)
-        :math:`\hat p_s`.
-    uniform : ndarray of shape (n,)
-        The :math:`U_i \sim \mathcal U[0, 1]` of :func:`randomized_cdf_levels`.
-
-    Returns
-    -------
-    ndarray of shape (n,)
+    ``cdf_values[s]`` and ``quantile_values[s]`` are the two sorted, independent halves of group
+    :math:`s`'s jittered calibration predictions that define :math:`\hat F_s` and
+    :math:`\hat Q_s`; ``group_weights`` are :math:`\hat p_s`; ``uniform`` the :math:`U_i` of
+    :func:`randomized_cdf_levels`. Returns an array of shape ``(n,)``.
     """
     levels = np.empty_like(predictions)
     for group, values in enumerate(cdf_values):
@@ -282,10 +267,14 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
       between groups shrinks by the factor :math:`1 - \alpha`;
     * :math:`E(g_\alpha - f)^2 = \alpha^2\, U(f)`: the risk paid is quadratic in ``alpha``.
 
-    This is the optimal trade-off: among all predictors with :math:`U(h) \le \beta\, U(f^*)`,
-    the least risk is attained by :math:`g_\alpha` with :math:`\alpha = 1 - \sqrt\beta` (the
-    paper's ":math:`\beta`-relative improvement", with the roles of its parameter and of
-    ``alpha`` here exchanged: ``alpha = 1 - sqrt(beta)``).
+    This is the optimal trade-off (derivation: in the Hilbert space of quantile functions,
+    minimise :math:`\sum_s p_s \|Q_s - M_s\|^2` subject to
+    :math:`\sum_s p_s \|M_s - \bar M\|^2 \le \beta\, U(f^*)`; the solution shrinks each
+    :math:`Q_s - \bar Q` by :math:`\sqrt\beta`): among all predictors :math:`h` with
+    :math:`U(h) \le \beta\, U(f^*)`, the least excess risk :math:`E(h - f^*)^2` is attained by
+    :math:`g_\alpha` with :math:`\alpha = 1 - \sqrt\beta`. The paper states the same trade-off
+    as a *relative improvement* of the unfairness by a factor :math:`\beta`; to ask for one, set
+    ``alpha = 1 - sqrt(beta)``.
 
     Parameters
     ----------
