@@ -430,7 +430,8 @@ def kernel_diagonal(X: np.ndarray, spec: KernelSpec) -> np.ndarray:
     r"""The diagonal :math:`(k(x_i, x_i))_i`; for ``"precomputed"`` ``X`` is the square kernel."""
     if spec.is_precomputed:
         K = np.asarray(X, dtype=np.float64)
-        K = check_precomputed_kernel(K, K.shape[0], K.shape[0]) if K.ndim == 2 else check_precomputed_kernel(K, 0, 0)
+        if K.ndim != 2 or K.shape[0] != K.shape[1]:
+            raise FairermValueError(f"X must be a square precomputed kernel matrix; got an array of shape {K.shape}.")
         return np.ascontiguousarray(np.diag(K))
     X = _features(X, "X")
     gamma, coef0, degree = spec.params()

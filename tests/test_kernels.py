@@ -160,6 +160,8 @@ def test_kernel_diagonal(name, params):
     )
     K = pairwise_kernels(A, metric=name, **params)
     np.testing.assert_array_equal(kernel_diagonal(K, KernelSpec("precomputed")), np.diag(K))
+    with pytest.raises(FairermValueError, match=r"square precomputed kernel matrix; got an array of shape \(23, 5\)"):
+        kernel_diagonal(K[:, :5], KernelSpec("precomputed"))
 
 
 @pytest.mark.parametrize("name,params", SPECS)
