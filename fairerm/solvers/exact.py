@@ -98,7 +98,7 @@ class _FairDualSearch:
 
 def _equality_solve(search: "_FairDualSearch", active: list, signs: np.ndarray, epsilon: float,
                     rank_rtol: float, warm: np.ndarray | None):
-    """Solve FERM with the constraints in ``active`` as equalities :math:`\langle w,u_j\rangle = \sigma_j\epsilon`.
+    r"""Solve FERM with the constraints in ``active`` as equalities :math:`\langle w,u_j\rangle = \sigma_j\epsilon`.
 
     Write :math:`w = w_\perp + \sum_{j\in A} t_j u_j` with :math:`w_\perp \perp u_A`; the equalities
     fix :math:`M_{AA} t = \sigma_A\epsilon`, and :math:`w_\perp` solves an SVM on the kernel projected

@@ -153,7 +153,7 @@ class OSQPLinearFerm:
 
 
 class OSQPKernelFerm:
-    """Kernel FERM set up once in OSQP; :meth:`solve` may change ``epsilon`` and warm-start.
+    r"""Kernel FERM set up once in OSQP; :meth:`solve` may change ``epsilon`` and warm-start.
 
     OSQP is handed the primal of the *empirical kernel map*: with :math:`K = R R^\top`
     (:func:`~fairerm.solvers.cvxpy_.gram_factor`, rank :math:`r`), the rows of :math:`R` are
