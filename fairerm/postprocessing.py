@@ -1,20 +1,11 @@
-r"""Fair regression by post-processing: the Wasserstein barycenter of the groups' predictions.
+r"""Fair regression by post-processing onto the Wasserstein barycenter of the groups' predictions.
 
-Chzhen, Denis, Hebiri, Oneto and Pontil (2020) show that, for the squared loss, the best
-predictor under demographic parity (the law of :math:`g(X, S) \mid S = s` is the same for every
-group :math:`s`) is obtained from the Bayes regressor :math:`f^*` by the map
-
-.. math::
-
-    g^*(x, s) = \sum_{s' \in \mathcal S} p_{s'}\, Q_{s'}\big(F_s(f^*(x, s))\big),
-
-where :math:`p_s = P(S = s)`, :math:`F_s` is the CDF of :math:`f^*(X, S) \mid S = s` and
-:math:`Q_{s'} = F_{s'}^{-1}` the quantile function of group :math:`s'`. The law of :math:`g^*`
-is the Wasserstein-2 barycenter :math:`\bar\nu` (quantile function :math:`\sum_s p_s Q_s`) of
-the group laws :math:`\nu_s`, and its excess risk over :math:`f^*` is
-:math:`\sum_s p_s W_2^2(\nu_s, \bar\nu)`, the least possible. :class:`WassersteinFairRegressor`
-plugs any fitted regressor :math:`f` in place of :math:`f^*` and estimates :math:`F_s`,
-:math:`Q_s`, :math:`p_s` on an unlabelled calibration sample.
+For the squared loss, the best predictor under demographic parity is
+:math:`g^*(x, s) = \sum_{s'} p_{s'} Q_{s'}(F_s(f^*(x, s)))` (Chzhen et al. 2020): it maps the
+Bayes regressor :math:`f^*` onto the Wasserstein-2 barycenter of its group-conditional laws.
+:class:`WassersteinFairRegressor` (whose docstring defines every symbol and derives the
+guarantee) plugs in any fitted regressor and estimates :math:`F_s, Q_s, p_s` on an unlabelled
+calibration sample; the functions below are the same mathematics on plain sorted arrays.
 
 References
 ----------
@@ -37,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import SensitiveEncoding, check_scalar, check_sensitive_features
 from .exceptions import FairermTypeError, FairermValueError, NotFittedError
+from .metrics._regression import check_predictions
 from .regression import check_regression_target
 
 __all__ = [
@@ -116,15 +108,6 @@ def barycenter_predictions(
 
 
 # Boundary checks specific to a meta-estimator (X goes to the base estimator untouched)
-def _num_samples(X: Any) -> int:
-    if X is None:
-        raise FairermValueError("X is None; expected an array-like or DataFrame of shape (n_samples, n_features).")
-    try:
-        return int(X.shape[0]) if hasattr(X, "shape") else len(X)
-    except TypeError as exc:
-        raise FairermTypeError(f"X must be an array-like with a number of samples; got {type(X).__name__}.") from exc
-
-
 def _has_missing(X: Any) -> bool:
     if isinstance(X, pd.DataFrame):
         numeric = X.select_dtypes(include="number").to_numpy(dtype=np.float64)
@@ -141,7 +124,9 @@ def _has_missing(X: Any) -> bool:
 
 def _check_X(X: Any, estimator: Any) -> int:
     """Length of ``X``; refuse NaN/inf unless the base estimator declares it handles them."""
-    n_samples = _num_samples(X)
+    if X is None or not hasattr(X, "__len__"):
+        raise FairermTypeError(f"X must be an array-like of shape (n_samples, n_features); got {type(X).__name__}.")
+    n_samples = int(X.shape[0]) if hasattr(X, "shape") else len(X)
     try:
         allow_nan = get_tags(estimator).input_tags.allow_nan
     except (AttributeError, TypeError, ValueError):
@@ -156,17 +141,8 @@ def _check_X(X: Any, estimator: Any) -> int:
 
 
 def _base_predictions(estimator: Any, X: Any) -> np.ndarray:
-    predictions = np.asarray(estimator.predict(X), dtype=np.float64)
-    if predictions.ndim == 2 and predictions.shape[1] == 1:
-        predictions = predictions[:, 0]
-    if predictions.ndim != 1:
-        raise FairermValueError(
-            f"estimator must predict one real value per sample; {type(estimator).__name__}.predict returned "
-            f"shape {predictions.shape}."
-        )
-    if not np.all(np.isfinite(predictions)):
-        raise FairermValueError(f"estimator {type(estimator).__name__} predicted NaN or infinite values.")
-    return predictions
+    """The base regressor's predictions as a finite 1-D float64 array, or a clear error."""
+    return check_predictions(estimator.predict(X), name=f"the predictions of estimator {type(estimator).__name__}")
 
 
 def _seed_entropy(random_state: Any) -> int:
@@ -183,6 +159,40 @@ def _seed_entropy(random_state: Any) -> int:
         "random_state must be None, a non-negative int, a numpy RandomState or a numpy Generator; "
         f"got {random_state!r}."
     )
+
+
+_GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix64(z: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser (Steele, Lea, Flood 2014): a bijective mixing of 64-bit words."""
+    z = np.asarray(z, dtype=np.uint64) + _GOLDEN_GAMMA
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _row_keys(X: Any) -> np.ndarray:
+    """A 64-bit hash of each row's content (any dtypes; sparse rows by their nonzero cells)."""
+    if sp.issparse(X):
+        cells = X.tocoo()
+        cell_keys = _splitmix64(pd.util.hash_array(cells.col.astype(np.int64)) ^ pd.util.hash_array(cells.data))
+        keys = np.zeros(X.shape[0], dtype=np.uint64)
+        np.add.at(keys, cells.row, cell_keys)
+        return keys
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+
+
+def _prediction_uniforms(X: Any, codes: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two U[0, 1) draws per row, a deterministic function of (row content, group, seed, rank of
+    the row among identical rows of ``X``)."""
+    keys = _row_keys(X) ^ _splitmix64(codes.astype(np.uint64))
+    rank = pd.Series(keys).groupby(keys).cumcount().to_numpy(dtype=np.uint64)
+    state = _splitmix64(keys ^ _splitmix64(np.uint64(seed & 0xFFFFFFFFFFFFFFFF) + rank * _GOLDEN_GAMMA))
+    first = _splitmix64(state)
+    second = _splitmix64(first)
+    return (first >> np.uint64(11)) * 2.0**-53, (second >> np.uint64(11)) * 2.0**-53
 
 
 def _stratified_calibration_split(
@@ -250,7 +260,8 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
     :math:`u \mapsto \sum_{s'} \hat p_{s'} \hat Q_{s'}(u)` does not depend on :math:`s`.
     Hence, conditionally on the second halves (and the group counts), :math:`\hat g(X, S) \mid S = s`
     has the same law for every :math:`s`: demographic parity holds exactly, whatever :math:`f`,
-    however small the calibration sample. Using the same points for :math:`\hat F_s` and
+    however small the calibration sample (with :math:`\varepsilon, U` pseudo-random, see
+    ``random_state``). Using the same points for :math:`\hat F_s` and
     :math:`\hat Q_s` breaks this independence and leaves only asymptotic fairness, which is why
     the sample is split. The jitter (scale :math:`\sigma`) makes the laws of the jittered
     predictions atomless, which the paper's risk bound needs (with atoms the barycenter is not
@@ -296,9 +307,12 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
         :math:`\sigma = \text{jitter} \times \operatorname{std}(f(\text{calibration}))`
         (times 1 if that std is zero).
     random_state : None, int, numpy RandomState or Generator, default=None
-        Seeds the split, the jitters and the :math:`U`. Predictions are reproducible: a fitted
-        model gives bit-identical outputs for the same input, and the same seed gives the same
-        fitted model.
+        Seeds the split, the jitters and the :math:`U`; the same seed gives the same fitted model
+        and bit-identical predictions. At predict time the draws of a row are a hash of its
+        content, its group, the seed and its rank among identical rows of the call, so a row
+        gets the same output whether predicted alone or in a batch, distinct rows get
+        independent-looking draws even one call at a time, and repeated rows of one call get
+        fresh draws (ties stay randomised).
 
     Attributes
     ----------
@@ -377,8 +391,7 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
             Passed to the base estimator as it is.
-        y : array-like of shape (n_samples,), optional with ``prefit=True`` (ignored then)
-            Real targets.
+        y : array-like of shape (n_samples,); ignored (may be None) with ``prefit=True``
         sensitive_features : array-like of shape (n_samples,), Series or DataFrame
             Group of each sample; at least two groups.
 
@@ -389,8 +402,9 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
         Raises
         ------
         FairermValueError
-            Bad parameter, mismatched lengths, NaN, one group only, too few calibration samples
-            in a group, base estimator not fitted with ``prefit=True``.
+            Bad parameter, mismatched lengths, NaN, one group, too few calibration samples.
+        NotFittedError
+            ``prefit=True`` with an unfitted estimator.
         """
         self._validate_params_values()
         n_samples = _check_X(X, self.estimator)
@@ -456,25 +470,11 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
         return np.array([known[label] for label in sens.groups.tolist()], dtype=np.int64)[sens.codes]
 
     def predict(self, X: Any, *, sensitive_features: Any) -> np.ndarray:
-        """Predict :math:`g_\\alpha(x, s)`.
+        """Predict :math:`g_\\alpha(x, s)`, an ndarray of shape (n_samples,).
 
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-        sensitive_features : array-like of shape (n_samples,), Series or DataFrame
-            Group of each sample; every group must have been seen in :meth:`fit` (one group is
-            fine here).
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-
-        Raises
-        ------
-        NotFittedError
-            Before :meth:`fit`.
-        FairermValueError
-            Unseen group, mismatched lengths, NaN.
+        ``sensitive_features`` gives each row's group; every group must have been seen in
+        :meth:`fit` (one group alone is fine here). Raises :class:`NotFittedError` before
+        :meth:`fit`, :class:`FairermValueError` for an unseen group, mismatched lengths or NaN.
         """
         try:
             check_is_fitted(self, "quantile_values_")
@@ -485,9 +485,8 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
         n_samples = _check_X(X, self.estimator_)
         codes = self._encode_known_groups(sensitive_features, n_samples)
         base = _base_predictions(self.estimator_, X)
-        rng = np.random.default_rng(np.random.SeedSequence(self.random_seed_, spawn_key=(1,)))
-        jitter = rng.uniform(-self.jitter_scale_, self.jitter_scale_, n_samples)
-        uniform = rng.uniform(0.0, 1.0, n_samples)
+        uniform_jitter, uniform = _prediction_uniforms(X, codes, self.random_seed_)
+        jitter = self.jitter_scale_ * (2.0 * uniform_jitter - 1.0)
         fair = barycenter_predictions(
             base + jitter, codes, self.cdf_values_, self.quantile_values_, self.group_weights_, uniform
         )

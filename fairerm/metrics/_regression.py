@@ -43,7 +43,7 @@ __all__ = [
 DistanceName = Literal["ks", "wasserstein"]
 
 
-def _check_predictions(y_pred: Any, *, name: str = "y_pred") -> np.ndarray:
+def check_predictions(y_pred: Any, *, name: str = "y_pred") -> np.ndarray:
     """Return ``y_pred`` as a finite 1-D float64 array, or raise a clear error."""
     if y_pred is None:
         raise FairermValueError(f"{name} is required; got None.")
@@ -62,7 +62,7 @@ def _check_predictions(y_pred: Any, *, name: str = "y_pred") -> np.ndarray:
 
 
 def _group_samples(y_pred: Any, sensitive_features: Any) -> tuple[list[np.ndarray], SensitiveEncoding]:
-    values = _check_predictions(y_pred)
+    values = check_predictions(y_pred)
     sens = check_sensitive_features(sensitive_features, values.shape[0])
     return [np.sort(values[sens.codes == g]) for g in range(sens.n_groups)], sens
 
