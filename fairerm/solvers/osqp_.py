@@ -37,6 +37,19 @@ from .cvxpy_ import kernel_solution_from_duals
 
 __all__ = ["OSQPLinearFerm", "OSQPKernelFerm", "solve_linear_osqp", "solve_kernel_osqp", "DEFAULT_OSQP_SETTINGS"]
 
+def _solve_takes_raise_error() -> bool:
+    try:
+        import inspect
+
+        import osqp
+
+        return "raise_error" in inspect.signature(osqp.OSQP.solve).parameters
+    except (ImportError, ValueError, TypeError):  # pragma: no cover
+        return False
+
+
+_SOLVE_TAKES_RAISE_ERROR = _solve_takes_raise_error()
+
 DEFAULT_OSQP_SETTINGS = {
     "eps_abs": 1e-7,
     "eps_rel": 1e-7,
@@ -126,7 +139,7 @@ class OSQPLinearFerm:
                 y0 = np.concatenate([-warm_start.alpha, np.zeros(n), warm_start.mu])
             self._solver.warm_start(x=x0, y=y0)
         start = time.perf_counter()
-        result = self._solver.solve()
+        result = self._solver.solve(raise_error=False) if _SOLVE_TAKES_RAISE_ERROR else self._solver.solve()
         elapsed = time.perf_counter() - start
         status, converged = _check_result(result, "linear FERM")
         coef = np.array(result.x[:d])
