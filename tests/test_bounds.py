@@ -14,11 +14,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from scipy.stats import binom
 from sklearn.svm import SVC, LinearSVC
 
 from fairerm import FairKernelSVC, FairLinearSVC, FairProjection
 from fairerm.bounds import GeneralizationReport, generalization_report
 from fairerm.bounds._terms import (
+    binomial_lower_bound,
+    binomial_upper_bound,
     lower_ramp,
     mean_embedding_deviation,
     monte_carlo_rademacher,
@@ -123,6 +126,35 @@ def test_mean_embedding_deviation_holds_in_simulation():
     # Jensen with the true variance E||x - m||^2 = 2/3 is tight to ~10 %; kappa^2 = 2 >= 2/3 bounds it
     jensen = math.sqrt(2 / 3 / n)
     assert errors.mean() <= jensen <= 1.2 * errors.mean() and jensen <= expectation
+
+
+@pytest.mark.parametrize("k,n", [(0, 20), (3, 20), (20, 20), (37, 400), (250, 400)])
+def test_clopper_pearson_bounds_are_the_binomial_tail_inversions(k, n):
+    delta = 0.05
+    upper, lower = binomial_upper_bound(k, n, delta), binomial_lower_bound(k, n, delta)
+    assert lower <= k / n <= upper
+    if k < n:  # P_upper(X <= k) = delta, and any smaller p makes k less extreme
+        assert binom.cdf(k, n, upper) == pytest.approx(delta, rel=1e-6)
+        assert binom.cdf(k, n, upper * 0.99) > delta
+    else:
+        assert upper == 1.0
+    if k > 0:  # P_lower(X >= k) = delta
+        assert binom.sf(k - 1, n, lower) == pytest.approx(delta, rel=1e-6)
+    else:
+        assert lower == 0.0
+
+
+@pytest.mark.parametrize("p", [0.02, 0.3, 0.5, 0.87])
+def test_clopper_pearson_miss_probability_is_at_most_delta(p):
+    """Exact miss probabilities, summed over the binomial distribution of the count."""
+    n, delta = 60, 0.1
+    pmf = binom.pmf(np.arange(n + 1), n, p)
+    uppers = np.array([binomial_upper_bound(k, n, delta) for k in range(n + 1)])
+    lowers = np.array([binomial_lower_bound(k, n, delta) for k in range(n + 1)])
+    miss_upper, miss_lower = pmf[uppers < p].sum(), pmf[lowers > p].sum()
+    assert miss_upper <= delta and miss_lower <= delta
+    if 0.1 < p < 0.9:
+        assert miss_upper > delta / 3 and miss_lower > delta / 3  # exact, not needlessly conservative
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,6 +263,24 @@ def test_more_groups_and_equalized_odds():
         == pytest.approx(report.delta)
     dp = generalization_report(model, X, y, sensitive_features=s, notion="demographic_parity")
     assert dp.rate_gap_name == "DDP" and list(dp.cells["n"]) == [np.sum(s == g) for g in "abc"]
+
+
+def test_holdout_report_uses_binomial_tails(data, linear_model):
+    X, y, s = make_data(n=3000, seed=11)  # independent of the training sample
+    report = generalization_report(linear_model, X, y, sensitive_features=s, holdout=True)
+    errors = int(np.sum(linear_model.predict(X) != y))
+    assert report.complexity_kind == "holdout" and report.risk_complexity_term == 0.0
+    assert report.risk_bound == pytest.approx(binomial_upper_bound(errors, len(y), 0.05 / 3))
+    pos_b = (y == 1) & (s == "b")
+    hits = int(np.sum(linear_model.predict(X[pos_b]) == 1))
+    row = report.cells[report.cells["group"] == "b"].iloc[0]
+    assert row["rate_upper_bound"] == pytest.approx(binomial_upper_bound(hits, int(pos_b.sum()), 0.05 / 12))
+    assert row["rate_lower_bound"] == pytest.approx(binomial_lower_bound(hits, int(pos_b.sum()), 0.05 / 12))
+    assert "Clopper-Pearson" in str(report) and "NOT used to fit" in str(report)
+    uniform = generalization_report(linear_model, X, y, sensitive_features=s)
+    assert report.risk_bound < uniform.risk_bound and report.rate_gap_bound < uniform.rate_gap_bound
+    with pytest.raises(FairermTypeError, match="holdout"):
+        generalization_report(linear_model, X, y, sensitive_features=s, holdout="yes")
 
 
 def test_bounds_dominate_empirical_values_and_grow_as_delta_shrinks(data, linear_model):

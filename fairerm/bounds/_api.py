@@ -21,6 +21,8 @@ from ._model import ModelView, inspect_model
 from ._report import GeneralizationReport
 from ._terms import (
     NormGridCell,
+    binomial_lower_bound,
+    binomial_upper_bound,
     expected_ramp_class_complexity,
     lower_ramp,
     mean_embedding_deviation,
@@ -60,7 +62,10 @@ With probability >= 1 - delta, all at once:
     dev_g = B(n_g, d_T pi_k) on cell (C, g), as in (R).
 C is the notion's condition (y = +1 for equal opportunity), n_g the size of
 cell (C, g). A FERM fit with |<w, u_hat>| <= eps_hat therefore has a true
-score gap <= eps_hat + ||w|| (D_a + D_b): the paper's eps + sum_g B(n_g+)."""
+score gap <= eps_hat + ||w|| (D_a + D_b): the paper's eps + sum_g B(n_g+).
+Held-out sample (holdout=True; h fixed independently of the sample): in (R)
+and (T) the errors and each cell's positives are binomial, and the exact
+Clopper-Pearson tails (level d_R, d_T) replace ramp + complexity."""
 
 
 def _strata(constraint: FairnessConstraint, y_signed: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -158,17 +163,23 @@ def _cell_table(view, y_signed, sens, strata, r, margin, intercept_scale, kappa,
                 )
             f = view.scores[idx]
             expectation, confidence = mean_embedding_deviation(idx.size, kappa, diameter, delta_score)
-            _, complexity, rate_confidence = _class_deviation(r, view.sq_feature_norms[idx], kappa, intercept_scale,
-                                                              margin, delta_rate * weight, kind)
-            rate_deviation = complexity + rate_confidence
+            if kind == "holdout":  # a fixed classifier: each rate is a binomial proportion
+                positives = int(np.sum(f > 0))
+                lower = binomial_lower_bound(positives, idx.size, delta_rate)
+                upper = binomial_upper_bound(positives, idx.size, delta_rate)
+                complexity, rate_confidence = 0.0, upper - positives / idx.size
+            else:
+                _, complexity, rate_confidence = _class_deviation(r, view.sq_feature_norms[idx], kappa,
+                                                                  intercept_scale, margin, delta_rate * weight, kind)
+                lower = float(lower_ramp(f, margin).mean()) - complexity - rate_confidence
+                upper = float(upper_ramp(f, margin).mean()) + complexity + rate_confidence
             rows.append({
                 "stratum": stratum, "group": group, "n": int(idx.size), "mean_score": float(f.mean()),
                 "mean_deviation": expectation + confidence, "score_slack": view.weight_norm * (expectation + confidence),
                 "rate": float(np.mean(f > 0)), "lower_ramp_mean": float(lower_ramp(f, margin).mean()),
                 "upper_ramp_mean": float(upper_ramp(f, margin).mean()), "rate_complexity": complexity,
                 "rate_confidence": rate_confidence,
-                "rate_lower_bound": float(lower_ramp(f, margin).mean()) - rate_deviation,
-                "rate_upper_bound": float(upper_ramp(f, margin).mean()) + rate_deviation,
+                "rate_lower_bound": lower, "rate_upper_bound": upper,
             })
     return pd.DataFrame(rows)
 
@@ -190,8 +201,12 @@ def _gaps(cells: pd.DataFrame) -> tuple[float, float, float, float]:
     return emp_score, bound_score, emp_rate, min(bound_rate, 1.0)
 
 
-def _complexity_kind(complexity: str, scale_source: str) -> str:
+def _complexity_kind(complexity: str, scale_source: str, holdout: bool) -> str:
     check_option(complexity, "complexity", ("auto", "empirical", "expected"))
+    if not isinstance(holdout, (bool, np.bool_)):
+        raise FairermTypeError(f"holdout must be True or False; got {holdout!r}.")
+    if holdout:
+        return "holdout"
     if complexity == "auto":
         return "empirical" if scale_source == "estimated" else "expected"
     if complexity == "expected" and scale_source == "estimated":
@@ -202,7 +217,7 @@ def _complexity_kind(complexity: str, scale_source: str) -> str:
     return complexity
 
 
-def _assumptions(view, norm_source, base, ratio, scale_source, kappa, norm_bound) -> list[str]:
+def _assumptions(view, norm_source, base, ratio, scale_source, kappa, norm_bound, kind) -> list[str]:
     if norm_bound is None:
         norm_text = (f"The radius grid r_k = r0*t^k (r0 = {base:g}, t = {ratio:g}) is fixed before seeing data; "
                      "the statement for r_k gets delta*pi_k, pi_k = 1/((k+1)(k+2)), so the fitted, data-dependent "
@@ -217,10 +232,12 @@ def _assumptions(view, norm_source, base, ratio, scale_source, kappa, norm_bound
                      "sample. Only (F) uses it ((R) and (T) then use the empirical complexity, which needs no "
                      "bound); pass feature_bound= (a bound known a priori) to make (F) rigorous.",
     }[scale_source]
+    holdout = "The sample was NOT used to fit the model (holdout=True): (R) and (T) then bound a fixed classifier " \
+        "with exact binomial (Clopper-Pearson) tails; no complexity term. " if kind == "holdout" else \
+        "It may be the training sample: each statement is uniform over the class, so it holds for the fitted model. "
     items = [
-        "The sample (x_i, s_i, y_i), i = 1..n, is i.i.d. from the distribution the bounds speak about. It may be "
-        "the training sample: each statement is uniform over the class, so it holds for the fitted model. Given all "
-        "labels and groups, each cell's x are i.i.d. from P(x | cell) (used by (F) and (T)).",
+        "The sample (x_i, s_i, y_i), i = 1..n, is i.i.d. from the distribution the bounds speak about. " + holdout
+        + "Given all labels and groups, each cell's x are i.i.d. from P(x | cell) (used by (F) and (T)).",
         f"Class {{x -> <w, phi(x)> + b : ||w||^2 + (b/c)^2 <= r^2}}, phi: {view.feature_map}. {norm_text}",
         scale,
         "(R) and (T) treat the intercept as the weight of a constant feature c (intercept_scale, fixed in "
@@ -251,6 +268,7 @@ def generalization_report(
     norm_grid: tuple[float, float] = (0.01, 1.1),
     notion: Any = None,
     complexity: Literal["auto", "empirical", "expected"] = "auto",
+    holdout: bool = False,
     rademacher_draws: int = 0,
     random_state: int | None = None,
 ) -> GeneralizationReport:
@@ -319,6 +337,10 @@ def generalization_report(
         :math:`3\sqrt{\ln(2/\delta)/2n}`), ``"expected"`` from :math:`\kappa` (needs a known
         :math:`\kappa`; confidence term :math:`\sqrt{\ln(1/\delta)/2n}`). ``"auto"``: expected when
         :math:`\kappa` is known (RBF, or ``feature_bound`` given), else empirical.
+    holdout : bool, default=False
+        ``True`` if the sample was not used to fit the model (nor to choose it): (R) and (T) then
+        use exact binomial (Clopper-Pearson) bounds for the fixed classifier, much tighter than
+        the uniform bounds (``complexity`` is then not used). Never set it for the training sample.
     rademacher_draws : int, default=0
         If > 0, also report a Monte Carlo estimate of :math:`\frac{r}{n\gamma}\mathbb E\|\sum_i\sigma_i\phi(x_i)\|`
         from that many sign vectors (costs :math:`O(n^2)` kernel evaluations per draw for kernels; not used in the bound).
@@ -377,7 +399,7 @@ def generalization_report(
 
     n_cells = len(strata) * sens.n_groups
     delta_risk, delta_score, delta_rate = delta / 3.0, delta / (3.0 * n_cells), delta / (6.0 * n_cells)
-    kind = _complexity_kind(complexity, scale_source)
+    kind = _complexity_kind(complexity, scale_source, holdout)
     cells = _cell_table(view, y_signed, sens, strata, r, margin, intercept_scale, kappa, diameter, delta_score,
                         delta_rate, cell.weight, kind)
     emp_score, bound_score, emp_rate, bound_rate = _gaps(cells)
@@ -385,8 +407,14 @@ def generalization_report(
     margins = y_signed * view.scores
     empirical_error = float(np.mean((view.scores > 0) != (y_signed > 0)))
     empirical_ramp = float(ramp_loss(margins, margin).mean())
-    rademacher, risk_complexity, risk_confidence = _class_deviation(r, view.sq_feature_norms, kappa, intercept_scale,
-                                                                    margin, delta_risk * cell.weight, kind)
+    if kind == "holdout":
+        rademacher, risk_complexity = 0.0, 0.0
+        risk_upper = binomial_upper_bound(int(round(empirical_error * n)), n, delta_risk)
+        risk_confidence = risk_upper - empirical_error
+    else:
+        rademacher, risk_complexity, risk_confidence = _class_deviation(
+            r, view.sq_feature_norms, kappa, intercept_scale, margin, delta_risk * cell.weight, kind)
+        risk_upper = empirical_ramp + risk_complexity + risk_confidence
     mc, mc_se = np.nan, np.nan
     if rademacher_draws:
         def augmented_matvec(S):  # the Gram matrix of the kernel k + c^2
@@ -396,7 +424,8 @@ def generalization_report(
                                               np.random.default_rng(random_state))
         mc, mc_se = r * estimate / margin, r * se / margin
 
-    events = [(f"(R) risk, over the whole sample (n = {n}), spread over the radius grid", delta_risk)]
+    events = [(f"(R) risk, over the whole sample (n = {n}), spread over the radius grid", delta_risk)
+              if kind != "holdout" else (f"(R) risk: binomial tail of the held-out errors (n = {n})", delta_risk)]
     keys = list(zip(cells["stratum"], cells["group"], cells["n"]))
     events += [(f"(F) mean embedding of cell {st}, group {g} (n = {m})", delta_score) for st, g, m in keys]
     events += [(f"(T) upper and lower rate of cell {st}, group {g} (each)", delta_rate) for st, g, _ in keys]
@@ -404,7 +433,7 @@ def generalization_report(
         model_name=view.name, feature_map=view.feature_map, n_samples=n, delta=float(delta), margin=float(margin),
         notion=constraint.name, rate_gap_name=_RATE_GAP_NAMES[constraint.name], empirical_error=empirical_error,
         empirical_ramp_loss=empirical_ramp,
-        risk_bound=min(1.0, empirical_ramp + risk_complexity + risk_confidence),
+        risk_bound=min(1.0, risk_upper),
         weight_norm=view.weight_norm, intercept=view.intercept, intercept_scale=float(intercept_scale),
         class_norm=class_norm, grid_radius=r, grid_index=cell.index, grid_weight=cell.weight,
         norm_source=norm_source, rademacher_bound=rademacher, complexity_kind=kind,
@@ -413,5 +442,5 @@ def generalization_report(
         feature_diameter=diameter, feature_bound_source=scale_source, empirical_fairness=emp_score,
         fairness_bound=bound_score, empirical_rate_gap=emp_rate, rate_gap_bound=bound_rate, cells=cells,
         events=events, theorem=THEOREM,
-        assumptions=_assumptions(view, norm_source, base, ratio, scale_source, kappa, norm_bound),
+        assumptions=_assumptions(view, norm_source, base, ratio, scale_source, kappa, norm_bound, kind),
     )

@@ -65,7 +65,8 @@ class GeneralizationReport:
         ``"empirical"``: :math:`r\sqrt{\sum_i k(x_i,x_i) + nc^2}/(n\gamma) \ge \hat{\mathfrak R}_S`;
         ``"expected"``: :math:`r\sqrt{(\kappa^2 + c^2)/n}/\gamma \ge \mathfrak R_n` (of the ramp class).
     complexity_kind : str
-        ``"empirical"`` or ``"expected"`` (see :func:`~fairerm.bounds.generalization_report`).
+        ``"empirical"``, ``"expected"`` or ``"holdout"`` (exact binomial bounds on a held-out sample;
+        see :func:`~fairerm.bounds.generalization_report`).
     rademacher_monte_carlo, rademacher_monte_carlo_se : float
         Monte Carlo estimate of :math:`\frac rn\mathbb E\|\sum_i\sigma_i\phi(x_i)\|` (NaN if not asked);
         for comparison with ``rademacher_bound``, not used in the bound.
@@ -196,6 +197,14 @@ class GeneralizationReport:
             f"rho = sqrt(||w||^2 + (b/c)^2) = {self.class_norm:.4g}",
             f"  covered by r = {self.grid_radius:.4g} ({self.norm_source})",
         ]
+        if self.complexity_kind == "holdout":
+            return lines[:1] + [
+                "  held-out sample: (R) and (T) are exact binomial (Clopper-Pearson) bounds for the",
+                "  fixed classifier; no complexity term. Error bound - error = "
+                f"{_fmt(self.risk_confidence_term)} (d_R = {self.risk_delta:.3g})",
+                f"  feature bound kappa = {self.feature_bound:.4g}, diameter Delta = {self.feature_diameter:.4g} "
+                f"({self.feature_bound_source})",
+            ]
         if self.complexity_kind == "empirical":
             lines.append(f"  Rhat_S <= r*sqrt(sum_i k(x_i,x_i) + n*c^2)/(n*gamma) = {_fmt(self.rademacher_bound)}")
         else:

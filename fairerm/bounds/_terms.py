@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.stats import beta as _beta
 
 __all__ = [
     "ramp_loss",
@@ -32,6 +33,8 @@ __all__ = [
     "ramp_uniform_deviation",
     "mean_embedding_deviation",
     "monte_carlo_rademacher",
+    "binomial_upper_bound",
+    "binomial_lower_bound",
 ]
 
 
@@ -210,3 +213,24 @@ def monte_carlo_rademacher(gram_matvec, n: int, n_draws: int, rng: np.random.Gen
     values = np.sqrt(np.maximum(quad, 0.0)) / n
     se = float(values.std(ddof=1) / math.sqrt(n_draws)) if n_draws > 1 else math.nan
     return float(values.mean()), se
+
+
+def binomial_upper_bound(k: int, n: int, delta: float) -> float:
+    r"""Exact one-sided upper confidence bound (Clopper-Pearson) on a probability :math:`p` from
+    :math:`k` successes in :math:`n` independent trials: the largest :math:`p` with
+    :math:`P_p(\mathrm{Bin}(n, p) \le k) \ge \delta`, i.e. the :math:`1-\delta` quantile of
+    :math:`\mathrm{Beta}(k+1, n-k)` (1 when :math:`k = n`). :math:`P(p > \text{bound}) \le \delta`.
+
+    Valid only for a *fixed* event, e.g. the errors of a model on a sample it was not fitted on.
+    """
+    if n == 0 or k >= n:
+        return 1.0
+    return float(_beta.ppf(1.0 - delta, k + 1, n - k))
+
+
+def binomial_lower_bound(k: int, n: int, delta: float) -> float:
+    r"""Exact one-sided lower confidence bound (Clopper-Pearson): the :math:`\delta` quantile of
+    :math:`\mathrm{Beta}(k, n-k+1)` (0 when :math:`k = 0`). :math:`P(p < \text{bound}) \le \delta`."""
+    if n == 0 or k <= 0:
+        return 0.0
+    return float(_beta.ppf(delta, k, n - k + 1))
