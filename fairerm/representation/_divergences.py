@@ -218,6 +218,37 @@ def _softmin(eps: float, cost: Any, log_weights: Any, potential: Any) -> Any:
     return -eps * torch.logsumexp(log_weights[None, :] + (potential[None, :] - cost) / eps, dim=1)
 
 
+def _sinkhorn_iterations(
+    scaled_kernel: Any, log_a: Any, log_b: Any, a: Any, symmetric: bool, max_iter: int, tol: float
+) -> tuple[Any, Any, int, float]:
+    """Log-domain Sinkhorn on the scaled potentials ``u = f / eps``, ``v = g / eps``.
+
+    ``scaled_kernel`` is ``-C / eps``; one iteration is ``u = -LSE_j(-C_ij/eps + log b_j + v_j)``
+    then ``v = -LSE_i(-C_ij/eps + log a_i + u_i)`` (for ``OT(a, a)``: ``u = v = (u + T(u)) / 2``).
+    The row-marginal error ``sum_i |a_i exp(u_i - T(v)_i) - a_i|`` is checked every few
+    iterations (each check costs about one iteration).
+    """
+    torch = require_torch()
+    u = torch.zeros(scaled_kernel.shape[0], dtype=scaled_kernel.dtype, device=scaled_kernel.device)
+    transposed = scaled_kernel.T
+    v = u if symmetric else -torch.logsumexp(transposed + (log_a + u)[None, :], dim=1)
+    error, n_iter = float("inf"), 0
+    while n_iter < max_iter:
+        u_new = -torch.logsumexp(scaled_kernel + (log_b + v)[None, :], dim=1)
+        n_iter += 1
+        if n_iter % 5 == 0 or n_iter == max_iter:
+            # Row marginals of the plan built from (u, v) are a_i exp(u_i - u_new_i).
+            error = float((a * ((u - u_new).exp() - 1.0)).abs().sum())
+        if symmetric:
+            u = v = 0.5 * (u + u_new)
+        else:
+            u = u_new
+            v = -torch.logsumexp(transposed + (log_a + u)[None, :], dim=1)
+        if error <= tol:
+            break
+    return u, v, n_iter, error
+
+
 def entropic_ot(
     x: Any,
     z: Any,
@@ -256,29 +287,14 @@ def entropic_ot(
         raise FairermValueError(f"epsilon must be a positive finite number; got {epsilon!r}.")
     eps = float(epsilon)
     m, n = x.shape[0], z.shape[0]
+    symmetric = x is z and a is None and b is None  # OT(a, a): f = g, averaged updates
     a = torch.full((m,), 1.0 / m, dtype=x.dtype, device=x.device) if a is None else torch.as_tensor(a).to(x)
     b = torch.full((n,), 1.0 / n, dtype=x.dtype, device=x.device) if b is None else torch.as_tensor(b).to(x)
     log_a, log_b = a.log(), b.log()
     cost = squared_distances(x, z)
-    symmetric = x is z and a is None and b is None
     with torch.no_grad():
-        cost_fixed = cost.detach()
-        f = torch.zeros(m, dtype=x.dtype, device=x.device)
-        g = f if symmetric else _softmin(eps, cost_fixed.T, log_a, f)
-        error, n_iter = float("inf"), 0
-        while n_iter < max_iter:
-            f_new = _softmin(eps, cost_fixed, log_b, g)
-            # Row marginals of the plan built from (f, g) are a_i exp((f_i - f_new_i) / eps).
-            error = float((a * ((f - f_new) / eps).exp() - a).abs().sum())
-            n_iter += 1
-            if symmetric:
-                # OT(a, a) has f = g; averaging the update avoids the oscillation of plain Sinkhorn.
-                f = g = 0.5 * (f + f_new)
-            else:
-                f = f_new
-                g = _softmin(eps, cost_fixed.T, log_a, f)
-            if error <= tol:
-                break
+        _, v, n_iter, error = _sinkhorn_iterations(-cost.detach() / eps, log_a, log_b, a, symmetric, max_iter, tol)
+        g = eps * v
     converged = error <= tol
     if warn and not converged:
         warnings.warn(
