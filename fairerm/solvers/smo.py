@@ -264,7 +264,8 @@ def solve_svm_dual(
         Maximum number of iterations (default ``max(10_000_000, 100 n)``); reaching it returns
         ``status="max_iter_reached"``, ``converged=False`` (the caller warns).
     cache_size : float
-        Row cache in MB (at least two rows are always cached).
+        Row cache in MB of float64 rows, so ``cache_size * 2**20 / (8 n)`` rows (at least two,
+        at most ``n``); libsvm stores float32 rows, twice as many in the same budget.
     shrinking : bool
         Use libsvm's shrinking heuristic.
 
