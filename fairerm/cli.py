@@ -193,8 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Fit an unconstrained linear SVM and FERM (equal opportunity) on a dataset "
                                       "and print test accuracy, DEO, DDP, fit time and the generalization report.")
     demo.add_argument("--dataset", choices=DATASETS, default="adult", help="dataset (default: adult)")
-    demo.add_argument("--n-train", default="10000",
-                      help="training rows to subsample, or 'all' (default: 10000; Adult's train split has 32,561)")
+    demo.add_argument("--n-train", default="all",
+                      help="training rows to subsample, or 'all' (the default; Adult's train split has 32,561)")
     demo.add_argument("--C", type=float, default=0.1, help="SVM regularisation C (default: 0.1)")
     demo.add_argument("--epsilon", type=float, default=0.0, help="FERM tolerance epsilon (default: 0)")
     demo.add_argument("--delta", type=float, default=0.05, help="confidence parameter of the bounds (default: 0.05)")

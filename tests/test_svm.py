@@ -164,7 +164,7 @@ def test_kernel_specific_errors(synthetic):
 def test_non_converged_solver_warns_with_its_status(synthetic):
     X, y, s = synthetic
     with pytest.warns(ConvergenceWarning, match="status"):
-        model = FairLinearSVC(max_iter=5, solver_options={"polishing": False}).fit(X, y, sensitive_features=s)
+        model = FairLinearSVC(solver="osqp", max_iter=5, solver_options={"polishing": False}).fit(X, y, sensitive_features=s)
     assert not model.converged_
     with pytest.warns(ConvergenceWarning, match="max_iter_reached"):
         model = FairKernelSVC(max_iter=3).fit(X, y, sensitive_features=s)

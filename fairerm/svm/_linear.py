@@ -36,13 +36,14 @@ class FairLinearSVC(BaseFairSVC):
         Tolerance :math:`\epsilon \ge 0` on :math:`|\langle w, u_j\rangle|`, in the units of the
         scores (so it depends on the scale of ``X``; standardise features first).
     constraint : {"equal_opportunity", "demographic_parity", "equalized_odds"} or FairnessConstraint
-    solver : {"auto", "osqp", "cvxpy"}, default="auto"
-        ``"osqp"``: the primal QP in sparse form, handed to OSQP (``"auto"``). ``"cvxpy"``: the same
-        primal written plainly in cvxpy (CLARABEL by default; ``solver_options={"cvxpy_solver": ...}``).
+    solver : {"auto", "cvxpy", "osqp"}, default="auto"
+        ``"cvxpy"`` (``"auto"``): the primal written plainly in cvxpy and solved by the interior-point
+        solver CLARABEL (``solver_options={"cvxpy_solver": ...}`` picks another). ``"osqp"``: the same
+        primal in sparse form handed to OSQP directly, warm-started along paths (:func:`~fairerm.fair_path`).
     tol : float, default=1e-7
-        OSQP's absolute and relative tolerances.
+        OSQP's absolute and relative tolerances (``solver="osqp"``).
     max_iter : int or None, default=None
-        OSQP's iteration limit (default 200,000).
+        OSQP's iteration limit (default 200,000; ``solver="osqp"``).
     solver_options : dict or None
         Extra options for the solver (OSQP settings, or ``cvxpy_solver`` and its options).
 
@@ -111,7 +112,7 @@ class FairLinearSVC(BaseFairSVC):
         problem = LinearFermProblem(X, y_signed, np.full(X.shape[0], float(self.C)), weights.weights,
                                     float(self.epsilon))
         options = dict(self.solver_options or {})
-        if self.solver in ("auto", "osqp"):
+        if self.solver == "osqp":
             options.setdefault("eps_abs", self.tol)
             options.setdefault("eps_rel", self.tol)
             if self.max_iter is not None:
