@@ -314,3 +314,16 @@ def test_warnings_other_than_convergence_are_absent(data):
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ConvergenceWarning)
         small_model(max_epochs=1, penalty="sinkhorn").fit(X, Y, sensitive_features=s).transform(X)
+
+
+def test_pipeline_routes_sensitive_features_with_metadata_routing(data):
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    (X, Y, _, s), _ = data
+    with sklearn.config_context(enable_metadata_routing=True):
+        representation = small_model(max_epochs=2).set_fit_request(sensitive_features=True)
+        pipeline = make_pipeline(StandardScaler(), representation).fit(X, Y, sensitive_features=s)
+        direct = small_model(max_epochs=2).fit(StandardScaler().fit_transform(X), Y, sensitive_features=s)
+        np.testing.assert_allclose(pipeline.transform(X), direct.transform(StandardScaler().fit(X).transform(X)), rtol=1e-6)

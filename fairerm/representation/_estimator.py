@@ -346,7 +346,7 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         self.stopped_early_ = result.stopped_early
         self.status_ = result.status
         if not result.stopped_early:
-            warnings.warn(f"FairRepresentation: {result.status}; increase max_epochs.", ConvergenceWarning, stacklevel=2)
+            warnings.warn(f"FairRepresentation: {result.status}; increase max_epochs.", ConvergenceWarning, stacklevel=3)
         return self
 
     # ------------------------------------------------------------------ outputs
