@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from fairerm import FairKernelSVC, FairLinearSVC, fair_path
+from fairerm.datasets import make_synthetic
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = make_synthetic(n_samples=400, include_sensitive=False, bias=1.5, random_state=1)
+    return d.data.to_numpy(), d.target.to_numpy(), d.sensitive.to_numpy()
+
+
+def test_kernel_epsilon_path_warm_equals_cold(data):
+    X, y, s = data
+    eps = [0.0, 0.02, 0.05, 0.1, 0.5]
+    warm = fair_path(FairKernelSVC(tol=1e-6), X, y, sensitive_features=s, epsilons=eps[::-1])
+    cold = fair_path(FairKernelSVC(tol=1e-6), X, y, sensitive_features=s, epsilons=eps, warm_start=False)
+    assert list(warm.results["epsilon"]) == eps  # visited in increasing order
+    for a, b in zip(warm.estimators, cold.estimators):
+        np.testing.assert_allclose(a.decision_function(X), b.decision_function(X), atol=1e-3)
+        assert a.objective_ == pytest.approx(b.objective_, rel=1e-5)
+    assert np.all(warm.results["max_abs_constraint"] <= warm.results["epsilon"] + 1e-6)
+    # looser constraints never increase the optimal objective
+    objectives = [m.objective_ for m in warm.estimators]
+    assert all(b <= a + 1e-6 * abs(a) for a, b in zip(objectives, objectives[1:]))
+
+
+def test_linear_osqp_path_with_test_set_and_pareto_front(data):
+    X, y, s = data
+    path = fair_path(FairLinearSVC(solver="osqp"), X[:300], y[:300], sensitive_features=s[:300],
+                     epsilons=[0.0, 0.05, 0.2, 1.0], X_test=X[300:], y_test=y[300:],
+                     sensitive_features_test=s[300:])
+    frame = path.to_frame()
+    for column in ("test_accuracy", "test_deo", "test_ddp", "train_deo", "fit_seconds", "n_iter", "converged"):
+        assert column in frame
+    assert frame["converged"].all()
+    front = path.pareto_front()
+    assert 1 <= len(front) <= len(frame)
+
+
+def test_c_path(data):
+    X, y, s = data
+    path = fair_path(FairLinearSVC(), X, y, sensitive_features=s, Cs=[0.01, 0.1, 1.0])
+    assert list(path.results["C"]) == [0.01, 0.1, 1.0]
+    assert [m.C for m in path.estimators] == [0.01, 0.1, 1.0]
+
+
+def test_parallel_path_equals_serial(data):
+    X, y, s = data
+    serial = fair_path(FairKernelSVC(tol=1e-6), X, y, sensitive_features=s, epsilons=[0.0, 0.1], warm_start=False)
+    parallel = fair_path(FairKernelSVC(tol=1e-6), X, y, sensitive_features=s, epsilons=[0.0, 0.1], n_jobs=2)
+    for a, b in zip(serial.estimators, parallel.estimators):
+        np.testing.assert_allclose(a.decision_function(X), b.decision_function(X), atol=1e-8)
+
+
+def test_path_errors(data):
+    X, y, s = data
+    with pytest.raises(ValueError, match="exactly one of"):
+        fair_path(FairLinearSVC(), X, y, sensitive_features=s)
+    with pytest.raises(ValueError, match="epsilon values must be >= 0"):
+        fair_path(FairLinearSVC(), X, y, sensitive_features=s, epsilons=[-1.0])
+    with pytest.raises(TypeError, match="FairLinearSVC or FairKernelSVC"):
+        from sklearn.svm import SVC
+
+        fair_path(SVC(), X, y, sensitive_features=s, epsilons=[0.0])
+    with pytest.raises(ValueError, match="X_test needs"):
+        fair_path(FairLinearSVC(), X, y, sensitive_features=s, epsilons=[0.0], X_test=X)
