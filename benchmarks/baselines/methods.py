@@ -1,0 +1,192 @@
+r"""The methods compared in the reproduction of the FERM paper, with their hyperparameter grids.
+
+Every method is a :class:`Method`: how to build an unfitted estimator from hyperparameters,
+the grid that cross-validation searches (a full one and a ``--quick`` one), whether ``fit`` and
+``predict`` need the sensitive attribute, and the table rows it produces. A row is a method plus
+a *selection rule* (see :func:`select_candidate`): ``"accuracy"`` (the plain model selection of
+the paper's "naive" baselines) or ``"fair"`` (every fairness-aware row, FERM included).
+
+The grids are small because the full table must run on two shared cores in well under an hour:
+the exponentiated-gradient runs (50 refits of the base learner each) use one fixed target
+:math:`\varepsilon = 0.02` and skip cross-validation (one candidate needs no selection).
+
+Families: ``"linear"`` methods train on all training rows; ``"kernel"`` methods may train on a
+random subset of them (``--kernel-max-train`` in :mod:`reproduce_ferm`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC, LinearSVC
+from sklearn.utils.validation import check_is_fitted
+
+from fairerm import FairKernelSVC, FairProjection
+
+from .fairlearn_ import ExponentiatedGradientClassifier, HardtPostProcessing
+from .zafar import CovarianceConstrainedClassifier
+
+__all__ = ["Method", "ProjectedLinearSVC", "METHODS", "select_candidate", "linear_svm"]
+
+Selection = Literal["accuracy", "fair"]
+
+
+def linear_svm(C: float) -> LinearSVC:
+    """Hinge-loss linear SVM (liblinear dual coordinate descent); the intercept is a feature of
+    value 10, so its penalty is 100 times weaker than the weights'."""
+    return LinearSVC(C=C, loss="hinge", dual=True, max_iter=20000, intercept_scaling=10.0, tol=1e-4)
+
+
+def rbf_svm(C: float, gamma: float) -> SVC:
+    """libsvm's RBF SVM, :math:`k(x, z) = \\exp(-\\gamma\\|x - z\\|^2)`."""
+    return SVC(C=C, kernel="rbf", gamma=gamma, cache_size=200.0)
+
+
+class ProjectedLinearSVC(ClassifierMixin, BaseEstimator):
+    r"""Linear FERM with :math:`\epsilon = 0`: :class:`~fairerm.FairProjection`, then a hinge SVM.
+
+    The projection :math:`P = I - Q^\top Q` removes the span of the equal-opportunity vector
+    :math:`u = \bar x_{a,+} - \bar x_{b,+}` (Donini et al. 2018, section 4), so the fitted
+    :math:`w = P w'` satisfies :math:`\langle w, u\rangle = 0` on the training sample, and the hinge
+    SVM on :math:`Px` is the :math:`\epsilon = 0` solution of :class:`~fairerm.FairLinearSVC`
+    (up to liblinear's small intercept penalty). It is used here instead of ``FairLinearSVC``'s
+    OSQP path because liblinear is about 10 times faster on Adult's 32,561 rows.
+
+    Attributes
+    ----------
+    projection_ : FairProjection
+    svm_ : LinearSVC
+    coef_ : ndarray of shape (1, n_features)
+        :math:`w = P w'` on the original features.
+    intercept_ : ndarray of shape (1,)
+    classes_ : ndarray
+    """
+
+    def __init__(self, C: float = 1.0):
+        self.C = C
+
+    def fit(self, X, y, *, sensitive_features=None):
+        """Fit the projection and the SVM on the projected features."""
+        self.projection_ = FairProjection().fit(X, y, sensitive_features=sensitive_features)
+        self.svm_ = linear_svm(self.C).fit(self.projection_.transform(X), y)
+        self.coef_ = (self.projection_.projection_ @ self.svm_.coef_[0]).reshape(1, -1)
+        self.intercept_ = self.svm_.intercept_.copy()
+        self.classes_ = self.svm_.classes_
+        return self
+
+    def decision_function(self, X):
+        r"""Scores :math:`\langle w, x\rangle + b`."""
+        check_is_fitted(self)
+        return np.asarray(X, dtype=float) @ self.coef_[0] + self.intercept_[0]
+
+    def predict(self, X):
+        """``classes_[1]`` where the score is positive."""
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method of the comparison.
+
+    Attributes
+    ----------
+    key : str
+        Identifier (``--methods`` filter).
+    family : {"linear", "kernel"}
+    build : callable
+        ``build(**params)`` returns an unfitted estimator.
+    grid, quick_grid : mapping of str to sequence
+        Hyperparameter values searched by cross-validation (the product of the lists).
+    rows : mapping of str to {"accuracy", "fair"}
+        Table row name and the selection rule that produces it.
+    fit_sensitive, predict_sensitive : bool
+        Whether ``fit`` / ``predict`` take ``sensitive_features=``.
+    """
+
+    key: str
+    family: Literal["linear", "kernel"]
+    build: Callable[..., Any]
+    grid: Mapping[str, Sequence[Any]]
+    quick_grid: Mapping[str, Sequence[Any]]
+    rows: Mapping[str, Selection]
+    fit_sensitive: bool = True
+    predict_sensitive: bool = False
+    ours: bool = field(default=False)
+
+    def candidates(self, quick: bool) -> list[dict[str, Any]]:
+        """Every combination of the grid's values, as keyword dicts (sorted keys)."""
+        grid = self.quick_grid if quick else self.grid
+        combos: list[dict[str, Any]] = [{}]
+        for name in sorted(grid):
+            combos = [dict(c, **{name: v}) for c in combos for v in grid[name]]
+        return combos
+
+    def fit(self, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray, s: np.ndarray):
+        """Build and fit an estimator with ``params``."""
+        estimator = self.build(**params)
+        if self.fit_sensitive:
+            return estimator.fit(X, y, sensitive_features=s)
+        return estimator.fit(X, y)
+
+    def predict(self, estimator: Any, X: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Predicted labels (the sensitive attribute is passed where the method needs it)."""
+        if self.predict_sensitive:
+            return np.asarray(estimator.predict(X, sensitive_features=s))
+        return np.asarray(estimator.predict(X))
+
+
+def select_candidate(accuracy: np.ndarray, deo: np.ndarray, rule: Selection, tolerance: float) -> int:
+    r"""Index of the chosen hyperparameters from mean validation accuracies and DEOs.
+
+    ``"accuracy"``: the largest validation accuracy (ties: the smaller DEO). ``"fair"``: the
+    two-step rule of the FERM paper's experiments with an absolute tolerance :math:`\tau`: keep the
+    candidates whose accuracy is at least :math:`\max_k \mathrm{acc}_k - \tau`, and among them take
+    the smallest validation DEO (ties: the larger accuracy).
+    """
+    accuracy, deo = np.asarray(accuracy, dtype=float), np.asarray(deo, dtype=float)
+    if accuracy.size == 1:
+        return 0
+    if rule == "accuracy":
+        order = np.lexsort((deo, -accuracy))
+        return int(order[0])
+    shortlist = np.flatnonzero(accuracy >= accuracy.max() - tolerance)
+    order = np.lexsort((-accuracy[shortlist], deo[shortlist]))
+    return int(shortlist[order[0]])
+
+
+_LINEAR_C = (0.01, 0.1, 1.0)
+_RBF = {"C": (1.0, 10.0), "gamma": (0.01, 0.1)}
+_QUICK_RBF = {"C": (1.0, 10.0), "gamma": (0.01,)}
+
+METHODS: tuple[Method, ...] = (
+    Method("linear_svm", "linear", linear_svm, {"C": _LINEAR_C}, {"C": (0.01, 1.0)},
+           {"Naive linear SVM": "accuracy", "Linear SVM": "fair"}, fit_sensitive=False),
+    Method("hardt_linear", "linear", lambda C: HardtPostProcessing(linear_svm(C)), {"C": _LINEAR_C},
+           {"C": (0.01, 1.0)}, {"Hardt et al. (linear SVM)": "fair"}, predict_sensitive=True),
+    Method("zafar", "linear",
+           lambda C, covariance_fraction: CovarianceConstrainedClassifier(
+               C, covariance_fraction=covariance_fraction, loss="logistic", subset="positives"),
+           {"C": (1.0,), "covariance_fraction": (0.05, 0.2, 0.5)},
+           {"C": (1.0,), "covariance_fraction": (0.1,)},
+           {"Zafar et al. (logistic, cov. on y=1)": "fair"}),
+    Method("expgrad_logistic", "linear",
+           lambda C, eps: ExponentiatedGradientClassifier(LogisticRegression(C=C, max_iter=2000), eps=eps),
+           {"C": (1.0,), "eps": (0.02,)}, {"C": (1.0,), "eps": (0.02,)},
+           {"ExpGrad TPR parity (logistic)": "fair"}),
+    Method("expgrad_svm", "linear",
+           lambda C, eps: ExponentiatedGradientClassifier(linear_svm(C), eps=eps),
+           {"C": (0.1,), "eps": (0.02,)}, {"C": (0.1,), "eps": (0.02,)},
+           {"ExpGrad TPR parity (linear SVM)": "fair"}),
+    Method("ferm_linear", "linear", ProjectedLinearSVC, {"C": _LINEAR_C}, {"C": (0.01, 1.0)},
+           {"Linear FERM (eps=0)": "fair"}, ours=True),
+    Method("rbf_svm", "kernel", rbf_svm, _RBF, _QUICK_RBF,
+           {"Naive RBF SVM": "accuracy", "RBF SVM": "fair"}, fit_sensitive=False),
+    Method("hardt_rbf", "kernel", lambda C, gamma: HardtPostProcessing(rbf_svm(C, gamma)), _RBF, _QUICK_RBF,
+           {"Hardt et al. (RBF SVM)": "fair"}, predict_sensitive=True),
+    Method("ferm_rbf", "kernel", lambda C, gamma: FairKernelSVC(C=C, kernel="rbf", gamma=gamma, epsilon=0.0),
+           _RBF, _QUICK_RBF, {"RBF FERM (eps=0)": "fair"}, ours=True),
+)
