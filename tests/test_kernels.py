@@ -249,3 +249,20 @@ def test_check_memory_refuses_what_does_not_fit(monkeypatch):
         gram_block(np.ones((100, 2)), np.ones((100, 2)), KernelSpec("linear"))
     monkeypatch.setattr(km, "available_memory_bytes", lambda: None)
     check_memory(1e30, "anything, where the available memory is unknown")
+
+
+def test_kernel_matvec_never_forms_more_than_one_block(monkeypatch):
+    """Memory O(block * m): every Gram block it forms holds at most block_bytes."""
+    A, B = _data(100, 30, 2, seed=13)
+    shapes = []
+    original = km.gram_block
+
+    def recording_gram_block(X, Y, spec, *, out=None):
+        shapes.append(X.shape[0] * Y.shape[0])
+        return original(X, Y, spec, out=out)
+
+    monkeypatch.setattr(km, "gram_block", recording_gram_block)
+    W = np.ones((30, 2))
+    result = kernel_matvec(A, B, W, KernelSpec("rbf", gamma=0.2), block_bytes=30 * 8 * 7)
+    assert max(shapes) <= 7 * 30 and sum(shapes) == 100 * 30
+    np.testing.assert_allclose(result, pairwise_kernels(A, B, metric="rbf", gamma=0.2) @ W, rtol=1e-10)
