@@ -28,6 +28,7 @@ _LAZY = {
     "fair_path": "fairerm.path",
     "FairPath": "fairerm.path",
     "WassersteinFairRegressor": "fairerm.postprocessing",
+    "FairRidge": "fairerm.regression",
     "FairRepresentation": "fairerm.representation",
     "generalization_report": "fairerm.bounds",
     "GeneralizationReport": "fairerm.bounds",
