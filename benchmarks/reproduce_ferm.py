@@ -127,7 +127,7 @@ def _scores(y: np.ndarray, pred: np.ndarray, s: np.ndarray) -> tuple[float, floa
 
 
 def _warning_summary(caught: Sequence[warnings.WarningMessage]) -> str:
-    counts = Counter(w.category.__name__ for w in caught)
+    counts = Counter(f"{w.category.__name__} ({Path(w.filename).parent.name}/{Path(w.filename).name})" for w in caught)
     return "; ".join(f"{name} x{count}" for name, count in sorted(counts.items()))
 
 

@@ -26,6 +26,7 @@ from benchmarks.baselines import (  # noqa: E402
     select_candidate,
 )
 from benchmarks.baselines.methods import linear_svm  # noqa: E402
+from benchmarks.baselines.report import total_warnings  # noqa: E402
 from fairerm import FairLinearSVC  # noqa: E402
 from fairerm.exceptions import FairermValueError  # noqa: E402
 
@@ -81,6 +82,12 @@ def test_failed_candidates_are_never_chosen():
     deo = np.array([np.inf, 0.3])
     assert select_candidate(acc, deo, "fair", 0.02) == 1
     assert select_candidate(acc, deo, "accuracy", 0.02) == 1
+
+
+def test_warning_counts_add_up_over_runs():
+    text = "ConvergenceWarning (svm/_base.py) x1; UserWarning (a/b.py) x2 | ConvergenceWarning (svm/_base.py) x3"
+    assert total_warnings(text) == "ConvergenceWarning (svm/_base.py) x4; UserWarning (a/b.py) x2"
+    assert total_warnings("") == ""
 
 
 # ---------------------------------------------------------------- Zafar et al.

@@ -8,13 +8,15 @@ rows. Nothing else is quoted: the paper's own table is not reachable from here.
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["REFERENCES", "add_references", "ferm_checks", "markdown_table", "plot_scatter", "write_outputs"]
+__all__ = ["REFERENCES", "add_references", "ferm_checks", "markdown_table", "plot_scatter", "total_warnings",
+           "write_outputs"]
 
 #: (dataset, our row) -> (accuracy, DEO, what the authors ran)
 REFERENCES: dict[tuple[str, str], tuple[float, float, str]] = {
@@ -126,6 +128,16 @@ def plot_scatter(table: pd.DataFrame, dataset: str, path: Path, title_note: str 
     plt.close(fig)
 
 
+def total_warnings(text: str) -> str:
+    """Add up per-run warning counts: ``"A x1; B x2 | A x3"`` becomes ``"A x4; B x2"``."""
+    totals: dict[str, int] = {}
+    for item in re.split(r"\s*[;|]\s*", text or ""):
+        match = re.fullmatch(r"(.+) x(\d+)", item.strip())
+        if match:
+            totals[match.group(1)] = totals.get(match.group(1), 0) + int(match.group(2))
+    return "; ".join(f"{name} x{count}" for name, count in sorted(totals.items()))
+
+
 def _kept_analysis(path: Path) -> str:
     if not path.exists():
         return ""
@@ -169,6 +181,8 @@ def write_outputs(table: pd.DataFrame, args: argparse.Namespace) -> dict[str, An
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = add_references(table)
+    text_columns = [c for c in ("warnings", "failures", "selected_params", "command") if c in table.columns]
+    table[text_columns] = table[text_columns].fillna("").astype(str)
     csv_path, md_path = out / f"ferm_table{suffix}.csv", out / f"ferm_table{suffix}.md"
     table.to_csv(csv_path, index=False, float_format="%.6g")
     checks = ferm_checks(table)
@@ -178,7 +192,8 @@ def write_outputs(table: pd.DataFrame, args: argparse.Namespace) -> dict[str, An
         png = out / f"ferm_scatter_{dataset}{suffix}.png"
         plot_scatter(table, dataset, png, " (quick run)" if args.quick else "")
         pngs.append(png)
-    warnings_lines = [f"- {r.dataset}, {r.method}: {r.warnings}" + (f"; failures: {r.failures}" if r.failures else "")
+    warnings_lines = [f"- {r.dataset}, {r.method}: {total_warnings(r.warnings)}"
+                      + (f"; failures: {r.failures}" if r.failures else "")
                       for r in table.itertuples(index=False) if r.warnings or r.failures]
     text = "\n".join([
         "# FERM (Donini et al. 2018) against baselines: accuracy and equal opportunity" + (" (quick run)" if suffix else ""),
