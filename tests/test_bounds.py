@@ -245,6 +245,28 @@ def test_pipeline_effective_weights(data, final):
     assert frame_report.to_dict() == pytest.approx(report.to_dict(), nan_ok=True)
 
 
+def test_pipelines_with_preprocessing_are_reported_on_the_transformed_features(data):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y, s = data
+    frame = pd.DataFrame(X, columns=["p", "q", "r"]).assign(colour=np.where(X[:, 1] > 0, "red", "blue"))
+    prep = ColumnTransformer([("num", StandardScaler(), ["p", "q", "r"]), ("cat", OneHotEncoder(), ["colour"])])
+    linear = make_pipeline(prep, LinearSVC(C=1.0)).fit(frame, y)
+    report = generalization_report(linear, frame, y, sensitive_features=s)
+    Z = linear[0].transform(frame)
+    assert report.weight_norm == pytest.approx(np.linalg.norm(linear[-1].coef_), rel=1e-6)
+    assert report.feature_bound == pytest.approx(np.sqrt(np.max(np.sum(Z**2, axis=1))))
+    assert any("treated as fixed" in a for a in report.assumptions)
+    kernel = make_pipeline(StandardScaler(), FairKernelSVC(C=1.0, gamma="scale"))
+    kernel.fit(X, y, fairkernelsvc__sensitive_features=s)
+    report = generalization_report(kernel, X, y, sensitive_features=s)
+    assert report.weight_norm == pytest.approx(kernel[-1].weight_norm_)
+    assert report.empirical_fairness == pytest.approx(abs(kernel[-1].constraint_value_[0]), abs=1e-6)
+    text = " ".join(report.assumptions)
+    assert "StandardScaler" in text and "gamma='scale'" in text
+
+
 def test_more_groups_and_equalized_odds():
     X, y, s = make_data(n=600, n_groups=3, seed=3)
     model = FairLinearSVC(C=1.0, constraint="equalized_odds", solver="osqp").fit(X, y, sensitive_features=s)

@@ -10,7 +10,6 @@ import pandas as pd
 
 from .._validation import (
     check_binary_target,
-    check_features,
     check_option,
     check_scalar,
     check_sensitive_features,
@@ -248,7 +247,8 @@ def _assumptions(view, norm_source, base, ratio, scale_source, kappa, norm_bound
         "multiple of the score gap |<w, u>| reported here (what the estimators constrain by epsilon). (T) is the "
         "gap of the thresholded classifier h (DEO for equal opportunity), a different quantity with its own bound.",
     ]
-    if view.feature_map.startswith("identity") and view.name.startswith("Pipeline"):
+    items += view.caveats
+    if view.feature_map.startswith("identity") and view.name.startswith("Pipeline") and not view.caveats:
         items.append("Pipeline: the steps before the final model are affine (checked on the sample), so f is linear "
                      "in the raw features; ||w|| is the norm of the effective weights.")
     return items
@@ -384,11 +384,9 @@ def generalization_report(
     """
     base, ratio = _validate_options(delta, margin, intercept_scale, feature_bound, norm_bound, norm_grid,
                                     rademacher_draws)
-    columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
-    X_arr = check_features(X)
-    n = X_arr.shape[0]
+    view = inspect_model(model, X)
+    n = view.scores.shape[0]
     sens = check_sensitive_features(sensitive_features, n)
-    view = inspect_model(model, X_arr, columns)
     y_signed = _signed_labels(y, n, view.classes)
     constraint = view.constraint if notion is None else make_constraint(notion, name="notion")
     strata = _strata(constraint, y_signed)

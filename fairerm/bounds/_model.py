@@ -23,7 +23,7 @@ the bound: it is uniform over every :math:`v` with :math:`\|v\| \le r`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import check_features
 from ..constraints import EqualOpportunity, FairnessConstraint
 from ..exceptions import FairermTypeError, FairermValueError, NotFittedError
 from ..kernels import KernelSpec, kernel_diagonal, kernel_matvec
@@ -72,6 +73,9 @@ class ModelView:
         :math:`\sup_{x,x'}\|\phi(x) - \phi(x')\|` when known (RBF: :math:`\sqrt2`).
     gram_matvec : callable
         ``gram_matvec(S)`` returns :math:`K S` for the Gram matrix of the sample.
+    caveats : list of str
+        Choices made on data that the bound treats as fixed in advance (a pipeline's fitted
+        preprocessing when the model is not affine in the raw ``X``; ``gamma="scale"``).
     """
 
     name: str
@@ -85,6 +89,7 @@ class ModelView:
     exact_feature_bound: float | None
     exact_feature_diameter: float | None
     gram_matvec: Callable[[np.ndarray], np.ndarray]
+    caveats: list = field(default_factory=list)
 
 
 def _model_name(model: Any) -> str:
@@ -151,11 +156,15 @@ def _kernel_view(model: Any, X: np.ndarray, classes: np.ndarray) -> ModelView:
         feature_map = ("linear kernel" if kernel == "linear"
                        else f"poly kernel, degree={model.degree}, gamma={model.gamma_:.4g}, coef0={model.coef0:.4g}")
         exact_bound, exact_diameter = None, None
+    caveats = []
+    if kernel != "linear" and model.gamma == "scale":
+        caveats.append(f"gamma='scale' was computed from the training data (gamma_ = {model.gamma_:.4g}); the bound "
+                       "treats the kernel as chosen in advance. Pass a numeric gamma to remove this caveat.")
     return ModelView(
         name=_model_name(model), feature_map=feature_map, scores=np.asarray(model.decision_function(X), float),
         weight_norm=float(model.weight_norm_), intercept=float(model.intercept_[0]), sq_feature_norms=sq_norms, classes=classes,
         constraint=_find_constraint(model), exact_feature_bound=exact_bound, exact_feature_diameter=exact_diameter,
-        gram_matvec=lambda S: kernel_matvec(X, X, S, spec),
+        gram_matvec=lambda S: kernel_matvec(X, X, S, spec), caveats=caveats,
     )
 
 
@@ -204,17 +213,27 @@ def _affine_view(model: Any, X: np.ndarray, columns: Any, classes: np.ndarray) -
     )
 
 
-def inspect_model(model: Any, X: np.ndarray, columns: Any = None) -> ModelView:
+def _transformed(model: Any, X: Any, why: str) -> tuple[np.ndarray, list]:
+    """The sample after a pipeline's preprocessing steps, and the caveat that they are treated as fixed."""
+    steps = ", ".join(type(step).__name__ for _, step in model.steps[:-1])
+    try:
+        Xt = model[:-1].transform(X)
+    except (ValueError, TypeError) as exc:
+        raise FairermValueError(f"X: the preprocessing steps of {_model_name(model)} failed on X ({exc}).") from exc
+    caveat = (f"The bound is about the features after the pipeline's fitted preprocessing ({steps}), treated as "
+              f"fixed in advance ({why}); if it was fitted on this same sample that is an approximation.")
+    return check_features(Xt, name="X after the pipeline's preprocessing"), [caveat]
+
+
+def inspect_model(model: Any, X: Any) -> ModelView:
     """Check that ``model`` is fitted and covered, and read it as :math:`\\langle w, \\phi(x)\\rangle + b`.
 
     Parameters
     ----------
     model : estimator
         A fitted model (see the module docstring for the covered ones).
-    X : ndarray of shape (n, d)
-        The validated sample features.
-    columns : sequence of str or None
-        The feature names of ``X`` when the user passed a DataFrame (pipelines may need them).
+    X : array-like or DataFrame of shape (n, d)
+        The sample's features, as the model takes them.
 
     Raises
     ------
@@ -225,6 +244,35 @@ def inspect_model(model: Any, X: np.ndarray, columns: Any = None) -> ModelView:
     """
     _check_fitted(model)
     classes = _binary_classes(model)
-    if type(model).__name__ == "FairKernelSVC" and hasattr(model, "weight_norm_"):
-        return _kernel_view(model, X, classes)
-    return _affine_view(model, X, columns, classes)
+    if _is_fair_kernel_svc(model):
+        return _kernel_view(model, check_features(X), classes)
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and _is_fair_kernel_svc(steps[-1][1]):
+        Xt, caveats = _transformed(model, X, "a kernel model after preprocessing")
+        view = _kernel_view(steps[-1][1], Xt, classes)
+        view.name, view.constraint = _model_name(model), _find_constraint(model)
+        view.caveats = caveats + view.caveats
+        return view
+    columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
+    try:
+        X_raw = check_features(X)
+    except (ValueError, TypeError):
+        if not isinstance(steps, list):
+            raise
+        X_raw = None
+    if X_raw is not None:
+        try:
+            return _affine_view(model, X_raw, columns, classes)
+        except FairermValueError:
+            if not isinstance(steps, list) or len(steps) < 2:
+                raise
+    # a pipeline that is affine in its preprocessed features, not in the raw X
+    Xt, caveats = _transformed(model, X, "the model is not affine in the raw X")
+    view = _affine_view(steps[-1][1], Xt, None, classes)
+    view.name, view.constraint = _model_name(model), _find_constraint(model)
+    view.caveats = caveats
+    return view
+
+
+def _is_fair_kernel_svc(model: Any) -> bool:
+    return type(model).__name__ == "FairKernelSVC" and hasattr(model, "weight_norm_")

@@ -1,0 +1,161 @@
+"""Coverage experiment of fairerm.bounds at larger scale: how often the true risk and the true
+unfairness of a refitted model lie under the reported bounds, and how loose the bounds are.
+
+Distribution (bounded, so ``feature_bound`` is known a priori; same as tests/test_bounds_coverage.py):
+s = b with probability 0.35, x ~ Uniform([-1, 1]^3) + [s = b](-0.5, 0, 0),
+P(y = 1 | x) = sigmoid(<(4, 3, 2), x>). True values of a fitted model by midpoint quadrature on a
+64^3 grid per group. For every draw the model is refitted on a fresh training sample; the report is
+computed on that training sample (uniform bounds) and on a fresh held-out sample of the same size
+(``holdout=True``: exact binomial bounds).
+
+Usage::
+
+    python benchmarks/bounds_coverage.py                 # the full table (several minutes)
+    python benchmarks/bounds_coverage.py --quick         # a smoke run
+    python benchmarks/bounds_coverage.py --draws 500 --sizes 1000 4000 16000 --models projection
+
+Prints a Markdown table and writes it to benchmarks/results/bounds_coverage.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
+
+from fairerm import FairKernelSVC, FairLinearSVC, FairProjection
+from fairerm.bounds import generalization_report
+
+COEF = np.array([4.0, 3.0, 2.0])
+SHIFT_B = np.array([-0.5, 0.0, 0.0])
+P_B = 0.35
+FEATURE_BOUND = float(np.sqrt(1.5**2 + 2.0))
+_MID = (np.arange(64) + 0.5) / 64 * 2.0 - 1.0
+_GRID = np.stack(np.meshgrid(_MID, _MID, _MID, indexing="ij"), axis=-1).reshape(-1, 3)
+GROUP_POINTS = {"a": _GRID, "b": _GRID + SHIFT_B}
+
+
+def positive_probability(x):
+    return 1.0 / (1.0 + np.exp(-(x @ COEF)))
+
+
+GROUP_P = {g: positive_probability(x) for g, x in GROUP_POINTS.items()}
+
+
+def draw(n, rng):
+    in_b = rng.random(n) < P_B
+    x = rng.uniform(-1.0, 1.0, size=(n, 3)) + np.where(in_b[:, None], SHIFT_B, 0.0)
+    y = (rng.random(n) < positive_probability(x)).astype(int)
+    return x, y, np.where(in_b, "b", "a")
+
+
+def true_values(score):
+    risk, means, tpr = 0.0, {}, {}
+    for g, weight in (("a", 1 - P_B), ("b", P_B)):
+        f, p = score(GROUP_POINTS[g]), GROUP_P[g]
+        h = f > 0
+        risk += weight * np.mean(np.where(h, 1 - p, p))
+        means[g] = np.mean(f * p) / np.mean(p)
+        tpr[g] = np.mean(h * p) / np.mean(p)
+    return risk, abs(means["a"] - means["b"]), abs(tpr["a"] - tpr["b"])
+
+
+def fit_projection(x, y, s):
+    model = make_pipeline(FairProjection(), LinearSVC(C=1.0)).fit(x, y, fairprojection__sensitive_features=s)
+    w, b = model[0].projection_ @ model[-1].coef_[0], model[-1].intercept_[0]
+    return model, (lambda z: z @ w + b)
+
+
+def fit_linear(x, y, s):
+    model = FairLinearSVC(C=1.0, epsilon=0.02, solver="osqp").fit(x, y, sensitive_features=s)
+    w, b = model.coef_[0], model.intercept_[0]
+    return model, (lambda z: z @ w + b)
+
+
+def fit_kernel(x, y, s):
+    model = FairKernelSVC(C=1.0, gamma=0.5).fit(x, y, sensitive_features=s)
+    return model, model.decision_function
+
+
+MODELS = {
+    "projection": ("FairProjection + LinearSVC(C=1)", fit_projection, {"feature_bound": FEATURE_BOUND}),
+    "linear": ("FairLinearSVC(C=1, eps=0.02)", fit_linear, {"feature_bound": FEATURE_BOUND}),
+    "kernel": ("FairKernelSVC(RBF, gamma=0.5, C=1)", fit_kernel, {}),
+}
+
+
+def experiment(model_key, n, draws, delta, seed):
+    _, fit, options = MODELS[model_key]
+    rng = np.random.default_rng(seed)
+    rows = {"training": [], "holdout": []}
+    for _ in range(draws):
+        x, y, s = draw(n, rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model, score = fit(x, y, s)
+        truth = true_values(score)
+        for mode, sample in (("training", (x, y, s)), ("holdout", draw(n, rng))):
+            rep = generalization_report(model, sample[0], sample[1], sensitive_features=sample[2], delta=delta,
+                                        holdout=mode == "holdout", **options)
+            rows[mode].append([rep.risk_bound, truth[0], rep.fairness_bound, truth[1], rep.rate_gap_bound, truth[2]])
+    return {mode: np.array(table) for mode, table in rows.items()}
+
+
+def markdown(records, delta, draws):
+    head = ("| model | n | sample | risk: coverage | truth | bound | looseness "
+            "| score gap: coverage | truth | bound | looseness | DEO: coverage | truth | bound | looseness | time (s) |")
+    lines = [head, "|" + "---|" * 17]
+    for model_key, n, mode, table, seconds in records:
+        cells = []
+        for j in range(3):
+            bound, truth = table[:, 2 * j], table[:, 2 * j + 1]
+            cells += [f"{np.mean(truth <= bound):.3f}", f"{truth.mean():.4f}", f"{bound.mean():.4f}",
+                      f"{np.mean(bound - truth):.4f}"]
+        lines.append(f"| {MODELS[model_key][0]} | {n} | {mode} | " + " | ".join(cells) + f" | {seconds:.1f} |")
+    note = (f"\n{draws} independent draws per row, delta = {delta} (required coverage >= {1 - delta:g} for every "
+            "column), truth by quadrature; looseness = mean(bound - truth). Training rows: uniform bounds on the "
+            "training sample (Rademacher, union over the radius grid); holdout rows: the same model reported on an "
+            "independent sample of the same size (exact binomial bounds for risk and DEO). Bounds on risk and DEO "
+            "are capped at 1. Machine: " + platform.machine() + ", Python " + platform.python_version() + ".\n")
+    return "\n".join(lines) + "\n" + note
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=300)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000, 16000])
+    parser.add_argument("--models", nargs="+", default=["projection", "linear", "kernel"], choices=list(MODELS))
+    parser.add_argument("--delta", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-n-solver", type=int, default=2000,
+                        help="largest n for the QP-based models (FairLinearSVC osqp, FairKernelSVC)")
+    parser.add_argument("--quick", action="store_true", help="20 draws, n = 1000 and 4000, projection model only")
+    parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "bounds_coverage.md"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.draws, args.sizes, args.models = 20, [1000, 4000], ["projection"]
+    records = []
+    for model_key in args.models:
+        for n in args.sizes:
+            if model_key != "projection" and n > args.max_n_solver:
+                continue
+            start = time.perf_counter()
+            tables = experiment(model_key, n, args.draws, args.delta, args.seed)
+            seconds = time.perf_counter() - start
+            for mode, table in tables.items():
+                records.append((model_key, n, mode, table, seconds))
+            print(f"done: {model_key} n={n} ({seconds:.1f} s)", flush=True)
+    text = "# Coverage of fairerm.bounds\n\n" + markdown(records, args.delta, args.draws)
+    print(text)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
