@@ -5,6 +5,8 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.svm import SVC
 
@@ -55,7 +57,7 @@ def check_kkt(Q, p, y, C, result: SMOResult, tol: float):
     # the maximal violating pair gap, recomputed
     up = ((y > 0) & (a < C)) | ((y < 0) & (a > 0))
     low = ((y > 0) & (a > 0)) | ((y < 0) & (a < C))
-    gap = (-y * G)[up].max() - (-y * G)[low].min()
+    gap = (-y * G)[up].max() - (-y * G)[low].min() if up.any() and low.any() else 0.0
     assert gap <= tol
     assert result.kkt_gap == pytest.approx(gap, abs=1e-12)
 
@@ -404,3 +406,33 @@ def test_warm_start_argument_errors():
         solve_svm_dual(X[:20], y[:20], spec, warm_start=previous)
     with pytest.raises(FairermValueError, match="alpha0 is not feasible"):
         solve_svm_dual(X, y, spec, upper=previous.alpha.max() / 2, warm_start=previous)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(2, 25),
+    d=st.integers(1, 4),
+    seed=st.integers(0, 2**31 - 1),
+    kernel=st.sampled_from(["linear", "rbf", "poly"]),
+    low_rank=st.booleans(),
+)
+def test_kkt_conditions_hold_on_random_problems(n, d, seed, kernel, low_rank):
+    """Any small problem (duplicate points, zero bounds, rank-deficient Q): the KKT conditions hold."""
+    rng = np.random.default_rng(seed)
+    X = np.round(rng.normal(size=(n, d)), 1)  # rounding makes duplicate points likely
+    y = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    y[0], y[-1] = 1.0, -1.0
+    upper = np.where(rng.random(n) < 0.15, 0.0, rng.uniform(0.1, 3.0, size=n))
+    p = rng.normal(-1.0, 0.5, size=n)
+    spec_params, sk_params = KERNELS[kernel]
+    K = dense_kernel(X, kernel, sk_params)
+    Z = None
+    if low_rank:
+        c = rng.normal(size=n)
+        k_c = K @ c
+        if c @ k_c > 1e-8:
+            Z = (k_c / np.sqrt(c @ k_c))[:, None]
+    result = solve_svm_dual(X, y, KernelSpec(kernel, **spec_params), p=p, upper=upper, low_rank=Z, tol=1e-8)
+    assert result.converged
+    K_prime = K if Z is None else K - Z @ Z.T
+    check_kkt((y[:, None] * y[None, :]) * K_prime, p, y, upper, result, tol=1e-8)
