@@ -254,6 +254,44 @@ def _assumptions(view, norm_source, base, ratio, scale_source, kappa, norm_bound
     return items
 
 
+def _risk_terms(view, y_signed, kind, r, kappa, intercept_scale, margin, delta_grid, delta_risk) -> dict:
+    """Empirical 0-1 error and ramp loss, and the (R) bound's terms (uniform, or binomial on a held-out sample)."""
+    n = y_signed.shape[0]
+    n_errors = int(np.sum((view.scores > 0) != (y_signed > 0)))
+    out = {"error": n_errors / n, "ramp": float(ramp_loss(y_signed * view.scores, margin).mean())}
+    if kind == "holdout":
+        upper = binomial_upper_bound(n_errors, n, delta_risk)
+        out.update(rademacher=0.0, complexity=0.0, confidence=upper - out["error"], upper=upper)
+    else:
+        rademacher, complexity, confidence = _class_deviation(r, view.sq_feature_norms, kappa, intercept_scale,
+                                                              margin, delta_grid, kind)
+        out.update(rademacher=rademacher, complexity=complexity, confidence=confidence,
+                   upper=out["ramp"] + complexity + confidence)
+    return out
+
+
+def _monte_carlo_complexity(view, intercept_scale, draws, random_state) -> tuple[float, float]:
+    """Monte Carlo (1/n) E||sum_i sigma_i (phi(x_i), c)|| and its standard error (NaN when not asked)."""
+    if not draws:
+        return np.nan, np.nan
+
+    def augmented_matvec(S):  # the Gram matrix of the kernel k + c^2
+        return view.gram_matvec(S) + intercept_scale**2 * S.sum(axis=0, keepdims=True)
+
+    return monte_carlo_rademacher(augmented_matvec, view.scores.shape[0], int(draws),
+                                  np.random.default_rng(random_state))
+
+
+def _events(cells, n, kind, delta_risk, delta_score, delta_rate) -> list:
+    """Every event of the union bound with its failure probability."""
+    events = [(f"(R) risk, over the whole sample (n = {n}), spread over the radius grid", delta_risk)
+              if kind != "holdout" else (f"(R) risk: binomial tail of the held-out errors (n = {n})", delta_risk)]
+    keys = list(zip(cells["stratum"], cells["group"], cells["n"]))
+    events += [(f"(F) mean embedding of cell {st}, group {g} (n = {m})", delta_score) for st, g, m in keys]
+    events += [(f"(T) upper and lower rate of cell {st}, group {g} (each)", delta_rate) for st, g, _ in keys]
+    return events
+
+
 def generalization_report(
     model: Any,
     X: Any,
@@ -402,43 +440,21 @@ def generalization_report(
                         delta_rate, cell.weight, kind)
     emp_score, bound_score, emp_rate, bound_rate = _gaps(cells)
 
-    margins = y_signed * view.scores
-    empirical_error = float(np.mean((view.scores > 0) != (y_signed > 0)))
-    empirical_ramp = float(ramp_loss(margins, margin).mean())
-    if kind == "holdout":
-        rademacher, risk_complexity = 0.0, 0.0
-        risk_upper = binomial_upper_bound(int(round(empirical_error * n)), n, delta_risk)
-        risk_confidence = risk_upper - empirical_error
-    else:
-        rademacher, risk_complexity, risk_confidence = _class_deviation(
-            r, view.sq_feature_norms, kappa, intercept_scale, margin, delta_risk * cell.weight, kind)
-        risk_upper = empirical_ramp + risk_complexity + risk_confidence
-    mc, mc_se = np.nan, np.nan
-    if rademacher_draws:
-        def augmented_matvec(S):  # the Gram matrix of the kernel k + c^2
-            return view.gram_matvec(S) + intercept_scale**2 * S.sum(axis=0, keepdims=True)
-
-        estimate, se = monte_carlo_rademacher(augmented_matvec, n, int(rademacher_draws),
-                                              np.random.default_rng(random_state))
-        mc, mc_se = r * estimate / margin, r * se / margin
-
-    events = [(f"(R) risk, over the whole sample (n = {n}), spread over the radius grid", delta_risk)
-              if kind != "holdout" else (f"(R) risk: binomial tail of the held-out errors (n = {n})", delta_risk)]
-    keys = list(zip(cells["stratum"], cells["group"], cells["n"]))
-    events += [(f"(F) mean embedding of cell {st}, group {g} (n = {m})", delta_score) for st, g, m in keys]
-    events += [(f"(T) upper and lower rate of cell {st}, group {g} (each)", delta_rate) for st, g, _ in keys]
+    risk = _risk_terms(view, y_signed, kind, r, kappa, intercept_scale, margin, delta_risk * cell.weight,
+                       delta_risk)
+    mc, mc_se = _monte_carlo_complexity(view, intercept_scale, rademacher_draws, random_state)
     return GeneralizationReport(
         model_name=view.name, feature_map=view.feature_map, n_samples=n, delta=float(delta), margin=float(margin),
-        notion=constraint.name, rate_gap_name=_RATE_GAP_NAMES[constraint.name], empirical_error=empirical_error,
-        empirical_ramp_loss=empirical_ramp,
-        risk_bound=min(1.0, risk_upper),
+        notion=constraint.name, rate_gap_name=_RATE_GAP_NAMES[constraint.name], empirical_error=risk["error"],
+        empirical_ramp_loss=risk["ramp"], risk_bound=min(1.0, risk["upper"]),
         weight_norm=view.weight_norm, intercept=view.intercept, intercept_scale=float(intercept_scale),
         class_norm=class_norm, grid_radius=r, grid_index=cell.index, grid_weight=cell.weight,
-        norm_source=norm_source, rademacher_bound=rademacher, complexity_kind=kind,
-        rademacher_monte_carlo=mc, rademacher_monte_carlo_se=mc_se, risk_complexity_term=risk_complexity,
-        risk_confidence_term=risk_confidence, risk_delta=delta_risk, feature_bound=kappa,
+        norm_source=norm_source, rademacher_bound=risk["rademacher"], complexity_kind=kind,
+        rademacher_monte_carlo=r * mc / margin, rademacher_monte_carlo_se=r * mc_se / margin,
+        risk_complexity_term=risk["complexity"], risk_confidence_term=risk["confidence"], risk_delta=delta_risk,
+        feature_bound=kappa,
         feature_diameter=diameter, feature_bound_source=scale_source, empirical_fairness=emp_score,
         fairness_bound=bound_score, empirical_rate_gap=emp_rate, rate_gap_bound=bound_rate, cells=cells,
-        events=events, theorem=THEOREM,
+        events=_events(cells, n, kind, delta_risk, delta_score, delta_rate), theorem=THEOREM,
         assumptions=_assumptions(view, norm_source, base, ratio, scale_source, kappa, norm_bound, kind),
     )
