@@ -1,0 +1,532 @@
+r"""Linear FERM for large n: dual coordinate descent with an exact, unpenalised intercept.
+
+Problem (:mod:`fairerm.problem`, :math:`\phi(x) = x`): with data :math:`x_i\in\mathbb R^d`, labels
+:math:`y_i\in\{-1,+1\}`, boxes :math:`c_i` and fairness directions :math:`u_j = \sum_i C^u_{ji} x_i`,
+
+.. math::
+
+    \min_{w, b}\; \tfrac12\|w\|^2 + \sum_i c_i \max\big(0, 1 - y_i(\langle w, x_i\rangle + b)\big)
+    \quad\text{s.t.}\quad |\langle w, u_j\rangle| \le \epsilon .
+
+The intercept :math:`b` is *not* penalised, as FERM states it (liblinear's trick of a constant
+feature penalises it and solves another problem).
+
+**Fixed active set.** For a set :math:`A` of constraints held as equalities
+:math:`\langle w, u_j\rangle = \sigma_j\epsilon` (:math:`A = \emptyset` off the constraint; every
+live row with :math:`\sigma = 0` when :math:`\epsilon = 0`), write :math:`w = w_\perp + v` with
+:math:`v = U_A^\top t`, :math:`U_A U_A^\top t = \sigma_A\epsilon`, and :math:`w_\perp \perp
+\operatorname{span}\{u_j\}_{j\in A}`. With :math:`P = I - QQ^\top` (:math:`Q`, :math:`d\times r`, an
+orthonormal basis of that span) and :math:`o_i = \langle v, x_i\rangle`, the problem in :math:`w_\perp`
+for a **fixed** :math:`b` is an SVM without intercept on the projected points :math:`Px_i`, with
+margins :math:`m_i(b) = 1 - y_i(b + o_i)`. Its dual is the box QP
+
+.. math::
+
+    \min_{0\le\alpha\le c}\; \tfrac12\alpha^\top Q_P\alpha - m(b)^\top\alpha,\qquad
+    (Q_P)_{il} = y_i y_l\langle Px_i, Px_l\rangle,\qquad w_\perp = \sum_i \alpha_i y_i P x_i,
+
+solved by dual coordinate descent (Hsieh et al. 2008): one coordinate at a time, in random order,
+with liblinear's shrinking. The projection is never formed: we keep :math:`\tilde w = \sum_i\alpha_i
+y_i x_i` and :math:`c = \sum_i \alpha_i y_i Q^\top x_i`, so :math:`w_\perp = \tilde w - Qc` and
+:math:`\langle w_\perp, Px_i\rangle = \langle\tilde w, x_i\rangle - \langle c, Q^\top x_i\rangle`: memory
+is the data plus :math:`O(n r + d)`.
+
+**The intercept.** The value :math:`V(b)` of that problem is convex in :math:`b` (a partial minimum
+of a jointly convex function) and, by Danskin's theorem, :math:`V'(b) = -\sum_i\alpha_i(b) y_i =:
+-g(b)`, non-decreasing. The optimal intercept is the root of :math:`g`, found by a bracketing
+regula falsi (Illinois) over warm-started inner solves; the first probe is the intercept that is
+optimal for the first :math:`w` (:func:`fairerm.problem.optimal_intercept`). At the root
+:math:`y^\top\alpha = 0`, the dual's equality constraint.
+
+**Multipliers and the active set.** Stationarity :math:`w = \sum_i\alpha_i y_i x_i - U_A^\top\mu_A`
+gives :math:`U_A^\top\mu_A = Qc - v`, i.e. :math:`\mu_A = (U_AU_A^\top)^{+}U_A(Qc) - t`. For
+:math:`\epsilon > 0` the active set is updated as in :mod:`fairerm.solvers.exact` (drop a
+constraint whose multiplier has the wrong sign, add the most violated one): one constraint needs at
+most two intercept searches.
+
+References
+----------
+C.-J. Hsieh, K.-W. Chang, C.-J. Lin, S. S. Keerthi, S. Sundararajan. "A dual coordinate descent
+method for large-scale linear SVM". ICML 2008.
+M. Donini, L. Oneto, S. Ben-David, J. Shawe-Taylor, M. Pontil. "Empirical Risk Minimization Under
+Fairness Constraints". NeurIPS 2018. arXiv:1802.08626.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from ..problem import LinearFermProblem, dual_objective, hinge_primal_objective, optimal_intercept
+from ._solution import Solution
+
+__all__ = ["solve_linear_dcd", "dcd_box_qp", "live_constraint_rows"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _duality_gap(X, y, Z, margin, upper, alpha, w, c):
+    """Primal minus dual value of the fixed-intercept problem, and the primal value.
+
+    Primal :math:`\\tfrac12\\|w_\\perp\\|^2 + \\sum_i c_i(m_i - y_i\\langle w_\\perp, Px_i\\rangle)_+`, dual
+    :math:`m^\\top\\alpha - \\tfrac12\\|w_\\perp\\|^2`; :math:`\\|w_\\perp\\|^2 = \\|\\tilde w\\|^2 - \\|c\\|^2`.
+    """
+    n, d = X.shape
+    r = Z.shape[1]
+    norm_sq = 0.0
+    for f in range(d):
+        norm_sq += w[f] * w[f]
+    for f in range(r):
+        norm_sq -= c[f] * c[f]
+    hinge = 0.0
+    linear = 0.0
+    for i in range(n):
+        dot = 0.0
+        for f in range(d):
+            dot += w[f] * X[i, f]
+        for f in range(r):
+            dot -= c[f] * Z[i, f]
+        slack = margin[i] - y[i] * dot
+        if slack > 0.0:
+            hinge += upper[i] * slack
+        linear += margin[i] * alpha[i]
+    primal = 0.5 * norm_sq + hinge
+    return primal - (linear - 0.5 * norm_sq), primal
+
+
+@numba.njit(cache=True, nogil=True)
+def _dcd_box_qp_core(X, y, Z, margin, upper, sq_norm, alpha, w, c, tol, gap_tol, max_epochs, seed, shrinking):
+    """Dual coordinate descent on :math:`\\min_{0\\le\\alpha\\le c} \\tfrac12\\alpha^\\top Q_P\\alpha - m^\\top\\alpha`.
+
+    Updates ``alpha``, ``w`` (:math:`\\sum\\alpha_i y_i x_i`) and ``c`` (:math:`\\sum\\alpha_i y_i Z_i`) in
+    place; ``sq_norm[i]`` is :math:`\\|Px_i\\|^2`. Stops when the spread of the projected gradient,
+    :math:`\\max PG - \\min PG`, is at most ``tol`` on the full set (liblinear's rule), or when the
+    duality gap (checked every 10 epochs) is at most ``gap_tol`` times :math:`\\max(1, \\text{primal})`:
+    degenerate problems (many more points than features) can keep the spread large long after the
+    objective has converged. Returns (epochs, final spread, final relative gap or NaN).
+    """
+    n, d = X.shape
+    r = Z.shape[1]
+    np.random.seed(seed)
+    index = np.arange(n)
+    active = n
+    pg_max_old = np.inf
+    pg_min_old = -np.inf
+    spread = np.inf
+    rel_gap = np.nan
+    epoch = 0
+    while epoch < max_epochs:
+        epoch += 1
+        for k in range(active - 1):  # Fisher-Yates shuffle of the active prefix
+            j = k + np.random.randint(active - k)
+            tmp = index[k]
+            index[k] = index[j]
+            index[j] = tmp
+        pg_max = -np.inf
+        pg_min = np.inf
+        s = 0
+        while s < active:
+            i = index[s]
+            dot = 0.0
+            for f in range(d):
+                dot += w[f] * X[i, f]
+            for f in range(r):
+                dot -= c[f] * Z[i, f]
+            G = y[i] * dot - margin[i]
+            pg = 0.0
+            if alpha[i] <= 0.0:
+                if shrinking and G > pg_max_old:
+                    active -= 1
+                    index[s] = index[active]
+                    index[active] = i
+                    continue
+                if G < 0.0:
+                    pg = G
+            elif alpha[i] >= upper[i]:
+                if shrinking and G < pg_min_old:
+                    active -= 1
+                    index[s] = index[active]
+                    index[active] = i
+                    continue
+                if G > 0.0:
+                    pg = G
+            else:
+                pg = G
+            if pg > pg_max:
+                pg_max = pg
+            if pg < pg_min:
+                pg_min = pg
+            if pg != 0.0:
+                old = alpha[i]
+                if sq_norm[i] > 0.0:
+                    new = old - G / sq_norm[i]
+                else:  # the point vanishes under P: its coordinate is linear
+                    new = upper[i] if G < 0.0 else 0.0
+                if new < 0.0:
+                    new = 0.0
+                elif new > upper[i]:
+                    new = upper[i]
+                step = (new - old) * y[i]
+                if step != 0.0:
+                    alpha[i] = new
+                    for f in range(d):
+                        w[f] += step * X[i, f]
+                    for f in range(r):
+                        c[f] += step * Z[i, f]
+            s += 1
+        if pg_max == -np.inf:
+            pg_max = 0.0
+        if pg_min == np.inf:
+            pg_min = 0.0
+        spread = pg_max - pg_min
+        if spread <= tol:
+            if active == n:
+                break
+            active = n  # converged on the shrunk set: check everything once more
+            pg_max_old = np.inf
+            pg_min_old = -np.inf
+            continue
+        if gap_tol > 0.0 and epoch % 10 == 0:
+            gap, primal = _duality_gap(X, y, Z, margin, upper, alpha, w, c)
+            rel_gap = gap / max(1.0, primal)
+            if rel_gap <= gap_tol:
+                break
+        pg_max_old = pg_max if pg_max > 0.0 else np.inf
+        pg_min_old = pg_min if pg_min < 0.0 else -np.inf
+    return epoch, spread, rel_gap
+
+
+def dcd_box_qp(X, y, margin, upper, *, basis=None, alpha=None, tol=1e-6, gap_tol=0.0, max_epochs=1000, seed=0,
+               shrinking=True):
+    """Solve the intercept-free box QP of the module docstring (projected data, given margins).
+
+    Parameters
+    ----------
+    X : ndarray (n, d), C-contiguous float64
+    y : ndarray (n,) of +/-1
+    margin : ndarray (n,), :math:`m_i`
+    upper : ndarray (n,), the boxes :math:`c_i`
+    basis : ndarray (d, r) or None
+        Orthonormal :math:`Q`; the data are projected by :math:`P = I - QQ^\\top` (implicitly).
+    alpha : ndarray (n,) or None
+        Warm start (clipped to the box).
+
+    Returns
+    -------
+    alpha, w_perp, epochs, spread, rel_gap : the multipliers, :math:`w_\\perp`, epochs run, final
+    projected-gradient spread and relative duality gap (NaN if never checked); converged iff
+    ``spread <= tol`` or ``rel_gap <= gap_tol``.
+    """
+    Q = np.zeros((X.shape[1], 0)) if basis is None else np.asarray(basis, dtype=np.float64)
+    Z = np.ascontiguousarray(X @ Q)
+    sq_norm = np.einsum("ij,ij->i", X, X) - np.einsum("ij,ij->i", Z, Z)
+    alpha = np.zeros(X.shape[0]) if alpha is None else np.clip(np.array(alpha, dtype=np.float64), 0.0, upper)
+    w = X.T @ (alpha * y)
+    c = Z.T @ (alpha * y)
+    epochs, spread, rel_gap = _dcd_box_qp_core(X, y, Z, np.ascontiguousarray(margin, dtype=np.float64), upper,
+                                               sq_norm, alpha, w, c, float(tol), float(gap_tol), int(max_epochs),
+                                               int(seed), bool(shrinking))
+    return alpha, w - Q @ c, epochs, spread, rel_gap
+
+
+class _FixedActiveSet:
+    """Warm-started solves of the fixed-intercept QP for one active set (state kept between calls)."""
+
+    def __init__(self, X, y, upper, Q, offsets, alpha0, tol, gap_tol, max_epochs, seed, shrinking):
+        self.X, self.y, self.upper, self.Q = X, y, upper, Q
+        self.offsets = offsets
+        self.Z = np.ascontiguousarray(X @ Q)
+        self.sq_norm = np.einsum("ij,ij->i", X, X) - np.einsum("ij,ij->i", self.Z, self.Z)
+        np.maximum(self.sq_norm, 0.0, out=self.sq_norm)
+        self.alpha = np.zeros(X.shape[0]) if alpha0 is None else np.clip(np.array(alpha0, dtype=float), 0.0, upper)
+        self.w = X.T @ (self.alpha * y)
+        self.c = self.Z.T @ (self.alpha * y)
+        self.tol, self.gap_tol, self.max_epochs, self.seed, self.shrinking = tol, gap_tol, max_epochs, seed, shrinking
+        self.n_solves = self.epochs = 0
+        self.converged = True
+
+    def balance(self, b: float) -> float:
+        """Solve at intercept ``b``; return :math:`g(b) = \\sum_i\\alpha_i(b) y_i`."""
+        margin = 1.0 - self.y * (b + self.offsets)
+        epochs, spread, rel_gap = _dcd_box_qp_core(self.X, self.y, self.Z, margin, self.upper, self.sq_norm,
+                                                   self.alpha, self.w, self.c, self.tol, self.gap_tol, self.max_epochs,
+                                                   self.seed + self.n_solves, self.shrinking)
+        self.n_solves += 1
+        self.epochs += epochs
+        self.converged &= bool(spread <= self.tol or rel_gap <= self.gap_tol)
+        return float(self.alpha @ self.y)
+
+    def w_perp(self) -> np.ndarray:
+        return self.w - self.Q @ self.c
+
+
+def _intercept_search(inner: _FixedActiveSet, b0: float, btol: float, max_solves: int) -> tuple[float, bool]:
+    """Root of the non-increasing :math:`g(b)` by bracketing and Illinois regula falsi."""
+    scale = float(np.sum(inner.upper))
+    gtol = 1e-12 * scale
+    g0 = inner.balance(b0)
+    if abs(g0) <= gtol:
+        return b0, True
+    fixed = inner.X @ inner.w_perp() + inner.offsets
+    b1 = optimal_intercept(fixed, inner.y, inner.upper)
+    step = b1 - b0 if abs(b1 - b0) > 1e-3 else float(np.sign(g0))
+    if np.sign(step) != np.sign(g0):  # g decreases in b: move towards the root
+        step = float(np.sign(g0)) * max(abs(step), 1e-3)
+    lo_b, lo_g, hi_b, hi_g = (b0, g0, None, None) if g0 > 0 else (None, None, b0, g0)
+    b = b0 + step
+    while inner.n_solves < max_solves:
+        g = inner.balance(b)
+        if abs(g) <= gtol:
+            return b, True
+        if g > 0:
+            lo_b, lo_g = b, g
+        else:
+            hi_b, hi_g = b, g
+        if lo_b is not None and hi_b is not None:
+            break
+        step *= 2.0
+        b += step
+    side = 0
+    while inner.n_solves < max_solves:
+        width = hi_b - lo_b
+        if width <= btol * (1.0 + abs(lo_b) + abs(hi_b)):
+            return (lo_b * (-hi_g) + hi_b * lo_g) / (lo_g - hi_g), True
+        b = hi_b - hi_g * width / (hi_g - lo_g)
+        if not lo_b < b < hi_b:
+            b = 0.5 * (lo_b + hi_b)
+        g = inner.balance(b)
+        if abs(g) <= gtol:
+            return b, True
+        if g > 0:
+            lo_b, lo_g = b, g
+            if side == 1:
+                hi_g *= 0.5
+            side = 1
+        else:
+            hi_b, hi_g = b, g
+            if side == -1:
+                lo_g *= 0.5
+            side = -1
+    return b, False
+
+
+def live_constraint_rows(U: np.ndarray, X: np.ndarray, constraint_weights: np.ndarray) -> np.ndarray:
+    """Rows :math:`u_j` that are not round-off zeros (zero rows hold for every ``w``; e.g. projected data)."""
+    reference = np.abs(constraint_weights).sum(axis=1) * max(1.0, float(np.max(np.abs(X), initial=0.0)))
+    return np.linalg.norm(U, axis=1) > 1e-12 * np.maximum(reference, 1e-300)
+
+
+def _reduced_primal(inner: _FixedActiveSet, working: np.ndarray, bound: np.ndarray):
+    """The primal restricted to the working set, the other points' hinge terms fixed; solved by CLARABEL."""
+    import cvxpy as cp
+
+    X, y, upper, Q, offsets = inner.X, inner.y, inner.upper, inner.Q, inner.offsets
+    d = X.shape[1]
+    w, b = cp.Variable(d), cp.Variable()
+    xi = cp.Variable(working.size)
+    pull = X.T @ np.where(bound, upper * y, 0.0)  # the bound points' hinge terms are linear in (w, b)
+    pull_b = float(np.sum(upper[bound] * y[bound]))
+    margins = cp.multiply(y[working], X[working] @ w + b + offsets[working]) >= 1 - xi
+    constraints = [margins, xi >= 0]
+    if Q.shape[1]:
+        constraints.append(Q.T @ w == 0)
+    objective = 0.5 * cp.sum_squares(w) + upper[working] @ xi - pull @ w - pull_b * b
+    problem = cp.Problem(cp.Minimize(objective), constraints)
+    problem.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    if problem.status != "optimal" or w.value is None:
+        return None
+    return np.asarray(w.value), float(b.value), np.clip(np.asarray(margins.dual_value), 0.0, upper[working])
+
+
+def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float = 1e-7, band: float = 0.05, max_working: int = 20000,
+            max_rounds: int = 10):
+    r"""Finish with an exact working-set step; return ``(alpha, b)`` when the KKT conditions certify it.
+
+    The DCD iterate tells which points are inside the margin (:math:`\alpha_i = c_i`), outside it
+    (:math:`\alpha_i = 0`) or near it. Keeping the points with margin :math:`|y_if(x_i) - 1|` below ``band``
+    (and the free ones) as a working set :math:`S`, and fixing the others' hinge terms (linear for
+    :math:`\alpha_i = c_i`, zero for :math:`\alpha_i = 0`), leaves a small QP in :math:`(w, b, \xi_S)` solved
+    by an interior-point method. Points outside :math:`S` whose margin contradicts their assumed side
+    join :math:`S`, and the step repeats. When none does, every KKT condition of the problem with
+    intercept holds (up to ``kkt_tol``): the result is the exact optimum. Returns None otherwise.
+    """
+    X, y, upper, alpha = inner.X, inner.y, inner.upper, inner.alpha
+    yf = y * (X @ inner.w_perp() + b + inner.offsets)
+    in_working = (np.abs(yf - 1.0) <= band) | ((alpha > 0.0) & (alpha < upper))
+    for _ in range(max_rounds):
+        if in_working.sum() > max_working:
+            return None
+        bound = ~in_working & (yf < 1.0)
+        working = np.flatnonzero(in_working)
+        reduced = _reduced_primal(inner, working, bound)
+        if reduced is None:
+            return None
+        w, b_new, alpha_working = reduced
+        yf = y * (X @ w + b_new + inner.offsets)
+        wrong_side = ~in_working & ((bound & (yf > 1.0 + kkt_tol)) | (~bound & (yf < 1.0 - kkt_tol)))
+        if not wrong_side.any():
+            new_alpha = np.where(bound, upper, 0.0)
+            new_alpha[working] = alpha_working
+            return new_alpha, b_new
+        in_working |= wrong_side
+    return None
+
+
+@dataclass
+class _Outcome:
+    inner: _FixedActiveSet
+    intercept: float
+    w: np.ndarray
+    mu: np.ndarray
+    search_converged: bool
+
+
+def _equality_solve(X, y, upper, U, active, signs, epsilon, alpha0, b0, options, rank_rtol):
+    """Solve with the constraints ``active`` held at :math:`\\langle w,u_j\\rangle = \\sigma_j\\epsilon`."""
+    d, k = X.shape[1], U.shape[0]
+    mu = np.zeros(k)
+    if active:
+        U_A = U[active]
+        eigval, eigvec = np.linalg.eigh(U_A @ U_A.T)
+        keep = eigval > rank_rtol * max(float(eigval.max()), 1e-300)
+        V, D = eigvec[:, keep], eigval[keep]
+        rhs = signs * epsilon
+        t = V @ ((V.T @ rhs) / D)
+        if np.linalg.norm(U_A @ (U_A.T @ t) - rhs) > 1e-9 * (1.0 + np.linalg.norm(rhs)):
+            return None  # inconsistent equalities on dependent rows
+        Q = U_A.T @ (V / np.sqrt(D))
+        v = U_A.T @ t
+    else:
+        Q, v, t = np.zeros((d, 0)), np.zeros(d), None
+    offsets = X @ v
+    inner = _FixedActiveSet(X, y, upper, Q, offsets, alpha0, **options["inner"])
+    b, ok = _intercept_search(inner, b0, options["btol"], options["max_solves"])
+    polished = _polish(inner, b)
+    if polished is not None:  # exact KKT point: replace the iterate
+        inner.alpha[:], b = polished
+        inner.w[:] = X.T @ (inner.alpha * y)
+        inner.c[:] = inner.Z.T @ (inner.alpha * y)
+        ok = inner.converged = True
+    inner.polished = polished is not None
+    w = inner.w_perp() + v
+    if active:
+        mu[active] = V @ ((V.T @ (U_A @ (Q @ inner.c))) / D) - t
+    return _Outcome(inner, b, w, mu, ok)
+
+
+def _active_set(X, y, upper, U, epsilon, live, initial, alpha0, b0, options, rank_rtol, ctol):
+    """Primal-dual active-set method over the live fairness rows (as in :mod:`fairerm.solvers.exact`)."""
+    active = dict(initial)
+    last = None
+    for _ in range(4 * len(live) + 10):
+        order = sorted(active)
+        out = _equality_solve(X, y, upper, U, order, np.array([active[j] for j in order], dtype=float), epsilon,
+                              alpha0 if last is None else last.inner.alpha,
+                              b0 if last is None else last.intercept, options, rank_rtol)
+        if out is None:
+            return last, False
+        last = out
+        wrong = [j for j in order if out.mu[j] * active[j] < -ctol * (1.0 + abs(out.mu[j]))]
+        if wrong:
+            del active[min(wrong, key=lambda j: out.mu[j] * active[j])]
+            continue
+        values = U @ out.w
+        violated = [j for j in live if j not in active and abs(values[j]) > epsilon + ctol]
+        if not violated:
+            return out, True
+        worst = max(violated, key=lambda j: abs(values[j]))
+        active[worst] = float(np.sign(values[worst]))
+    return last, False
+
+
+def solve_linear_dcd(
+    problem: LinearFermProblem,
+    *,
+    tol: float = 1e-6,
+    gap_tol: float = 1e-10,
+    max_epochs: int = 10000,
+    intercept_tol: float = 1e-10,
+    max_solves: int = 200,
+    shrinking: bool = True,
+    random_state: int = 0,
+    rank_rtol: float = 1e-10,
+    warm_start: Solution | None = None,
+) -> Solution:
+    """Solve linear FERM by dual coordinate descent and an exact intercept search (module docstring).
+
+    Parameters
+    ----------
+    problem : LinearFermProblem
+        Dense ``X`` (C-contiguous float64); memory beyond it is :math:`O(n k + d k)`.
+    tol : float
+        Projected-gradient spread at which each inner DCD solve stops (liblinear's ``eps``).
+    gap_tol : float
+        Or when its duality gap is at most ``gap_tol`` times :math:`\\max(1, \\text{primal value})`:
+        the objective is then within that relative accuracy of the fixed-intercept optimum, and
+        :math:`\\|w - w^\\star\\|^2 \\le 2\\,\\text{gap}` by strong convexity.
+    max_epochs : int
+        Passes over the data per inner solve.
+    intercept_tol : float
+        Relative width of the bracket on :math:`b` at which the intercept search stops.
+    max_solves : int
+        Inner solves allowed per active set.
+    shrinking : bool
+    random_state : int
+        Seed of the coordinate order.
+    rank_rtol : float
+        Relative eigenvalue threshold for dependent constraint rows.
+    warm_start : Solution, optional
+        A previous solution (its ``alpha``, ``intercept`` and active constraints are reused).
+
+    Returns
+    -------
+    Solution
+        ``coef`` :math:`w`, ``intercept`` :math:`b`, ``alpha``, signed ``mu``; ``info`` holds the number of
+        inner solves, epochs and :math:`|y^\\top\\alpha|`.
+    """
+    start = time.perf_counter()
+    X = np.ascontiguousarray(problem.X, dtype=np.float64)
+    y = np.ascontiguousarray(problem.y, dtype=np.float64)
+    upper = np.ascontiguousarray(problem.upper, dtype=np.float64)
+    U = np.asarray(problem.U, dtype=np.float64).reshape(problem.n_constraints, X.shape[1])
+    epsilon = float(problem.epsilon)
+    live = [int(j) for j in np.flatnonzero(live_constraint_rows(U, X, problem.constraint_weights))]
+    options = {"inner": dict(tol=float(tol), gap_tol=float(gap_tol), max_epochs=int(max_epochs), seed=int(random_state),
+                             shrinking=bool(shrinking)),
+               "btol": float(intercept_tol), "max_solves": int(max_solves)}
+    alpha0 = warm_start.alpha if warm_start is not None else None
+    b0 = float(warm_start.intercept) if warm_start is not None else 0.0
+    if epsilon == 0.0:
+        out = _equality_solve(X, y, upper, U, live, np.zeros(len(live)), 0.0, alpha0, b0, options, rank_rtol)
+        set_converged, method = True, "projection"
+    else:
+        initial = {}
+        if warm_start is not None:
+            initial = {j: float(np.sign(m)) for j, m in enumerate(np.asarray(warm_start.mu)) if m != 0.0 and j in live}
+        out, set_converged = _active_set(X, y, upper, U, epsilon, live, initial, alpha0, b0, options, rank_rtol,
+                                         ctol=1e-7 * max(1.0, epsilon))
+        method = "active_set"
+    inner, w, mu = out.inner, out.w, out.mu
+    decision = X @ w + out.intercept
+    converged = inner.converged and out.search_converged and set_converged
+    status = "optimal" if converged else ("max_epochs_reached" if not inner.converged else "intercept_search_failed"
+                                          if not out.search_converged else "active_set_not_converged")
+    return Solution(
+        solver="dcd",
+        status=status,
+        converged=bool(converged),
+        intercept=float(out.intercept),
+        mu=mu,
+        constraint_value=U @ w,
+        primal_objective=hinge_primal_objective(w @ w, decision, y, upper),
+        dual_objective=dual_objective(w @ w, inner.alpha, mu, epsilon),
+        alpha=inner.alpha.copy(),
+        coef=w,
+        n_iter=int(inner.epochs),
+        solve_time=time.perf_counter() - start,
+        info={"method": method, "inner_solves": inner.n_solves, "epochs": inner.epochs,
+              "dual_equality_residual": float(abs(inner.alpha @ y)), "live_constraints": len(live),
+              "kkt_polished": inner.polished},
+    )
