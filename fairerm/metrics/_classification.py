@@ -67,7 +67,7 @@ class _BinaryPredictions:
         true_classes = classes.tolist()
         if len(classes) == 1:
             # A one-class sample: the second label may come from y_pred or pos_label.
-            classes = _unique_labels(np.asarray([*classes.tolist(), *np.unique(pred).tolist(),
+            classes = _unique_labels(np.asarray([*classes.tolist(), *_unique_labels(pred, "y_pred").tolist(),
                                                  *([] if pos_label is None else [pos_label])], dtype=object),
                                      "y_pred")
             if len(classes) > 2:
