@@ -76,6 +76,14 @@ def test_gram_block_gemm(benchmark, d):
 
 
 @pytest.mark.parametrize("d", [20, 100])
+def test_gemm_only(benchmark, d):
+    """The physical limit: the BLAS product A A^T alone, without the kernel map."""
+    A, _ = synthetic(2000, d)
+    benchmark.group = f"gram-2000x2000-d{d}"
+    benchmark(np.matmul, A, A.T.copy())
+
+
+@pytest.mark.parametrize("d", [20, 100])
 def test_gram_block_numba_loop(benchmark, d):
     A, _ = synthetic(2000, d)
     spec = KernelSpec("rbf", gamma=1.0 / d)
