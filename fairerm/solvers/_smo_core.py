@@ -1,4 +1,4 @@
-r"""Compiled core of the SMO solver (Numba): row cache, working-set selection, update, shrinking.
+r"""Compiled core of the SMO solver (Numba): gradients, working-set selection, the update, shrinking.
 
 It solves the SVM-type dual
 
