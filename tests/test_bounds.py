@@ -299,6 +299,8 @@ def test_holdout_report_uses_binomial_tails(data, linear_model):
     assert row["rate_upper_bound"] == pytest.approx(binomial_upper_bound(hits, int(pos_b.sum()), 0.05 / 12))
     assert row["rate_lower_bound"] == pytest.approx(binomial_lower_bound(hits, int(pos_b.sum()), 0.05 / 12))
     assert "Clopper-Pearson" in str(report) and "NOT used to fit" in str(report)
+    assert max(len(line) for line in str(report).splitlines()) <= 80
+    assert np.isnan(report.to_frame().loc["ramp loss", "bound"])  # only the 0-1 error is bounded here
     uniform = generalization_report(linear_model, X, y, sensitive_features=s)
     assert report.risk_bound < uniform.risk_bound and report.rate_gap_bound < uniform.rate_gap_bound
     with pytest.raises(FairermTypeError, match="holdout"):

@@ -52,7 +52,7 @@ class GeneralizationReport:
     empirical_ramp_loss : float
         :math:`\hat L_\gamma(f)`, mean ramp loss :math:`\min(1, \max(0, 1 - y f/\gamma))`.
     risk_bound : float
-        Upper bound on the true 0-1 error (and the true ramp risk), capped at 1.
+        Upper bound on the true 0-1 error (and, except with ``holdout=True``, on the true ramp risk), capped at 1.
     weight_norm, intercept, intercept_scale : float
         :math:`\|w\|`, :math:`b` and :math:`c`.
     class_norm, grid_radius : float
@@ -128,6 +128,11 @@ class GeneralizationReport:
     theorem: str = ""
     assumptions: list = field(default_factory=list)
 
+    @property
+    def _ramp_bound(self) -> float:
+        """The bound on the true ramp risk: the risk bound, except on a held-out sample (not bounded there)."""
+        return np.nan if self.complexity_kind == "holdout" else self.risk_bound
+
     # ------------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """Every scalar of the report as a plain ``float`` (keys as in the attribute list).
@@ -168,7 +173,7 @@ class GeneralizationReport:
         rows = [
             ("risk (0-1 error)", self.empirical_error, self.risk_bound,
              "P(h(x) != y); bound via the ramp loss, which dominates the 0-1 loss"),
-            ("ramp loss", self.empirical_ramp_loss, self.risk_bound,
+            ("ramp loss", self.empirical_ramp_loss, self._ramp_bound,
              f"mean of min(1, max(0, 1 - y f(x) / {self.margin:g})), the surrogate the theorem bounds"),
             ("fairness (score gap)", self.empirical_fairness, self.fairness_bound,
              "largest gap between groups' mean scores f on the notion's examples (linear-loss constraint)"),
@@ -183,7 +188,7 @@ class GeneralizationReport:
         lines = [f"{'quantity':<44}{'empirical':>12}{'true <=':>12}", "-" * 68]
         rows = [
             ("risk: 0-1 error P(h(x) != y)", self.empirical_error, self.risk_bound),
-            (f"risk: ramp loss (margin {self.margin:g})", self.empirical_ramp_loss, self.risk_bound),
+            (f"risk: ramp loss (margin {self.margin:g})", self.empirical_ramp_loss, self._ramp_bound),
             ("fairness: score gap (theorem, linear loss)", self.empirical_fairness, self.fairness_bound),
             (f"fairness: {self.rate_gap_name} of h (thresholded)", self.empirical_rate_gap, self.rate_gap_bound),
         ]
@@ -199,9 +204,9 @@ class GeneralizationReport:
         ]
         if self.complexity_kind == "holdout":
             return lines[:1] + [
-                "  held-out sample: (R) and (T) are exact binomial (Clopper-Pearson) bounds for the",
-                "  fixed classifier; no complexity term. Error bound - error = "
-                f"{_fmt(self.risk_confidence_term)} (d_R = {self.risk_delta:.3g})",
+                "  held-out sample: (R) and (T) are exact binomial (Clopper-Pearson) bounds",
+                "  for the fixed classifier, no complexity term (the ramp loss is not bounded).",
+                f"  error bound - error = {_fmt(self.risk_confidence_term)} (d_R = {self.risk_delta:.3g})",
                 f"  feature bound kappa = {self.feature_bound:.4g}, diameter Delta = {self.feature_diameter:.4g} "
                 f"({self.feature_bound_source})",
             ]
