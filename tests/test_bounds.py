@@ -216,6 +216,7 @@ def test_kernel_report(data, kernel_model):
     mc = report.grid_radius * np.mean(np.sqrt(np.einsum("ij,ij->j", sig, K @ sig))) / len(y)
     assert mc <= report.rademacher_bound
     assert report.rademacher_monte_carlo == pytest.approx(mc, rel=0.1)
+    assert report.to_dict()["rademacher_monte_carlo"] == report.rademacher_monte_carlo
 
 
 def test_poly_kernel_uses_the_sample_radius_as_an_assumption(data):
@@ -339,7 +340,8 @@ def test_outputs(data, linear_model):
     for key in ("empirical_risk", "risk_bound", "empirical_fairness", "fairness_bound", "delta", "empirical_deo",
                 "deo_bound"):
         assert type(out[key]) is float
-    assert all(type(v) is float for v in out.values())
+    assert all(type(v) is float and np.isfinite(v) for v in out.values())
+    assert "rademacher_monte_carlo" not in out
     frame = report.to_frame()
     assert list(frame.columns) == ["empirical", "bound", "description"] and len(frame) == 4
     assert frame.loc["risk (0-1 error)", "bound"] == out["risk_bound"]

@@ -138,7 +138,8 @@ class GeneralizationReport:
         """Every scalar of the report as a plain ``float`` (keys as in the attribute list).
 
         Includes ``empirical_risk`` (the 0-1 error), ``risk_bound``, ``empirical_fairness``,
-        ``fairness_bound``, ``delta``; for equal opportunity also ``empirical_deo``/``deo_bound``.
+        ``fairness_bound``, ``delta``; for equal opportunity also ``empirical_deo``/``deo_bound``;
+        ``rademacher_monte_carlo`` only when it was computed. No value is NaN.
         """
         out = {
             "delta": self.delta,
@@ -152,7 +153,6 @@ class GeneralizationReport:
             "class_norm": self.class_norm,
             "grid_radius": self.grid_radius,
             "rademacher_bound": self.rademacher_bound,
-            "rademacher_monte_carlo": self.rademacher_monte_carlo,
             "risk_complexity_term": self.risk_complexity_term,
             "risk_confidence_term": self.risk_confidence_term,
             "risk_delta": self.risk_delta,
@@ -163,6 +163,8 @@ class GeneralizationReport:
             "empirical_rate_gap": self.empirical_rate_gap,
             "rate_gap_bound": self.rate_gap_bound,
         }
+        if not np.isnan(self.rademacher_monte_carlo):  # only when asked for (keeps JSON output NaN-free)
+            out["rademacher_monte_carlo"] = self.rademacher_monte_carlo
         if self.notion == "equal_opportunity":
             out["empirical_deo"] = self.empirical_rate_gap
             out["deo_bound"] = self.rate_gap_bound
