@@ -146,6 +146,7 @@ class GeneralizationReport:
             "n_samples": self.n_samples,
             "margin": self.margin,
             "empirical_risk": self.empirical_error,
+            "empirical_error": self.empirical_error,
             "empirical_ramp_loss": self.empirical_ramp_loss,
             "risk_bound": self.risk_bound,
             "weight_norm": self.weight_norm,
