@@ -35,14 +35,14 @@ it is not this problem (DESIGN.md 2.3). Here :math:`\mu` stays a variable.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..kernels import KernelSpec, kernel_matvec
+from ..kernels import KernelSpec, kernel_diagonal, kernel_matvec
 from ..problem import dual_objective, hinge_primal_objective, optimal_intercept
 from ._solution import Solution
-from .smo import solve_svm_dual
+from .smo import SMOResult, solve_svm_dual
 
 __all__ = ["solve_kernel_exact", "constraint_kernel_columns"]
 
@@ -66,10 +66,32 @@ class _Evaluation:
     converged: bool
 
 
-class _FairDualSearch:
-    """Evaluations of :math:`\\alpha(\\mu)` by warm-started SMO solves."""
+def _low_rank_product(Z: np.ndarray | None, v: np.ndarray) -> np.ndarray | float:
+    return 0.0 if Z is None else Z @ (Z.T @ v)
 
-    def __init__(self, X, y, kernel, upper, KCt, M, smo_options):
+
+def _rebase_warm_state(result: SMOResult, Z_old, Z_new, y: np.ndarray) -> SMOResult:
+    r"""Carry a solver state from the kernel :math:`K - Z_{old}Z_{old}^\top` to :math:`K - Z_{new}Z_{new}^\top`.
+
+    SMO warm-starts from :math:`\alpha`, :math:`Q\alpha` and :math:`\bar G = \sum_{j:\alpha_j = C_j} C_j Q_{:j}`;
+    only the low-rank part of :math:`Q` changes, so both are updated in :math:`O(nr)`, without a
+    single kernel row.
+    """
+    if Z_old is Z_new:
+        return result
+    ya = y * result.alpha
+    at_upper = y * np.where(result.alpha >= result.upper, result.upper, 0.0)
+    return replace(
+        result,
+        q_alpha=result.q_alpha + y * (_low_rank_product(Z_old, ya) - _low_rank_product(Z_new, ya)),
+        g_bar=result.g_bar + y * (_low_rank_product(Z_old, at_upper) - _low_rank_product(Z_new, at_upper)),
+    )
+
+
+class _FairDualSearch:
+    """SVM solves for the fair dual, each warm-started from the previous one's full state."""
+
+    def __init__(self, X, y, kernel, upper, KCt, M, smo_options, warm_state=None, alpha0=None):
         self.X, self.y, self.kernel, self.upper = X, y, kernel, upper
         self.KCt, self.M = KCt, M
         self.smo_options = smo_options
@@ -77,14 +99,26 @@ class _FairDualSearch:
         self.n_iter = 0
         self.all_converged = True
         self.last: _Evaluation | None = None
+        self.state = warm_state  # (SMOResult, Z) of the last solve
+        self.alpha0 = alpha0
 
-    def evaluate(self, mu: np.ndarray, warm: np.ndarray | None = None) -> _Evaluation:
-        p = -1.0 - self.y * (self.KCt @ mu)
-        alpha0 = warm if warm is not None else (self.last.alpha if self.last is not None else None)
-        res = solve_svm_dual(self.X, self.y, self.kernel, p=p, upper=self.upper, alpha0=alpha0, **self.smo_options)
+    def smo(self, p: np.ndarray, Z: np.ndarray | None) -> SMOResult:
+        r"""One SVM solve on :math:`K - ZZ^\top` with linear term ``p``, warm-started."""
+        options = dict(self.smo_options)
+        if self.state is not None and np.all(self.state[0].alpha <= self.upper):
+            options["warm_start"] = _rebase_warm_state(self.state[0], self.state[1], Z, self.y)
+        elif self.alpha0 is not None and np.all(self.alpha0 <= self.upper):
+            options["alpha0"] = self.alpha0
+        res = solve_svm_dual(self.X, self.y, self.kernel, p=p, upper=self.upper, low_rank=Z, **options)
+        self.state = (res, Z)
         self.n_solves += 1
         self.n_iter += res.n_iter
         self.all_converged &= res.converged
+        return res
+
+    def evaluate(self, mu: np.ndarray) -> _Evaluation:
+        p = -1.0 - self.y * (self.KCt @ mu)
+        res = self.smo(p, None)
         # G = Q alpha + p  =>  K (y * alpha) = y * (G - p)
         evaluation = _Evaluation(mu.copy(), res.alpha.copy(), res.intercept, self.y * (res.gradient - p),
                                  res.n_iter, res.converged)
@@ -97,7 +131,7 @@ class _FairDualSearch:
 
 
 def _equality_solve(search: "_FairDualSearch", active: list, signs: np.ndarray, epsilon: float,
-                    rank_rtol: float, warm: np.ndarray | None):
+                    rank_rtol: float):
     r"""Solve FERM with the constraints in ``active`` as equalities :math:`\langle w,u_j\rangle = \sigma_j\epsilon`.
 
     Write :math:`w = w_\perp + \sum_{j\in A} t_j u_j` with :math:`w_\perp \perp u_A`; the equalities
@@ -113,7 +147,7 @@ def _equality_solve(search: "_FairDualSearch", active: list, signs: np.ndarray, 
     k = search.M.shape[0]
     mu = np.zeros(k)
     if not active:
-        ev = search.evaluate(mu, warm=warm)
+        ev = search.evaluate(mu)
         return ev, mu
     A = np.asarray(active)
     M_AA = search.M[np.ix_(A, A)]
@@ -128,12 +162,7 @@ def _equality_solve(search: "_FairDualSearch", active: list, signs: np.ndarray, 
     offsets = KCt_A @ t
     Z = KCt_A @ (V / np.sqrt(D))
     p = -1.0 + search.y * offsets
-    res = solve_svm_dual(search.X, search.y, search.kernel, p=p, upper=search.upper, low_rank=Z,
-                         alpha0=warm if warm is not None else (search.last.alpha if search.last is not None else None),
-                         **search.smo_options)
-    search.n_solves += 1
-    search.n_iter += res.n_iter
-    search.all_converged &= res.converged
+    res = search.smo(p, Z)
     y_alpha = search.y * res.alpha
     mu[A] = V @ ((V.T @ (KCt_A.T @ y_alpha)) / D) - t
     # G = Q' alpha + p with Q' on K - Z Z^T  =>  K (y alpha) = y (G - p) + Z Z^T (y alpha)
@@ -144,15 +173,14 @@ def _equality_solve(search: "_FairDualSearch", active: list, signs: np.ndarray, 
 
 
 def _active_set_search(search: "_FairDualSearch", epsilon: float, rank_rtol: float, ctol: float,
-                       initial_active: dict, warm: np.ndarray | None, max_steps: int):
+                       initial_active: dict, max_steps: int):
     """Primal-dual active-set method over the fairness constraints (each step: one SVM solve)."""
     k = search.M.shape[0]
     active = dict(initial_active)  # index -> sign
     for _ in range(max_steps):
         order = sorted(active)
         outcome = _equality_solve(search, order, np.array([active[j] for j in order], dtype=float), epsilon,
-                                  rank_rtol, warm)
-        warm = None
+                                  rank_rtol)
         if outcome is None:
             return None
         ev, mu = outcome
@@ -226,14 +254,23 @@ def solve_kernel_exact(
     k = constraint_weights.shape[0]
     eigval, eigvec = np.linalg.eigh(M)
     scale = max(float(eigval.max()), 0.0)
-    keep = eigval > rank_rtol * scale if scale > 0 else np.zeros(k, dtype=bool)
+    # ||u_j||^2 at the level of rounding noise (groups already balanced) is u_j = 0, not a direction:
+    # M_jj <= (sum_l |C_jl|)^2 max_l k(x_l, x_l), and rounding in M is ~1e-16 of that bound.
+    support = np.any(constraint_weights != 0.0, axis=0)
+    diag = np.diag(X)[support] if kernel.is_precomputed else kernel_diagonal(X[support], kernel)
+    noise_floor = 1e-12 * float(np.abs(constraint_weights).sum(axis=1).max()) ** 2 * float(np.abs(diag).max())
+    keep = eigval > max(rank_rtol * scale, noise_floor) if scale > 0 else np.zeros(k, dtype=bool)
     info: dict = {"constraint_rank": int(keep.sum())}
     alpha0 = warm_start.alpha if warm_start is not None and warm_start.alpha is not None else None
+    warm_state = warm_start.info.get("smo_warm_state") if warm_start is not None else None
+    if warm_state is not None and warm_state[0].alpha.shape != y.shape:
+        warm_state = None
+    search = _FairDualSearch(X, y, kernel, upper, KCt, M, smo_options, warm_state=warm_state, alpha0=alpha0)
 
     if epsilon == 0.0 or not keep.any():
         # Rank-r update of the kernel; mu minimised out in closed form.
         Z = KCt @ (eigvec[:, keep] / np.sqrt(eigval[keep])) if keep.any() else None
-        res = solve_svm_dual(X, y, kernel, upper=upper, low_rank=Z, alpha0=alpha0, **smo_options)
+        res = search.smo(-np.ones_like(y), Z)
         M_pinv = (eigvec[:, keep] / eigval[keep]) @ eigvec[:, keep].T
         mu = M_pinv @ (KCt.T @ (y * res.alpha))
         K_y_alpha = y * (res.gradient + 1.0) + (Z @ (Z.T @ (y * res.alpha)) if Z is not None else 0.0)
@@ -242,12 +279,11 @@ def solve_kernel_exact(
         status = res.status
         info.update(n_svm_solves=1, method="projected_kernel")
     else:
-        search = _FairDualSearch(X, y, kernel, upper, KCt, M, smo_options)
         initial = {}
         if warm_start is not None:
             initial = {j: float(np.sign(m)) for j, m in enumerate(np.asarray(warm_start.mu)) if m != 0.0}
         ctol = 1e-6 * max(1.0, epsilon)
-        outcome = _active_set_search(search, epsilon, rank_rtol, ctol, initial, alpha0, max_steps=4 * k + 10)
+        outcome = _active_set_search(search, epsilon, rank_rtol, ctol, initial, max_steps=4 * k + 10)
         search_converged = outcome is not None and outcome[2]
         mu = outcome[1] if outcome is not None else np.zeros(k)
         final = search.last if outcome is not None else search.evaluate(mu)
@@ -272,6 +308,7 @@ def solve_kernel_exact(
     if corrected:
         intercept = optimal_intercept(f_without_intercept, y, upper)
     info["feasibility_correction"] = corrected
+    info["smo_warm_state"] = search.state  # reused by the next fit of a path (fairerm.fair_path)
     beta = y * alpha - constraint_weights.T @ mu
     beta_K_beta = float(beta @ f_without_intercept)
     return Solution(
