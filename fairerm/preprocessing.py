@@ -112,7 +112,9 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         U = weights.weights @ X
         _, singular, Vt = np.linalg.svd(U, full_matrices=False)
         top = singular.max() if singular.size else 0.0
-        keep = singular > self.rank_tol * top if top > 0 else np.zeros_like(singular, dtype=bool)
+        # A u_j at the level of rounding noise (groups already balanced) is u_j = 0, not a direction to remove.
+        noise_floor = 1e-12 * np.abs(weights.weights).sum(axis=1).max() * np.abs(X).max()
+        keep = singular > max(self.rank_tol * top, noise_floor) if top > 0 else np.zeros_like(singular, dtype=bool)
         self.constraint_vectors_ = U
         self.removed_directions_ = Vt[keep]
         self.projection_ = np.eye(X.shape[1]) - self.removed_directions_.T @ self.removed_directions_
