@@ -1,6 +1,8 @@
 """fairerm.model_selection: fairness scorers and the constrained refit rule, against fairlearn and
 cross-validation done by hand."""
 
+import pickle
+
 import numpy as np
 import pytest
 import sklearn
@@ -125,6 +127,9 @@ def test_grid_search_selects_by_fairness_with_routed_groups(data):
     refit.fit(X, y, sensitive_features=s)
     np.testing.assert_array_equal(search.predict(X), refit.predict(X))
     assert search.best_estimator_.named_steps["svm"].epsilon == candidates[search.best_index_]["svm__epsilon"]
+    restored = pickle.loads(pickle.dumps(search))  # the refit rule is a picklable object, not a closure
+    np.testing.assert_array_equal(restored.predict(X), search.predict(X))
+    assert restored.refit.threshold == threshold
 
 
 def test_cross_validate_routes_groups_to_fit_and_scorers(data):
