@@ -23,6 +23,7 @@ the bound: it is uniform over every :math:`v` with :math:`\|v\| \le r`.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -275,4 +276,5 @@ def inspect_model(model: Any, X: Any) -> ModelView:
 
 
 def _is_fair_kernel_svc(model: Any) -> bool:
-    return type(model).__name__ == "FairKernelSVC" and hasattr(model, "weight_norm_")
+    svm = sys.modules.get("fairerm.svm")  # not imported yet: then no FairKernelSVC exists to be passed
+    return svm is not None and isinstance(model, svm.FairKernelSVC)
