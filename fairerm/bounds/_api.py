@@ -356,8 +356,9 @@ def generalization_report(
     margin : float > 0, default=1.0
         :math:`\gamma` of the ramp losses (1: the SVM's functional margin). Fix it before seeing data.
     intercept_scale : float > 0, default=1.0
-        :math:`c`, the value of the constant feature that carries the intercept (fix it before
-        seeing data; about the typical :math:`\|\phi(x)\|/\sqrt d` of standardised data is a good choice).
+        :math:`c`, the value of the constant feature that carries the intercept; fix it before
+        seeing data (the best value, :math:`c^2 = |b|\,(\overline{k(x,x)})^{1/2}/\|w\|`, depends on
+        the fit; 1 suits standardised features and the RBF kernel).
     feature_bound : float or None
         A bound :math:`\kappa` on :math:`\|\phi(x)\|` known a priori (linear models: on
         :math:`\|x\|`); needed for (F) to be rigorous unless the kernel is RBF. ``None``: exact for
