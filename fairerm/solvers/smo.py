@@ -196,6 +196,8 @@ def _check_data(X: Any, kernel: KernelSpec) -> tuple[np.ndarray, KernelSpec]:
     if not isinstance(kernel, KernelSpec):
         raise FairermTypeError(f"kernel must be a fairerm.kernels.KernelSpec; got {type(kernel).__name__}.")
     X = np.ascontiguousarray(X, dtype=np.float64)
+    if not X.flags.writeable:  # read-only input (joblib memmaps) would compile every Numba kernel anew
+        X = X.copy()
     if X.ndim != 2 or X.shape[0] == 0:
         raise FairermValueError(f"X must be a non-empty 2-D array; got shape {X.shape}.")
     if kernel.is_precomputed:
