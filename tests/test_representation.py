@@ -54,9 +54,9 @@ def small_model(**params) -> FairRepresentation:
     return FairRepresentation(**options)
 
 
-def numpy_group_mmd2(Z: np.ndarray, s: np.ndarray) -> float:
-    """Unbiased MMD^2 between the two groups of Z, median-heuristic bandwidth, in plain numpy."""
-    sigma = np.median(pdist(Z))
+def numpy_group_mmd2(Z: np.ndarray, s: np.ndarray, sigma: float | None = None) -> float:
+    """Unbiased MMD^2 between the two groups of Z (median-heuristic bandwidth by default), in numpy."""
+    sigma = np.median(pdist(Z)) if sigma is None else sigma
     first, second = Z[s == 0], Z[s == 1]
 
     def mean_kernel(u, v, same):
@@ -327,3 +327,35 @@ def test_pipeline_routes_sensitive_features_with_metadata_routing(data):
         pipeline = make_pipeline(StandardScaler(), representation).fit(X, Y, sensitive_features=s)
         direct = small_model(max_epochs=2).fit(StandardScaler().fit_transform(X), Y, sensitive_features=s)
         np.testing.assert_allclose(pipeline.transform(X), direct.transform(StandardScaler().fit(X).transform(X)), rtol=1e-6)
+
+
+def test_batch_penalty_is_the_numpy_group_mmd_with_the_batch_median_bandwidth():
+    from fairerm.representation._training import TrainingConfig, make_penalty
+
+    rng = np.random.default_rng(4)
+    H = rng.normal(size=(60, 3))
+    codes = np.repeat([0, 1, 2], 20)
+    H[codes == 2] += 0.8
+    config = TrainingConfig(
+        penalty="mmd", penalty_weight=1.0, bandwidth=None, epsilon=None, sinkhorn_max_iter=10, batch_size=60,
+        max_epochs=1, learning_rate=1e-3, weight_decay=0.0, early_stopping=False, n_iter_no_change=1, tol=0.0,
+        verbose=0, device=torch.device("cpu"),
+    )
+    value, n_pairs = make_penalty(config)(torch.tensor(H), torch.tensor(codes))
+    sigma = np.median(pdist(H))
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    expected = np.mean([numpy_group_mmd2(np.vstack([H[codes == a], H[codes == b]]), np.repeat([0, 1], 20), sigma) for a, b in pairs])
+    assert n_pairs == 3
+    assert float(value) == pytest.approx(expected, rel=1e-9)
+    # A group with a single point in the batch is left out of the pairs.
+    value, n_pairs = make_penalty(config)(torch.tensor(H[:41]), torch.tensor(codes[:41]))
+    assert n_pairs == 1
+
+
+def test_history_loss_is_task_loss_plus_weighted_penalty(data):
+    (X, Y, _, s), _ = data
+    model = small_model(max_epochs=3, penalty_weight=2.5, bandwidth=1.0).fit(X, Y, sensitive_features=s)
+    history = model.history_
+    np.testing.assert_allclose(history["loss"], np.add(history["task_loss"], 2.5 * np.asarray(history["penalty"])), rtol=1e-5)
+    fixed_eps = small_model(max_epochs=2, penalty="sinkhorn", epsilon=0.5).fit(X, Y, sensitive_features=s)
+    assert np.isfinite(fixed_eps.history_["penalty"]).all()
