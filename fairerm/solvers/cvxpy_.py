@@ -157,6 +157,8 @@ def kernel_solution_from_duals(
     K_beta = problem.K @ beta
     beta_K_beta = float(beta @ K_beta)
     intercept = optimal_intercept(K_beta, problem.y, problem.upper)
+    info = dict(extra.pop("info", {}))
+    info["w_norm_sq"] = beta_K_beta
     return Solution(
         solver=solver,
         status=status,
@@ -168,5 +170,6 @@ def kernel_solution_from_duals(
         dual_objective=dual_objective(beta_K_beta, alpha, mu, problem.epsilon),
         alpha=alpha,
         expansion_coef=beta,
+        info=info,
         **extra,
     )

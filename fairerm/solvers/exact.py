@@ -248,7 +248,11 @@ def solve_kernel_exact(
     """
     start = time.perf_counter()
     smo_options = dict(tol=tol, max_iter=max_iter, cache_size=cache_size, shrinking=shrinking)
-    KCt = constraint_kernel_columns(X, constraint_weights, kernel)
+    reused = warm_start.info.get("constraint_kernel_columns") if warm_start is not None else None
+    if reused is not None and reused.shape == (X.shape[0], constraint_weights.shape[0]):
+        KCt = reused  # same data, kernel and constraint along a path (fairerm.fair_path)
+    else:
+        KCt = constraint_kernel_columns(X, constraint_weights, kernel)
     M = constraint_weights[:, np.any(constraint_weights != 0.0, axis=0)] @ KCt[np.any(constraint_weights != 0.0, axis=0)]
     M = 0.5 * (M + M.T)
     k = constraint_weights.shape[0]
@@ -309,8 +313,10 @@ def solve_kernel_exact(
         intercept = optimal_intercept(f_without_intercept, y, upper)
     info["feasibility_correction"] = corrected
     info["smo_warm_state"] = search.state  # reused by the next fit of a path (fairerm.fair_path)
+    info["constraint_kernel_columns"] = KCt
     beta = y * alpha - constraint_weights.T @ mu
     beta_K_beta = float(beta @ f_without_intercept)
+    info["w_norm_sq"] = beta_K_beta
     return Solution(
         solver="exact",
         status=status,

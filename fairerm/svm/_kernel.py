@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
 from .._validation import check_scalar
 from ..exceptions import FairermValueError
-from ..kernels import KernelSpec, check_precomputed_kernel, decision_values, gram_block, kernel_matvec
+from ..kernels import KernelSpec, check_precomputed_kernel, decision_values, gram_block
 from ..solvers import KERNEL_SOLVERS, Solution, solve_kernel
 from ..solvers.exact import constraint_kernel_columns
 from ._base import BaseFairSVC
 
 __all__ = ["FairKernelSVC"]
+
+
+def solver_weights_match(solution: Solution, alpha: np.ndarray) -> bool:
+    """Whether the solver's own <w, u> and ||w||^2 describe the stored model (alpha not thresholded)."""
+    return "w_norm_sq" in solution.info and np.array_equal(alpha, solution.alpha)
 
 
 class FairKernelSVC(BaseFairSVC):
@@ -164,14 +168,18 @@ class FairKernelSVC(BaseFairSVC):
         self.expansion_vectors_ = X[self.expansion_indices_] if not spec.is_precomputed else np.empty((0, 0))
         self.constraint_support_ = np.flatnonzero(np.any(Cw != 0.0, axis=0))
         self.constraint_weights_ = Cw[:, self.constraint_support_]
-        KCt = constraint_kernel_columns(X, Cw, spec)
-        self.constraint_value_ = KCt[self.expansion_indices_].T @ self.expansion_coef_
-        if spec.is_precomputed:
-            K_ee = X[np.ix_(self.expansion_indices_, self.expansion_indices_)]
-            self.weight_norm_ = float(np.sqrt(max(self.expansion_coef_ @ K_ee @ self.expansion_coef_, 0.0)))
+        if solver_weights_match(solution, alpha):
+            # The solver computed <w, u_j> and ||w||^2 from the same alpha and mu.
+            self.constraint_value_ = np.asarray(solution.constraint_value, dtype=float)
+            self.weight_norm_ = float(np.sqrt(max(solution.info["w_norm_sq"], 0.0)))
         else:
-            K_beta = kernel_matvec(self.expansion_vectors_, self.expansion_vectors_, self.expansion_coef_, spec)
-            self.weight_norm_ = float(np.sqrt(max(self.expansion_coef_ @ K_beta, 0.0)))
+            KCt = constraint_kernel_columns(X, Cw, spec)
+            self.constraint_value_ = KCt[self.expansion_indices_].T @ self.expansion_coef_
+            if spec.is_precomputed:
+                K_ee = X[np.ix_(self.expansion_indices_, self.expansion_indices_)]
+            else:
+                K_ee = gram_block(self.expansion_vectors_, self.expansion_vectors_, spec)
+            self.weight_norm_ = float(np.sqrt(max(self.expansion_coef_ @ K_ee @ self.expansion_coef_, 0.0)))
         self._record_solution(solution)
         return self
 
