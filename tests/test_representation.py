@@ -359,3 +359,14 @@ def test_history_loss_is_task_loss_plus_weighted_penalty(data):
     np.testing.assert_allclose(history["loss"], np.add(history["task_loss"], 2.5 * np.asarray(history["penalty"])), rtol=1e-5)
     fixed_eps = small_model(max_epochs=2, penalty="sinkhorn", epsilon=0.5).fit(X, Y, sensitive_features=s)
     assert np.isfinite(fixed_eps.history_["penalty"]).all()
+
+
+@pytest.mark.parametrize(
+    "check",
+    ["check_no_attributes_set_in_init", "check_parameters_default_constructible", "check_get_params_invariance", "check_set_params"],
+)
+def test_sklearn_parameter_checks(check):
+    """The fit-based estimator checks call fit(X, y) without sensitive_features, so only these apply."""
+    from sklearn.utils import estimator_checks
+
+    getattr(estimator_checks, check)("FairRepresentation", FairRepresentation())
