@@ -130,8 +130,9 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Only when ``X`` was a DataFrame with string column names.
     history_ : dict of lists
-        Per epoch: ``loss``, ``task_loss``, ``penalty`` (mean over batches) and, with early
-        stopping, the same on the validation split prefixed ``val_``.
+        Per epoch: ``loss``, ``task_loss``, ``penalty`` (means over batches; ``penalty`` over
+        the batches that had one, NaN when ``penalty_weight == 0``, where it is not computed) and,
+        with early stopping, the same on the validation split prefixed ``val_``.
     n_epochs_, best_epoch_ : int
     stopped_early_ : bool
     status_ : str
