@@ -109,7 +109,7 @@ def plot_scatter(table: pd.DataFrame, dataset: str, path: Path, title_note: str 
         marker = "*" if row.ours else ("o" if row.family == "linear" else "s")
         ax.errorbar(row.deo_mean, row.accuracy_mean, xerr=row.deo_std, yerr=row.accuracy_std, fmt=marker,
                     color=colour, markersize=14 if row.ours else 8, capsize=3, label=row.method,
-                    markeredgecolor="black" if row.ours else colour)
+                    markeredgecolor="black" if row.ours else colour, elinewidth=0.8, alpha=0.9)
     for row in part.itertuples(index=False):
         if np.isfinite(row.ref_accuracy):
             ax.plot(row.ref_deo, row.ref_accuracy, "x", color="grey", markersize=9)
