@@ -182,3 +182,18 @@ def test_group_rates_bars_match_numpy_rates():
     assert f"tpr gap {tpr_gap:.3f}" in ax.get_title()
     with pytest.raises(FairermValueError, match="rates"):
         plot_group_rates(y, pred, sensitive_features=s, rates=("auc",))
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=25))
+def test_pareto_front_properties(points):
+    acc, unf = np.array(points).T
+    front = pareto_mask(acc, unf)
+    assert front.any()  # the most accurate of the fairest points is never dominated
+    for i in np.flatnonzero(~front):  # every other point is dominated by a point on the front
+        assert np.any(front & (acc >= acc[i]) & (unf <= unf[i]) & ((acc > acc[i]) | (unf < unf[i])))
+    np.testing.assert_array_equal(front, _brute_force_front(acc, unf))
