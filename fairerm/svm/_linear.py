@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_binary_target, check_sensitive_features
+from ..constraints import make_constraint
+from ..exceptions import FairermValueError
 from ..problem import LinearFermProblem
 from ..solvers import LINEAR_SOLVERS, Solution, solve_linear
 from ._base import BaseFairSVC
 
 __all__ = ["FairLinearSVC"]
+
+
+def _is_dask_array(X) -> bool:
+    """Whether ``X`` is a dask array (without importing dask when it is not installed)."""
+    return type(X).__module__.startswith("dask.") and hasattr(X, "chunks") and hasattr(X, "compute")
 
 
 class FairLinearSVC(BaseFairSVC):
@@ -36,14 +44,19 @@ class FairLinearSVC(BaseFairSVC):
         Tolerance :math:`\epsilon \ge 0` on :math:`|\langle w, u_j\rangle|`, in the units of the
         scores (so it depends on the scale of ``X``; standardise features first).
     constraint : {"equal_opportunity", "demographic_parity", "equalized_odds"} or FairnessConstraint
-    solver : {"auto", "cvxpy", "osqp"}, default="auto"
-        ``"cvxpy"`` (``"auto"``): the primal written plainly in cvxpy and solved by the interior-point
-        solver CLARABEL (``solver_options={"cvxpy_solver": ...}`` picks another). ``"osqp"``: the same
-        primal in sparse form handed to OSQP directly, warm-started along paths (:func:`~fairerm.fair_path`).
+    solver : {"auto", "cvxpy", "osqp", "dcd"}, default="auto"
+        ``"cvxpy"`` (``"auto"`` below 50,000 samples): the primal written plainly in cvxpy and solved by
+        the interior-point solver CLARABEL (``solver_options={"cvxpy_solver": ...}`` picks another).
+        ``"osqp"``: the same primal in sparse form handed to OSQP directly, warm-started along paths
+        (:func:`~fairerm.fair_path`). ``"dcd"`` (``"auto"`` from 50,000 samples on): dual coordinate
+        descent in Numba with an exact search for the unpenalised intercept and an exact final
+        working-set step (:mod:`fairerm.solvers.linear_dcd`); memory is the data plus :math:`O(n)`.
+        Options (``tol``, ``gap_tol``, ``max_epochs``, ...) go through ``solver_options``.
     tol : float, default=1e-7
         OSQP's absolute and relative tolerances (``solver="osqp"``).
     max_iter : int or None, default=None
-        OSQP's iteration limit (default 200,000; ``solver="osqp"``).
+        OSQP's iteration limit (default 200,000; ``solver="osqp"``), or the epochs per inner DCD
+        solve (``solver="dcd"``).
     solver_options : dict or None
         Extra options for the solver (OSQP settings, or ``cvxpy_solver`` and its options).
 
@@ -95,7 +108,10 @@ class FairLinearSVC(BaseFairSVC):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a dask array
+            A ``dask.array.Array`` is reduced chunk by chunk: the constraint vectors
+            :math:`u_j = \\sum_i C^u_{ji}x_i` and (for :math:`\\epsilon = 0`) the projection of the rows
+            orthogonally to them are computed by dask; the solver then holds one projected copy.
         y : array-like of shape (n_samples,), two classes
         sensitive_features : array-like of shape (n_samples,)
             Group of each sample (two or more groups). Required.
@@ -104,12 +120,55 @@ class FairLinearSVC(BaseFairSVC):
         -------
         self
         """
+        if _is_dask_array(X):
+            return self._fit_dask(X, y, sensitive_features)
         return self._fit(X, y, sensitive_features)
+
+    def _fit_dask(self, X, y, sensitive_features):
+        """Fit on a dask array: constraint vectors and projection by chunks, then solve in memory."""
+        import dask
+        import dask.array as da
+
+        self._check_common_params()
+        if sensitive_features is None or X.ndim != 2:
+            return self._fit(np.asarray(X), y, sensitive_features)  # the usual errors
+        X = X.astype(np.float64)
+        n, d = X.shape
+        y, sensitive_features = (np.asarray(v.compute() if _is_dask_array(v) else v) for v in (y, sensitive_features))
+        target = check_binary_target(y, n)
+        sens = check_sensitive_features(sensitive_features, n)
+        constraint = make_constraint(self.constraint)
+        weights = constraint.weights(target.signed, sens)
+        Cw = da.from_array(weights.weights, chunks=(weights.weights.shape[0], X.chunks[0]))
+        U, finite = dask.compute(Cw @ X, da.isfinite(X).all())
+        if not finite:
+            raise FairermValueError("X contains NaN or infinity; got a dask array with non-finite values. "
+                                    "Impute or drop them before fitting.")
+        if float(self.epsilon) == 0.0:
+            _, singular, Vt = np.linalg.svd(U, full_matrices=False)
+            Q = Vt[singular > 1e-10 * singular.max()].T if singular.size and singular.max() > 0 else np.zeros((d, 0))
+            X = X - (X @ Q) @ Q.T  # w orthogonal to every u_j: exact for epsilon = 0
+        X_local = np.ascontiguousarray(X.compute(), dtype=np.float64)
+        self.classes_, self.constraint_, self.groups_ = target.classes, constraint, sens.groups
+        self.constraint_labels_ = list(weights.labels)
+        self.n_features_in_ = d
+        solution = self._solve(X_local, target.signed, weights.weights, None)
+        self.constraint_vectors_ = U
+        self.constraint_value_ = U @ self.coef_[0]
+        self._record_solution(solution)
+        return self
 
     def _fit(self, X, y, sensitive_features, warm_start: Solution | None = None):
         self._check_common_params()
         X, y_signed, weights = self._validate_training_data(X, y, sensitive_features)
-        problem = LinearFermProblem(X, y_signed, np.full(X.shape[0], float(self.C)), weights.weights,
+        solution = self._solve(X, y_signed, weights.weights, warm_start)
+        self.constraint_vectors_ = weights.weights @ X
+        self.constraint_value_ = self.constraint_vectors_ @ self.coef_[0]
+        self._record_solution(solution)
+        return self
+
+    def _solve(self, X, y_signed, constraint_weights, warm_start: Solution | None) -> Solution:
+        problem = LinearFermProblem(X, y_signed, np.full(X.shape[0], float(self.C)), constraint_weights,
                                     float(self.epsilon))
         options = dict(self.solver_options or {})
         if self.solver == "osqp":
@@ -117,13 +176,12 @@ class FairLinearSVC(BaseFairSVC):
             options.setdefault("eps_rel", self.tol)
             if self.max_iter is not None:
                 options.setdefault("max_iter", int(self.max_iter))
+        if self.solver == "dcd" and self.max_iter is not None:
+            options.setdefault("max_epochs", int(self.max_iter))
         solution = solve_linear(problem, self.solver, warm_start=warm_start, **options)
         self.coef_ = solution.coef.reshape(1, -1)
         self.intercept_ = np.array([solution.intercept])
-        self.constraint_vectors_ = problem.U
-        self.constraint_value_ = problem.U @ self.coef_[0]
-        self._record_solution(solution)
-        return self
+        return solution
 
     def decision_function(self, X):
         """Scores :math:`\\langle w, x\\rangle + b`; positive means ``classes_[1]``."""

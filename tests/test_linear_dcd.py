@@ -1,0 +1,125 @@
+"""Linear FERM by dual coordinate descent against the cvxpy statement of the same problem."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import fairerm.solvers as solvers
+from fairerm import FairLinearSVC
+from fairerm.constraints import constraint_weights
+from fairerm.exceptions import FairermValueError
+from fairerm.problem import LinearFermProblem
+from fairerm.solvers import solve_linear
+from fairerm.solvers.linear_dcd import dcd_box_qp, solve_linear_dcd
+
+
+def _rel(a, b):
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12)
+
+
+def _independent_u(X, y, s, labels=(1,)):
+    """u_j from the definition: difference of the two groups' mean rows among the given labels."""
+    groups = np.unique(s)
+    return np.array([X[(y == lab) & (s == groups[0])].mean(0) - X[(y == lab) & (s == groups[1])].mean(0)
+                     for lab in labels])
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.05, 0.2, 1e3])
+def test_dcd_matches_cvxpy(make_problem, epsilon):
+    X, y, s = make_problem(n=400, d=6, seed=1)
+    y = y.astype(float)
+    cw = constraint_weights(y, s).weights
+    ref = solve_linear(LinearFermProblem(X, y, np.full(400, 0.5), cw, epsilon), "cvxpy")
+    sol = solve_linear_dcd(LinearFermProblem(X, y, np.full(400, 0.5), cw, epsilon))
+    assert sol.converged and sol.solver == "dcd"
+    assert _rel(X @ sol.coef + sol.intercept, X @ ref.coef + ref.intercept) < 1e-4
+    assert sol.primal_objective == pytest.approx(ref.primal_objective, rel=1e-6)
+    value = _independent_u(X, y, s) @ sol.coef
+    assert np.all(np.abs(value) <= epsilon + 1e-6)
+    # the intercept is unpenalised: the dual's equality y'alpha = 0 holds at the returned point
+    assert abs(sol.alpha @ y) <= 1e-6 * 0.5 * 400
+    # objective recomputed here from (w, b)
+    hinge = np.maximum(0.0, 1.0 - y * (X @ sol.coef + sol.intercept))
+    assert sol.primal_objective == pytest.approx(0.5 * sol.coef @ sol.coef + 0.5 * hinge.sum(), rel=1e-12)
+
+
+def test_dcd_several_constraints_match_cvxpy(make_problem):
+    """Equalized odds: two rows u_j, active set over both."""
+    from fairerm.constraints import make_constraint
+
+    X, y, s = make_problem(n=500, d=5, seed=4, shift=2.0)
+    y = y.astype(float)
+    from fairerm._validation import check_sensitive_features
+
+    cw = make_constraint("equalized_odds").weights(y, check_sensitive_features(s, len(y))).weights
+    for eps in (0.0, 0.03):
+        ref = solve_linear(LinearFermProblem(X, y, np.ones(500), cw, eps), "cvxpy")
+        sol = solve_linear_dcd(LinearFermProblem(X, y, np.ones(500), cw, eps))
+        assert sol.converged
+        assert _rel(X @ sol.coef + sol.intercept, X @ ref.coef + ref.intercept) < 1e-4
+        assert sol.primal_objective == pytest.approx(ref.primal_objective, rel=1e-6)
+        assert np.all(np.abs(_independent_u(X, y, s, labels=(1, -1)) @ sol.coef) <= eps + 1e-6)
+
+
+def test_box_qp_kernel_against_cvxpy_with_projection(make_problem):
+    """The Numba DCD core on the fixed-intercept QP, projected data, against cvxpy on explicit P x."""
+    import cvxpy as cp
+
+    X, y, _ = make_problem(n=120, d=4, seed=2)
+    y = y.astype(float)
+    q = np.array([1.0, 2.0, 0.0, -1.0]) / np.sqrt(6.0)
+    margin = 1.0 - y * 0.3
+    upper = np.full(120, 0.7)
+    alpha, w, _, spread, _ = dcd_box_qp(X, y, margin, upper, basis=q[:, None], tol=1e-10, max_epochs=100000)
+    assert spread <= 1e-10
+    PX = X - np.outer(X @ q, q)
+    w_ref = cp.Variable(4)
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w_ref) + upper @ cp.pos(margin - cp.multiply(y, PX @ w_ref)))).solve(
+        solver="CLARABEL")
+    assert np.allclose(w, w_ref.value, atol=1e-6)
+    assert np.allclose(w, PX.T @ (alpha * y), atol=1e-10)  # w = sum alpha_i y_i P x_i
+    assert abs(w @ q) < 1e-12
+
+
+def test_estimator_dcd_auto_and_warm_start(make_problem, monkeypatch):
+    X, y, s = make_problem(n=300, d=5, seed=5)
+    ref = FairLinearSVC(C=0.3, solver="cvxpy").fit(X, y, sensitive_features=s)
+    dcd = FairLinearSVC(C=0.3, solver="dcd").fit(X, y, sensitive_features=s)
+    assert dcd.solver_ == "dcd" and dcd.converged_
+    assert _rel(dcd.decision_function(X), ref.decision_function(X)) < 1e-4
+    assert abs(_independent_u(X, y, s) @ dcd.coef_[0])[0] < 1e-8
+    monkeypatch.setattr(solvers, "DCD_MIN_SAMPLES", 100)
+    auto = FairLinearSVC(C=0.3).fit(X, y, sensitive_features=s)
+    assert auto.solver_ == "dcd"
+    monkeypatch.setattr(solvers, "DCD_MIN_SAMPLES", 10_000)
+    assert FairLinearSVC(C=0.3).fit(X, y, sensitive_features=s).solver_ == "cvxpy"
+    problem = LinearFermProblem(X, np.where(y > 0, 1.0, -1.0), np.full(300, 0.3),
+                                constraint_weights(y, s).weights, 0.1)
+    cold = solve_linear_dcd(problem)
+    warm = solve_linear_dcd(problem, warm_start=cold)
+    assert warm.info["epochs"] <= cold.info["epochs"]
+    assert warm.primal_objective == pytest.approx(cold.primal_objective, rel=1e-8)
+
+
+def test_dcd_refuses_sparse_input(make_problem):
+    X, y, s = make_problem(n=50, d=3)
+    problem = LinearFermProblem(sp.csr_matrix(X), y.astype(float), np.ones(50), constraint_weights(y, s).weights, 0.0)
+    with pytest.raises(FairermValueError, match="solver='dcd' needs a dense X"):
+        solve_linear(problem, "dcd")
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.05])
+def test_dask_input_equals_numpy(make_problem, epsilon):
+    da = pytest.importorskip("dask.array")
+    X, y, s = make_problem(n=300, d=5, seed=6)
+    ref = FairLinearSVC(C=0.5, epsilon=epsilon, solver="cvxpy").fit(X, y, sensitive_features=s)
+    model = FairLinearSVC(C=0.5, epsilon=epsilon, solver="dcd").fit(da.from_array(X, chunks=(70, 5)), y,
+                                                                    sensitive_features=s)
+    assert model.n_features_in_ == 5
+    assert np.allclose(model.constraint_vectors_, _independent_u(X, y, s), atol=1e-12)
+    assert _rel(model.decision_function(X), ref.decision_function(X)) < 1e-4
+    assert np.all(np.abs(_independent_u(X, y, s) @ model.coef_[0]) <= epsilon + 1e-6)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(FairermValueError, match="NaN"):
+        FairLinearSVC(solver="dcd").fit(da.from_array(bad, chunks=(70, 5)), y, sensitive_features=s)
