@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import numbers
 
 import numpy as np
 
-from .._validation import check_scalar
+from .._validation import check_option, check_scalar
+from ..approximation import APPROXIMATIONS, make_feature_map
 from ..exceptions import FairermValueError
 from ..kernels import KernelSpec, check_precomputed_kernel, decision_values, gram_block
-from ..solvers import KERNEL_SOLVERS, Solution, solve_kernel
+from ..problem import LinearFermProblem
+from ..solvers import KERNEL_SOLVERS, Solution, solve_kernel, solve_linear
 from ..solvers.exact import constraint_kernel_columns
 from ._base import BaseFairSVC
 
@@ -67,7 +70,21 @@ class FairKernelSVC(BaseFairSVC):
         Kernel row cache of the SMO solver, in MB.
     shrinking : bool, default=True
     solver_options : dict or None
-        Extra options for the ``"osqp"``/``"cvxpy"`` solvers.
+        Extra options for the ``"osqp"``/``"cvxpy"`` solvers (or the linear solver, with ``approximation``).
+    approximation : {None, "nystroem", "rff"}, default=None
+        ``None``: the exact kernel. ``"nystroem"`` / ``"rff"``: map ``X`` through an explicit feature
+        map :math:`z` with :math:`\langle z(x), z(x')\rangle \approx k(x, x')` (Nystroem landmarks, or
+        random Fourier features for the RBF kernel; :mod:`fairerm.approximation`), fitted in ``fit``
+        and seeded by ``random_state``, and solve *linear* FERM on :math:`z(x_i)`. The constraint is
+        then exact in the approximate feature space (:math:`u` is the difference of the groups' mean
+        :math:`z`), approximate with respect to the exact kernel. Solvers: ``"auto"``/``"exact"`` use
+        the linear DCD solver, ``"osqp"``/``"cvxpy"`` the linear QP. Scales to millions of rows.
+        With ``"nystroem"`` and ``n_components = n`` the features reproduce the training kernel and
+        the model is the exact one.
+    n_components : int, default=100
+        Number of landmarks / random features (``approximation`` only; Nystroem uses at most n).
+    random_state : int, RandomState or None, default=None
+        Seed of the approximation.
 
     Attributes
     ----------
@@ -93,6 +110,10 @@ class FairKernelSVC(BaseFairSVC):
     gamma_ : float
         The numeric :math:`\gamma` used.
     classes_, constraint_labels_, status_, converged_, n_iter_, solver_, objective_, fit_time_, solution_
+    feature_map_ : fitted transformer or None
+        The approximate feature map (``approximation`` set); the model is then ``coef_`` (its weight
+        vector in the feature space), ``intercept_`` and ``constraint_vectors_`` (the :math:`u_j` in
+        that space); the ``expansion_*`` and ``constraint_support_`` attributes are not set.
 
     References
     ----------
@@ -104,7 +125,7 @@ class FairKernelSVC(BaseFairSVC):
 
     def __init__(self, C=1.0, *, kernel="rbf", gamma="scale", degree=3, coef0=0.0, epsilon=0.0,
                  constraint="equal_opportunity", solver="auto", tol=1e-3, max_iter=None, cache_size=200.0,
-                 shrinking=True, solver_options=None):
+                 shrinking=True, solver_options=None, approximation=None, n_components=100, random_state=None):
         self.C = C
         self.kernel = kernel
         self.gamma = gamma
@@ -118,6 +139,9 @@ class FairKernelSVC(BaseFairSVC):
         self.cache_size = cache_size
         self.shrinking = shrinking
         self.solver_options = solver_options
+        self.approximation = approximation
+        self.n_components = n_components
+        self.random_state = random_state
 
     def fit(self, X, y, *, sensitive_features=None):
         """Fit the fair kernel SVM.
@@ -137,8 +161,14 @@ class FairKernelSVC(BaseFairSVC):
     def _fit(self, X, y, sensitive_features, warm_start: Solution | None = None):
         self._check_common_params()
         check_scalar(self.cache_size, "cache_size", low=0.0)
+        if self.approximation is not None:
+            check_option(self.approximation, "approximation", (None,) + APPROXIMATIONS)
+            check_scalar(self.n_components, "n_components", kind=numbers.Integral, low=1)
         spec = KernelSpec(self.kernel, self.gamma, self.degree, self.coef0)
         X, y_signed, weights = self._validate_training_data(X, y, sensitive_features)
+        self.feature_map_ = None
+        if self.approximation is not None:
+            return self._fit_approximate(X, y_signed, weights.weights, spec, warm_start)
         if spec.is_precomputed:
             X = check_precomputed_kernel(X, X.shape[0], X.shape[0], name="X")
         spec = spec.resolve(X)
@@ -183,6 +213,41 @@ class FairKernelSVC(BaseFairSVC):
         self._record_solution(solution)
         return self
 
+    def _fit_approximate(self, X, y_signed, constraint_weights, spec: KernelSpec, warm_start: Solution | None):
+        """Linear FERM on the approximate features :math:`z(x_i)` (``approximation`` set)."""
+        spec = spec.resolve(X)
+        if spec.is_precomputed:
+            make_feature_map(self.approximation, spec, 1)  # raises the explanatory error
+        n_components = int(self.n_components)
+        if self.approximation == "nystroem":
+            n_components = min(n_components, X.shape[0])  # at most n landmarks (n_components_ records it)
+        self.feature_map_ = make_feature_map(self.approximation, spec, n_components, self.random_state)
+        Z = np.ascontiguousarray(self.feature_map_.fit_transform(X), dtype=np.float64)
+        problem = LinearFermProblem(Z, y_signed, np.full(X.shape[0], float(self.C)), constraint_weights,
+                                    float(self.epsilon))
+        linear_solver = "dcd" if self.solver in ("auto", "exact") else self.solver
+        options = dict(self.solver_options or {})
+        if linear_solver == "dcd" and self.max_iter is not None:
+            options.setdefault("max_epochs", int(self.max_iter))
+        solution = solve_linear(problem, linear_solver, warm_start=warm_start, **options)
+        self._kernel_spec = spec
+        self.gamma_ = float(spec.params()[0])
+        self.shape_fit_ = X.shape
+        self.n_components_ = Z.shape[1]
+        self.coef_ = solution.coef.reshape(1, -1)
+        self.intercept_ = np.array([solution.intercept])
+        alpha = np.asarray(solution.alpha, dtype=float)
+        self.support_ = np.flatnonzero(alpha > (1e-8 * float(self.C) if linear_solver != "dcd" else 0.0))
+        self.support_vectors_ = X[self.support_]
+        self.n_support_ = np.array([np.sum(y_signed[self.support_] < 0), np.sum(y_signed[self.support_] > 0)],
+                                   dtype=np.int32)
+        self.dual_coef_ = (y_signed * alpha)[self.support_].reshape(1, -1)
+        self.constraint_vectors_ = problem.U
+        self.constraint_value_ = problem.U @ self.coef_[0]
+        self.weight_norm_ = float(np.linalg.norm(self.coef_[0]))
+        self._record_solution(solution)
+        return self
+
     def kernel_matrix(self, A, B=None):
         """The fitted kernel :math:`K(A, B)` (``gamma`` resolved on the training data)."""
         if self._kernel_spec.is_precomputed:
@@ -195,6 +260,8 @@ class FairKernelSVC(BaseFairSVC):
         """Scores :math:`f(x) = \\sum_i \\beta_i k(x_i, x) + b`; positive means ``classes_[1]``."""
         X = self._check_predict_input(X)
         spec = self._kernel_spec
+        if getattr(self, "feature_map_", None) is not None:
+            return self.feature_map_.transform(X) @ self.coef_[0] + self.intercept_[0]
         if spec.is_precomputed:
             if X.shape[1] != self.shape_fit_[0]:
                 raise FairermValueError(
