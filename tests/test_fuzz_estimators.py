@@ -1,0 +1,197 @@
+"""Property-based fuzzing of the FERM estimators (issue 11): FairProjection, FairLinearSVC,
+FairKernelSVC and WassersteinFairRegressor on hostile random data.
+
+Every input gives either a valid result that satisfies the invariants below, recomputed here from
+the data (never read from the estimator's own constraint attributes), or a ValueError/TypeError
+whose message names an argument. Any other exception, a NaN, or an invariant broken fails.
+
+Profiles (tests/test_fuzz_common.py): each property runs ``quick`` (40 inputs) in the default job
+and ``ci`` (1,000 inputs, ``FAIRERM_FUZZ_EXAMPLES`` to change) in the slow job. The last test prints
+the table of inputs tried and errors raised per entry point (``pytest -s``, or set
+``FAIRERM_FUZZ_REPORT=path`` to append it to a file).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.linear_model import Ridge
+from sklearn.metrics.pairwise import rbf_kernel
+
+from fairerm import FairKernelSVC, FairLinearSVC, FairProjection, WassersteinFairRegressor
+from fairerm.exceptions import ConvergenceWarning
+from test_fuzz_common import CI, INVARIANTS, QUICK, check_error, hostile_classification, positives_mean_gaps, record
+from test_fuzz_common import write_tally
+
+_FIT_ARGUMENTS = {"X", "y", "sensitive_features"}
+
+
+def _fit_quietly(estimator, X, y, s):
+    """Fit; return the ConvergenceWarnings raised (they must agree with ``converged_``)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        estimator.fit(X, y, sensitive_features=s)
+    return [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+# ------------------------------------------------------------------------------------------------
+INVARIANTS["FairProjection"] = ("transform finite; P w orthogonal to every m_g - m_pooled of the positives "
+                                "(recomputed) for random w; P symmetric idempotent")
+
+
+def _projection_property(data):
+    X, y, s = data.draw(hostile_classification(), label="data")
+    try:
+        projection = FairProjection().fit(X, y, sensitive_features=s)
+    except Exception as exc:  # noqa: BLE001 - the property is about which exceptions
+        check_error("FairProjection", exc, _FIT_ARGUMENTS)
+        return
+    Z = projection.transform(X)
+    assert np.all(np.isfinite(Z))
+    P = projection.projection_
+    np.testing.assert_allclose(P, P.T, atol=1e-12)
+    np.testing.assert_allclose(P @ P, P, atol=1e-9)
+    positive = y == np.unique(y)[1]
+    gaps = positives_mean_gaps(X, positive, s)
+    w = np.random.default_rng(0).normal(size=(X.shape[1], 3))
+    values = gaps @ (P @ w)
+    w_norm = np.linalg.norm(w, axis=0).max()
+    # rounding in the group means is ~1e-16 |X|: balanced groups give a u made of rounding noise alone
+    tol = 1e-8 * np.linalg.norm(gaps, axis=1).max() * w_norm + 1e-12 * np.abs(X).max() * w_norm
+    assert np.all(np.abs(values) <= tol), (values, tol)
+    # The effective linear model on the transformed data uses P w; its decision values agree.
+    np.testing.assert_allclose(Z @ w, X @ (P @ w), rtol=1e-9, atol=1e-9 * np.abs(X).max() * np.abs(w).max())
+    record("FairProjection", "ok")
+
+
+# ------------------------------------------------------------------------------------------------
+INVARIANTS["FairLinearSVC"] = ("converged => |<w, m_g - m_pooled>| <= eps + tol (recomputed); not converged => "
+                               "ConvergenceWarning and converged_ False; scores finite; predict in classes_")
+
+
+def _linear_property(data):
+    X, y, s = data.draw(hostile_classification(n_max=40), label="data")
+    C = 10.0 ** data.draw(st.sampled_from([-6, -3, -1, 0, 2, 6]), label="log10 C")
+    epsilon = data.draw(st.sampled_from([0.0, 0.0, 1e-3, 0.1, 1.0]), label="epsilon")
+    model = FairLinearSVC(C=C, epsilon=epsilon)
+    try:
+        warned = _fit_quietly(model, X, y, s)
+    except Exception as exc:  # noqa: BLE001
+        check_error("FairLinearSVC", exc, _FIT_ARGUMENTS)
+        return
+    assert bool(warned) == (not model.converged_), (model.status_, warned)
+    scores = model.decision_function(X)
+    assert np.all(np.isfinite(scores))
+    assert set(model.predict(X)) <= set(model.classes_)
+    if model.converged_:
+        w = model.coef_[0]
+        gaps = positives_mean_gaps(X, y == model.classes_[1], s)
+        tol = 1e-6 * (1.0 + np.linalg.norm(w) * np.linalg.norm(gaps, axis=1).max())
+        assert np.all(np.abs(gaps @ w) <= epsilon + tol), (gaps @ w, epsilon, tol)
+    record("FairLinearSVC", "ok" if model.converged_ else "ok (not converged, warned)")
+
+
+# ------------------------------------------------------------------------------------------------
+INVARIANTS["FairKernelSVC"] = ("decision_function = sum_i beta_i k(x_i, x) + b with sklearn's rbf_kernel; "
+                               "|<w, u_g>| <= eps + tol from the kernel means of the positives (recomputed); "
+                               "0 <= alpha <= C; scores finite")
+
+
+def _kernel_property(data):
+    X, y, s = data.draw(hostile_classification(), label="data")
+    C = 10.0 ** data.draw(st.sampled_from([-3, -1, 0, 1, 3]), label="log10 C")
+    gamma = data.draw(st.sampled_from(["scale", "auto", 1e-4, 1.0, 1e3]), label="gamma")
+    epsilon = data.draw(st.sampled_from([0.0, 0.0, 1e-3, 0.1]), label="epsilon")
+    model = FairKernelSVC(C=C, gamma=gamma, epsilon=epsilon, max_iter=200_000)
+    try:
+        warned = _fit_quietly(model, X, y, s)
+    except Exception as exc:  # noqa: BLE001
+        check_error("FairKernelSVC", exc, _FIT_ARGUMENTS | {"gamma", "C"})
+        return
+    assert bool(warned) == (not model.converged_)
+    if gamma == "scale":
+        expected_gamma = 1.0 / (X.shape[1] * X.var()) if X.var() > 0 else 1.0
+        np.testing.assert_allclose(model.gamma_, expected_gamma, rtol=1e-12)
+    K = rbf_kernel(X, X, gamma=model.gamma_)
+    beta = np.zeros(X.shape[0])
+    beta[model.expansion_indices_] = model.expansion_coef_
+    scores = model.decision_function(X)
+    assert np.all(np.isfinite(scores))
+    np.testing.assert_allclose(scores, K @ beta + model.intercept_[0], rtol=1e-7,
+                               atol=1e-7 * (1.0 + np.abs(beta).sum()))
+    assert np.all(np.abs(model.dual_coef_) <= C * (1 + 1e-9))
+    if model.converged_:
+        positive = y == model.classes_[1]
+        groups = np.unique(s)
+        kernel_means = np.array([K[:, positive & (s == g)].mean(axis=1) for g in groups])  # <phi(x_i), m_g>
+        if len(groups) == 2:
+            k_u = kernel_means[0] - kernel_means[1]
+            values = np.array([beta @ k_u])
+        else:
+            values = (kernel_means - K[:, positive].mean(axis=1)) @ beta
+        tol = 1e-6 * (1.0 + np.abs(beta).sum())
+        assert np.all(np.abs(values) <= epsilon + tol), (values, epsilon, tol)
+    record("FairKernelSVC", "ok" if model.converged_ else "ok (not converged, warned)")
+
+
+# ------------------------------------------------------------------------------------------------
+INVARIANTS["WassersteinFairRegressor"] = ("predictions finite and inside [min f - sigma, max f + sigma] of the "
+                                          "calibration predictions f (recomputed, sigma the jitter); same "
+                                          "outputs twice")
+
+
+def _wasserstein_property(data):
+    X, y_class, s = data.draw(hostile_classification(n_min=2, n_max=60), label="data")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="target seed"))
+    y = X @ rng.normal(size=X.shape[1]) + rng.normal(size=X.shape[0]) * np.abs(X).max()
+    alpha = data.draw(st.sampled_from([1.0, 1.0, 0.5, 0.0]), label="alpha")
+    prefit = data.draw(st.booleans(), label="prefit")
+    base = Ridge(alpha=1.0).fit(X, y) if prefit else Ridge(alpha=1.0)
+    model = WassersteinFairRegressor(base, alpha=alpha, prefit=prefit, random_state=0)
+    try:
+        model.fit(X, None if prefit else y, sensitive_features=s)
+    except Exception as exc:  # noqa: BLE001
+        check_error("WassersteinFairRegressor", exc, _FIT_ARGUMENTS | {"calibration_size"})
+        return
+    predictions = model.predict(X, sensitive_features=s)
+    assert np.all(np.isfinite(predictions))
+    np.testing.assert_array_equal(predictions, model.predict(X, sensitive_features=s))
+    f = model.estimator_.predict(X)  # every row of X (prefit) or a superset of the calibration rows
+    sigma = 1e-5 * (np.std(f) if np.std(f) > 0 else 1.0) if prefit else 1e-5 * (np.ptp(f) + 1.0)
+    slack = 1e-9 * (1.0 + np.abs(f).max())
+    assert predictions.min() >= f.min() - sigma - slack and predictions.max() <= f.max() + sigma + slack
+    record("WassersteinFairRegressor", "ok")
+
+
+# ------------------------------------------------------------------------------------------------
+_PROPERTIES = {
+    "projection": _projection_property,
+    "linear": _linear_property,
+    "kernel": _kernel_property,
+    "wasserstein": _wasserstein_property,
+}
+
+
+@pytest.mark.parametrize("name", sorted(_PROPERTIES))
+def test_fuzz_quick(name):
+    given(st.data())(QUICK(_PROPERTIES[name]))()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(_PROPERTIES))
+def test_fuzz_ci(name):
+    given(st.data())(CI(_PROPERTIES[name]))()
+
+
+def test_zz_fuzz_table():
+    """Print the tally (run last in this module); it must show inputs for every entry point that ran."""
+    table = write_tally()
+    print("\n" + table)
+    from test_fuzz_common import TALLY
+
+    for entry in ("FairProjection", "FairLinearSVC", "FairKernelSVC", "WassersteinFairRegressor"):
+        assert sum(TALLY[entry].values()) > 0, entry
