@@ -32,6 +32,9 @@ test-slow: $(VENV)/.test-installed
 test-all: $(VENV)/.test-installed
 	$(PY) -m pytest -q
 
+docs: $(VENV)/.test-installed
+	$(PY) -m sphinx -W -b html docs docs/_build/html
+
 bench: $(VENV)/.test-installed
 	$(PY) -m pytest benchmarks --benchmark-enable -q
 
