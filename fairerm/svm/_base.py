@@ -78,7 +78,7 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         return self.classes_[(scores > 0).astype(int)]
 
     def _check_predict_input(self, X, *, accept_sparse=False):
-        check_is_fitted(self)
+        check_is_fitted(self, "solution_")  # set last: a fit that failed half-way is not fitted
         return validate_data(self, X, accept_sparse="csr" if accept_sparse else False, dtype=np.float64,
                              order="C", ensure_all_finite=True, reset=False)
 
