@@ -221,3 +221,15 @@ def test_degenerate_settings_are_refused(estimator, case, match):
         y = np.ones_like(y)
     with pytest.raises(ValueError, match=match):
         estimator.fit(X, y, sensitive_features=s)
+
+
+@pytest.mark.parametrize("estimator", [FairLinearSVC(), FairKernelSVC()], ids=["linear", "kernel"])
+def test_a_failed_fit_leaves_the_model_unfitted(estimator):
+    """fit validates (and sets classes_) before it can fail; predict must then say 'not fitted'."""
+    from sklearn.exceptions import NotFittedError
+
+    X, y, s = _problem(n=30)
+    with pytest.raises(ValueError, match="sensitive_features"):
+        estimator.fit(X, y, sensitive_features=np.where(y == 1, 0, s))
+    with pytest.raises(NotFittedError):
+        estimator.predict(X)
