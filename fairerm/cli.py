@@ -34,7 +34,7 @@ def _load_split(name: str, seed: int, quiet: bool):
         train, test = datasets.load_adult(subset="train"), datasets.load_adult(subset="test")
         return train, (train.data, train.target, train.sensitive), (test.data, test.target, test.sensitive)
     if name == "synthetic":
-        bunch = datasets.make_synthetic(n_samples=4000, random_state=seed)
+        bunch = datasets.make_synthetic(n_samples=4000, bias=2.0, include_sensitive=False, random_state=seed)
     else:
         bunch = getattr(datasets, f"load_{name}")()
     strata = bunch.target.astype(str) + "|" + bunch.sensitive.astype(str)
