@@ -110,7 +110,7 @@ def experiment(model_key, n, draws, delta, seed):
 def markdown(records, delta, draws):
     head = ("| model | n | sample | risk: coverage | truth | bound | looseness "
             "| score gap: coverage | truth | bound | looseness | DEO: coverage | truth | bound | looseness | time (s) |")
-    lines = [head, "|" + "---|" * 17]
+    lines = [head, "|" + "---|" * 16]
     for model_key, n, mode, table, seconds in records:
         cells = []
         for j in range(3):
