@@ -18,7 +18,11 @@ for that one documented reason. They run twice:
 
 1. **the real estimators**, with each failing check listed in ``_EXPECTED_FAILURES_REAL`` (the
    checks that do not fit, e.g. ``check_no_attributes_set_in_init``, ``check_get_params_invariance``,
-   ``check_parameters_default_constructible``, really run and pass);
+   ``check_parameters_default_constructible``, really run and pass). ``test_real_estimator_checks``
+   (``parametrize_with_checks``, marked slow: pytest renders ~250 expected-failure tracebacks) and
+   its fast twin ``test_real_estimator_checks_summary`` (one ``check_estimator`` call per estimator,
+   which also asserts that every listed check does fail, and with an error naming
+   ``sensitive_features`` where that is the reason given);
 2. **test-only subclasses** (``_With*Groups`` below) whose ``fit`` draws a deterministic synthetic
    group from the data when ``sensitive_features`` is None, so that the other checks (fitting,
    pickling, dtypes, NaN/inf, sparse input, idempotence, sample-order invariance, ...) really run
