@@ -334,13 +334,13 @@ def _reduced_primal(inner: _FixedActiveSet, working: np.ndarray, bound: np.ndarr
         constraints.append(Q.T @ w == 0)
     objective = 0.5 * cp.sum_squares(w) + upper[working] @ xi - pull @ w - pull_b * b
     problem = cp.Problem(cp.Minimize(objective), constraints)
-    problem.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    problem.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
     if problem.status != "optimal" or w.value is None:
         return None
     return np.asarray(w.value), float(b.value), np.clip(np.asarray(margins.dual_value), 0.0, upper[working])
 
 
-def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float = 1e-7, band: float = 0.05, max_working: int = 20000,
+def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float = 1e-7, band: float = 0.01, max_working: int = 20000,
             max_rounds: int = 10):
     r"""Finish with an exact working-set step; return ``(alpha, b)`` when the KKT conditions certify it.
 
@@ -445,9 +445,9 @@ def solve_linear_dcd(
     problem: LinearFermProblem,
     *,
     tol: float = 0.1,
-    gap_tol: float = 1e-4,
+    gap_tol: float = 1e-3,
     max_epochs: int = 200,
-    intercept_tol: float = 1e-6,
+    intercept_tol: float = 1e-3,
     max_solves: int = 200,
     shrinking: bool = True,
     random_state: int = 0,

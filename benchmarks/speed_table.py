@@ -1,0 +1,249 @@
+"""Speed, memory, accuracy and fairness of fairerm's fair SVMs against their baselines (issue 9).
+
+Every measurement runs in a fresh process (``spawn``): the data are built there, compiled code
+is warmed up on a few points, then one fit is timed, with ``tracemalloc`` tracing the peak of the
+Python/numpy allocations during the fit and ``resource.getrusage`` giving the process's peak
+resident memory. Each measurement is repeated ``--repeat`` times (3 by default; 1 with
+``--quick``) and the median reported. The machine is shared (2 cores, other people's tests), so
+the times are noisy: read ratios, not absolute numbers.
+
+Sections (same data for a method and its baseline):
+
+* kernel: ``FairKernelSVC`` (exact eps = 0, exact eps > 0, osqp, cvxpy) vs ``sklearn.svm.SVC``
+  unconstrained, RBF, Adult subsamples (test accuracy and DEO on Adult's official test split);
+* path: the 20-point epsilon path (``fairerm.fair_path``, warm-started) vs 20 separate fits vs one fit;
+* linear: ``FairLinearSVC(solver="dcd")`` on synthetic n x 100 vs ``LinearSVC(loss="hinge")`` on
+  the same data projected orthogonally to the fairness direction (projection not timed);
+* fairlearn: ``ExponentiatedGradient(TruePositiveRateParity)`` on Adult vs our fair model, both
+  aiming at a test DEO <= 0.02.
+
+Usage::
+
+    python benchmarks/speed_table.py --quick       # small sizes, one repeat (a few minutes)
+    python benchmarks/speed_table.py               # the sizes of issue 9 (long)
+
+The table is printed and written to ``benchmarks/results/speed_table[_quick].md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import statistics
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+C_KERNEL, TOL, EPS_KERNEL, C_LINEAR = 1.0, 1e-3, 0.05, 0.01
+
+
+def adult(n: int, seed: int = 0, n_test: int = 5000):
+    """n training rows of Adult (random, seeded) and n_test rows of its test split, preprocessed."""
+    from fairerm.datasets import load_adult, make_preprocessor
+
+    train, test = load_adult(subset="train"), load_adult(subset="test")
+    rows = np.random.default_rng(seed).permutation(len(train.target))[:n]
+    pre = make_preprocessor(train).fit(train.data.iloc[rows])
+    X = np.ascontiguousarray(pre.transform(train.data.iloc[rows]), dtype=float)
+    X_test = np.ascontiguousarray(pre.transform(test.data.iloc[:n_test]), dtype=float)
+    return (X, np.asarray(train.target)[rows], np.asarray(train.sensitive)[rows],
+            X_test, np.asarray(test.target)[:n_test], np.asarray(test.sensitive)[:n_test])
+
+
+def synthetic_linear(n: int, d: int = 100, seed: int = 0):
+    """n x d Gaussian rows, group shifts the first feature, labels from a noisy linear rule."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    s = rng.integers(0, 2, n)
+    X[:, 0] += s
+    beta = rng.normal(size=d) / np.sqrt(d)
+    y = np.where(X @ beta + 0.3 * X[:, 0] + 0.5 * rng.normal(size=n) > 0, 1, -1)
+    return X, y, s
+
+
+def _scores(model, X, y, s) -> dict:
+    from fairerm.metrics import equal_opportunity_difference
+
+    pred = model.predict(X)
+    return {"acc": float(np.mean(pred == y)), "deo": float(equal_opportunity_difference(y, pred, sensitive_features=s))}
+
+
+def _kernel_model(method: str, n: int):
+    from sklearn.svm import SVC
+
+    from fairerm import FairKernelSVC
+
+    if method == "svc":
+        return SVC(C=C_KERNEL, gamma="scale", tol=TOL, cache_size=200)
+    solver = {"exact_eps0": "exact", "exact_eps": "exact"}.get(method, method)
+    epsilon = 0.0 if method in ("exact_eps0", "osqp", "cvxpy") else EPS_KERNEL
+    return FairKernelSVC(C=C_KERNEL, epsilon=epsilon, solver=solver, tol=TOL, cache_size=200)
+
+
+def run_kernel(method: str, n: int) -> dict:
+    X, y, s, Xt, yt, st = adult(n)
+    if method != "svc":
+        _kernel_model(method, 50).fit(X[:60], y[:60], sensitive_features=s[:60])  # compile / import
+    model = _kernel_model(method, n)
+    fit = (lambda: model.fit(X, y)) if method == "svc" else (lambda: model.fit(X, y, sensitive_features=s))
+    return {"fit": fit, "score": lambda: _scores(model, Xt, yt, st)}
+
+
+def run_path(method: str, n: int) -> dict:
+    from fairerm import FairKernelSVC, fair_path
+
+    X, y, s, Xt, yt, st = adult(n)
+    template = FairKernelSVC(C=C_KERNEL, tol=TOL)
+    template.fit(X[:60], y[:60], sensitive_features=s[:60])
+    epsilons = np.linspace(0.0, 0.2, 20)
+    if method == "one_fit":
+        model = FairKernelSVC(C=C_KERNEL, tol=TOL, epsilon=EPS_KERNEL)
+        return {"fit": lambda: model.fit(X, y, sensitive_features=s), "score": lambda: _scores(model, Xt, yt, st)}
+    warm = method == "path_warm"
+    return {"fit": lambda: fair_path(template, X, y, sensitive_features=s, epsilons=epsilons, warm_start=warm),
+            "score": lambda: {}}
+
+
+def run_linear(method: str, n: int) -> dict:
+    from sklearn.svm import LinearSVC
+
+    from fairerm import FairLinearSVC
+    from fairerm.constraints import constraint_weights
+
+    X, y, s = synthetic_linear(n)
+    if method == "fair_dcd":
+        FairLinearSVC(C=C_LINEAR, solver="dcd").fit(X[:300], y[:300], sensitive_features=s[:300])
+        model = FairLinearSVC(C=C_LINEAR, solver="dcd")
+        fit = lambda: model.fit(X, y, sensitive_features=s)  # noqa: E731
+        data = X
+    else:
+        u = constraint_weights(y, s).weights @ X
+        q = u[0] / np.linalg.norm(u[0])
+        data = X - np.outer(X @ q, q)
+        del X
+        model = LinearSVC(C=C_LINEAR, loss="hinge", tol=1e-4, max_iter=1000)
+        fit = lambda: model.fit(data, y)  # noqa: E731
+
+    def score():
+        w, b = model.coef_[0], float(model.intercept_[0])
+        objective = 0.5 * w @ w + C_LINEAR * np.maximum(0.0, 1.0 - y * (data @ w + b)).sum()
+        return {"acc": float(np.mean(np.where(data @ w + b > 0, 1, -1) == y)), "objective": float(objective),
+                "data_mb": data.nbytes / 2**20}
+
+    return {"fit": fit, "score": score}
+
+
+def run_fairlearn(method: str, n: int) -> dict:
+    from fairlearn.reductions import ExponentiatedGradient, TruePositiveRateParity
+    from sklearn.linear_model import LogisticRegression
+
+    from fairerm import FairLinearSVC
+
+    X, y, s, Xt, yt, st = adult(n)
+    if method == "expgrad":
+        model = ExponentiatedGradient(LogisticRegression(max_iter=500), TruePositiveRateParity(difference_bound=0.01))
+        return {"fit": lambda: model.fit(X, y, sensitive_features=s), "score": lambda: _scores(model, Xt, yt, st)}
+    model = FairLinearSVC(C=C_LINEAR, epsilon=0.0)
+    return {"fit": lambda: model.fit(X, y, sensitive_features=s), "score": lambda: _scores(model, Xt, yt, st)}
+
+
+SECTIONS = {"kernel": run_kernel, "path": run_path, "linear": run_linear, "fairlearn": run_fairlearn}
+
+
+def _child(queue, section: str, method: str, n: int) -> None:
+    try:
+        job = SECTIONS[section](method, n)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        tracemalloc.start()
+        start = time.perf_counter()
+        job["fit"]()
+        seconds = time.perf_counter() - start
+        traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        result = {"time": seconds, "traced_mb": traced_peak, "maxrss_mb": resource.getrusage(
+            resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_before_mb": rss_before}
+        result.update(job["score"]())
+        queue.put(result)
+    except Exception as exc:  # report, do not hang the parent
+        queue.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def measure(section: str, method: str, n: int, repeat: int, timeout: float) -> dict:
+    """Median over ``repeat`` fresh processes (time, memory, scores)."""
+    ctx = mp.get_context("spawn")
+    runs = []
+    for _ in range(repeat):
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_child, args=(queue, section, method, n))
+        proc.start()
+        proc.join(timeout)
+        if proc.is_alive():
+            proc.kill()
+            return {"error": f"over {timeout:.0f} s"}
+        result = queue.get() if not queue.empty() else {"error": f"exit code {proc.exitcode}"}
+        if "error" in result:
+            return result
+        runs.append(result)
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
+def _fmt(value, digits=3):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
+def main(argv=None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--sections", nargs="*", default=list(SECTIONS))
+    args = parser.parse_args(argv)
+    repeat = args.repeat or (1 if args.quick else 3)
+    if args.quick:
+        plan = {"kernel": ([1000, 2000], {"osqp": 1000, "cvxpy": 1000}), "path": ([1000], {}),
+                "linear": ([20_000, 100_000], {}), "fairlearn": ([5000], {})}
+    else:
+        plan = {"kernel": ([1000, 2000, 5000, 10_000, 20_000], {"osqp": 1000, "cvxpy": 1000}),
+                "path": ([2000], {}), "linear": ([100_000, 1_000_000], {}), "fairlearn": ([32_561], {})}
+    methods = {"kernel": (["svc", "exact_eps0", "exact_eps", "osqp", "cvxpy"], "svc"),
+               "path": (["one_fit", "path_warm", "separate_fits"], "one_fit"),
+               "linear": (["linearsvc", "fair_dcd"], "linearsvc"),
+               "fairlearn": (["expgrad", "fair_linear"], "expgrad")}
+    lines = [f"# Speed table ({'quick' if args.quick else 'full'}; median of {repeat} fresh-process runs; "
+             "shared 2-core machine, noisy)", "",
+             "| section | method | n | time (s) | ratio vs baseline | accuracy | DEO | traced peak (MB) | "
+             "maxrss (MB) | note |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for section in args.sections:
+        sizes, limits = plan[section]
+        names, baseline = methods[section]
+        for n in sizes:
+            base = None
+            for method in names:
+                if n > limits.get(method, np.inf):
+                    continue
+                result = measure(section, method, n, repeat, args.timeout)
+                if method == baseline:
+                    base = result
+                ratio = (result["time"] / base["time"]) if base and "error" not in base and "error" not in result else None
+                note = result.get("error", "")
+                if "objective" in result:
+                    note = f"objective {result['objective']:.6g}; data {result['data_mb']:.0f} MB"
+                lines.append(f"| {section} | {method} | {n} | {_fmt(result.get('time'))} | {_fmt(ratio)} | "
+                             f"{_fmt(result.get('acc'))} | {_fmt(result.get('deo'))} | {_fmt(result.get('traced_mb'))} | "
+                             f"{_fmt(result.get('maxrss_mb'))} | {note} |")
+                print(lines[-1], flush=True)
+    table = "\n".join(lines) + "\n"
+    out = Path(__file__).parent / "results" / ("speed_table_quick.md" if args.quick else "speed_table.md")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(table)
+    print(table)
+    return table
+
+
+if __name__ == "__main__":
+    main()
