@@ -123,3 +123,22 @@ def test_dask_input_equals_numpy(make_problem, epsilon):
     bad[3, 1] = np.nan
     with pytest.raises(FairermValueError, match="NaN"):
         FairLinearSVC(solver="dcd").fit(da.from_array(bad, chunks=(70, 5)), y, sensitive_features=s)
+
+
+def test_duality_gap_kernel_against_numpy(make_problem):
+    from fairerm.solvers._dcd_core import _duality_gap
+
+    X, y, _ = make_problem(n=80, d=4, seed=11)
+    y = y.astype(float)
+    rng = np.random.default_rng(0)
+    Q = np.linalg.qr(rng.normal(size=(4, 2)))[0]
+    Z = np.ascontiguousarray(X @ Q)
+    alpha, upper, margin = rng.uniform(0, 0.5, 80), np.full(80, 0.5), 1.0 - 0.2 * y
+    w, c = X.T @ (alpha * y), Z.T @ (alpha * y)
+    gap, primal = _duality_gap(X, y, Z, margin, upper, alpha, w, c)
+    w_perp = (X - Z @ Q.T).T @ (alpha * y)  # explicit projection
+    primal_np = 0.5 * w_perp @ w_perp + upper @ np.maximum(0.0, margin - y * ((X - Z @ Q.T) @ w_perp))
+    dual_np = margin @ alpha - 0.5 * w_perp @ w_perp
+    assert primal == pytest.approx(primal_np, rel=1e-12)
+    assert gap == pytest.approx(primal_np - dual_np, rel=1e-10)
+    assert gap >= 0
