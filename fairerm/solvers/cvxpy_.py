@@ -68,7 +68,10 @@ def solve_linear_cvxpy(
     w = cp.Variable(d)
     b = cp.Variable()
     xi = cp.Variable(n)
-    scores = problem.X @ w + b
+    # Solve for w' = scale w on X / scale with the objective times scale^2 (same minimiser, same margins
+    # and constraint values): interior-point solvers fail on raw features of size 1e6 with C = 1e-6.
+    scale = float(np.max(np.abs(problem.X), initial=0.0)) or 1.0
+    scores = (problem.X / scale) @ w + b
     margin = cp.multiply(problem.y, scores) >= 1 - xi
     # Rows u_j = 0 (e.g. data already projected) hold for every w; interior-point solvers can
     # misreport such degenerate rows as infeasible, so they are left out (their mu_j is 0).
@@ -76,20 +79,21 @@ def solve_linear_cvxpy(
     live = np.linalg.norm(U, axis=1) > 1e-12 * max(1.0, float(np.max(np.abs(problem.X), initial=0.0)))
     constraints = [margin, xi >= 0]
     if live.any():
-        upper_side = U[live] @ w <= problem.epsilon
-        lower_side = U[live] @ w >= -problem.epsilon
+        upper_side = (U[live] / scale) @ w <= problem.epsilon
+        lower_side = (U[live] / scale) @ w >= -problem.epsilon
         constraints += [upper_side, lower_side]
-    objective = cp.Minimize(0.5 * cp.sum_squares(w) + problem.upper @ xi)
+    objective = cp.Minimize(0.5 * cp.sum_squares(w) + (scale**2 * problem.upper) @ xi)
     qp = cp.Problem(objective, constraints)
     start = time.perf_counter()
     status, used = _solve(qp, cvxpy_solver, verbose, **options)
     elapsed = time.perf_counter() - start
-    coef = np.asarray(w.value, dtype=float)
+    coef = np.asarray(w.value, dtype=float) / scale
     intercept = float(b.value)
-    alpha = np.clip(np.asarray(margin.dual_value, dtype=float), 0.0, problem.upper)
+    alpha = np.clip(np.asarray(margin.dual_value, dtype=float) / scale**2, 0.0, problem.upper)
     mu = np.zeros(problem.n_constraints)
     if live.any():
-        mu[live] = np.asarray(upper_side.dual_value, dtype=float) - np.asarray(lower_side.dual_value, dtype=float)
+        mu[live] = (np.asarray(upper_side.dual_value, dtype=float)
+                    - np.asarray(lower_side.dual_value, dtype=float)) / scale**2
     decision = np.asarray(problem.X @ coef).ravel() + intercept
     w_from_duals = np.asarray((alpha * problem.y - problem.constraint_weights.T @ mu) @ problem.X).ravel()
     return Solution(
