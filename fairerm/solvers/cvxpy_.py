@@ -69,8 +69,12 @@ def solve_linear_cvxpy(
     b = cp.Variable()
     xi = cp.Variable(n)
     # Solve for w' = scale w on X / scale with the objective times scale^2 (same minimiser, same margins
-    # and constraint values): interior-point solvers fail on raw features of size 1e6 with C = 1e-6.
-    scale = float(np.max(np.abs(problem.X), initial=0.0)) or 1.0
+    # and constraint values). scale balances the feature size |X| (wants scale ~ |X|) against the hinge
+    # weight C scale^2 (wants scale ~ 1/sqrt(C)): their geometric mean. Unscaled, CLARABEL failed on
+    # |X| ~ 1e6 with C = 1e-6 and returned a 2000x suboptimal "optimal" point for |X| ~ 1e6, C = 0.1.
+    x_size = float(np.max(np.abs(problem.X), initial=0.0))
+    c_size = float(np.max(problem.upper, initial=0.0))
+    scale = float(np.sqrt(x_size / np.sqrt(c_size))) if x_size > 0 and c_size > 0 else 1.0
     scores = (problem.X / scale) @ w + b
     margin = cp.multiply(problem.y, scores) >= 1 - xi
     # Rows u_j = 0 (e.g. data already projected) hold for every w; interior-point solvers can
