@@ -107,7 +107,7 @@ def test_kernel_with_gamma_scale_is_invariant_to_feature_scale(scale):
     assert abs(_kernel_constraint(scaled, X * scale, y, s)) < 1e-8
 
 
-@pytest.mark.parametrize("scale", [1e-3, 1e3])
+@pytest.mark.parametrize("scale", [1e-6, 1e-3, 1e3, 1e6])
 def test_linear_rescaled_features_with_rescaled_C(scale):
     """x -> t x with C -> C / t^2 maps the solution w -> w / t (substitute v = t w in the primal)."""
     X, y, s = _problem()
