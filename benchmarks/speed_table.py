@@ -202,6 +202,7 @@ def main(argv=None) -> str:
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--sections", nargs="*", default=list(SECTIONS))
+    parser.add_argument("--output", default=None, help="file name under benchmarks/results/")
     args = parser.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
     if args.quick:
@@ -238,7 +239,8 @@ def main(argv=None) -> str:
                              f"{_fmt(result.get('maxrss_mb'))} | {note} |")
                 print(lines[-1], flush=True)
     table = "\n".join(lines) + "\n"
-    out = Path(__file__).parent / "results" / ("speed_table_quick.md" if args.quick else "speed_table.md")
+    name = args.output or ("speed_table_quick.md" if args.quick else "speed_table.md")
+    out = Path(__file__).parent / "results" / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(table)
     print(table)

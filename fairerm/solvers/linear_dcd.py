@@ -157,7 +157,8 @@ def _intercept_search(inner: _FixedActiveSet, b0: float, btol: float, max_solves
 
 def live_constraint_rows(U: np.ndarray, X: np.ndarray, constraint_weights: np.ndarray) -> np.ndarray:
     """Rows :math:`u_j` that are not round-off zeros (zero rows hold for every ``w``; e.g. projected data)."""
-    reference = np.abs(constraint_weights).sum(axis=1) * max(1.0, float(np.max(np.abs(X), initial=0.0)))
+    largest = max(abs(float(X.max(initial=0.0))), abs(float(X.min(initial=0.0))))  # no |X| temporary
+    reference = np.abs(constraint_weights).sum(axis=1) * max(1.0, largest)
     return np.linalg.norm(U, axis=1) > 1e-12 * np.maximum(reference, 1e-300)
 
 
