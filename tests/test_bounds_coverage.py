@@ -7,8 +7,8 @@ The distribution (bounded, so that feature_bound is known a priori):
     P(y = 1 | x, s) = sigmoid(<(4, 3, 2), x>),
 
 so sup ||x|| = sqrt(1.5^2 + 2). For a fixed f(x) = <w, x> + b, h = 1[f > 0], the true quantities are
-integrals over the cube of each group, computed by the midpoint rule on a 64^3 grid (independent of
-the code under test):
+integrals over the cube of each group, computed by the midpoint rule on a 64^3 grid (40^3 for
+kernel models; independent of the code under test):
 
     risk          = sum_g P(g) E_g[ h(x) (1 - p(x)) + (1 - h(x)) p(x) ],
     E[f | y=1, g] = E_g[f p] / E_g[p],          TPR_g = E_g[h p] / E_g[p].
@@ -28,16 +28,21 @@ COEF = np.array([4.0, 3.0, 2.0])
 SHIFT_B = np.array([-0.5, 0.0, 0.0])
 P_B = 0.35
 FEATURE_BOUND = float(np.sqrt(1.5**2 + 2.0))
-_MID = (np.arange(64) + 0.5) / 64 * 2.0 - 1.0
-_GRID = np.stack(np.meshgrid(_MID, _MID, _MID, indexing="ij"), axis=-1).reshape(-1, 3)
-GROUP_POINTS = {"a": _GRID, "b": _GRID + SHIFT_B}
 
 
 def positive_probability(x):
     return 1.0 / (1.0 + np.exp(-(x @ COEF)))
 
 
-GROUP_P = {g: positive_probability(x) for g, x in GROUP_POINTS.items()}
+def quadrature_grid(m):
+    """Midpoints of an m^3 grid on each group's cube, and P(y = 1 | x) there."""
+    mid = (np.arange(m) + 0.5) / m * 2.0 - 1.0
+    grid = np.stack(np.meshgrid(mid, mid, mid, indexing="ij"), axis=-1).reshape(-1, 3)
+    points = {"a": grid, "b": grid + SHIFT_B}
+    return points, {g: positive_probability(x) for g, x in points.items()}
+
+
+GRIDS = {64: quadrature_grid(64), 40: quadrature_grid(40)}  # 40^3 for kernel models (costly to evaluate)
 
 
 def draw(n, rng):
@@ -47,11 +52,12 @@ def draw(n, rng):
     return x, y, np.where(in_b, "b", "a")
 
 
-def true_values(score):
+def true_values(score, resolution=64):
     """(risk, score gap, DEO) of the classifier with score function ``score``, by quadrature."""
+    points, probabilities = GRIDS[resolution]
     risk, means, tpr = 0.0, {}, {}
     for g, weight in (("a", 1 - P_B), ("b", P_B)):
-        f, p = score(GROUP_POINTS[g]), GROUP_P[g]
+        f, p = score(points[g]), probabilities[g]
         h = f > 0
         risk += weight * np.mean(np.where(h, 1 - p, p))
         means[g] = np.mean(f * p) / np.mean(p)
@@ -67,6 +73,7 @@ def test_quadrature_matches_a_large_independent_sample():
     np.testing.assert_allclose(score_function(model)(x), model.decision_function(x), atol=1e-10)
     w, b = np.array([1.0, 2.0, -0.5]), 0.3
     risk, gap, deo = true_values(lambda z: z @ w + b)
+    assert true_values(lambda z: z @ w + b, 40) == pytest.approx((risk, gap, deo), abs=3e-3)
     x, y, s = draw(400_000, np.random.default_rng(123))
     f, pos = x @ w + b, y == 1
     assert risk == pytest.approx(np.mean((f > 0) != pos), abs=4e-3)
@@ -84,7 +91,7 @@ def run_coverage(fit, n, n_draws, delta, seed, holdout=False, **report_options):
     for _ in range(n_draws):
         x, y, s = draw(n, rng)
         model = fit(x, y, s)
-        truth = true_values(score_function(model))
+        truth = true_values(score_function(model), 40 if isinstance(model, FairKernelSVC) else 64)
         samples = [(x, y, s, False)] + ([(*draw(n, rng), True)] if holdout else [])
         for (xs, ys, ss, is_holdout), out in zip(samples, (rows, held_rows)):
             report = generalization_report(model, xs, ys, sensitive_features=ss, delta=delta, holdout=is_holdout,
