@@ -62,19 +62,36 @@ def _solve(problem, cvxpy_solver: str | None, verbose: bool, **options):
 def solve_linear_cvxpy(
     problem: LinearFermProblem, *, cvxpy_solver: str | None = None, verbose: bool = False, **options
 ) -> Solution:
-    """Solve linear FERM in its primal form with cvxpy."""
+    """Solve linear FERM in its primal form with cvxpy.
+
+    The problem is solved for :math:`w' = t w` on :math:`X / t` with the objective times :math:`t^2`
+    (same minimiser, margins and constraint values). :math:`t` first balances the feature size
+    :math:`|X|` (wants :math:`t \approx |X|`) against the hinge weight :math:`C t^2` (wants
+    :math:`t \approx 1/\sqrt C`): their geometric mean. If the solver fails there, :math:`t = 1`
+    and :math:`t = |X|` are tried. Unscaled, CLARABEL failed on :math:`|X| \sim 10^6` with
+    :math:`C = 10^{-6}` and returned a 2000x suboptimal "optimal" point for :math:`|X| \sim 10^6`,
+    :math:`C = 0.1`; scaled, it failed on integer-valued :math:`|X| \sim 10^6` with :math:`C = 10^6`.
+    """
+    x_size = float(np.max(np.abs(problem.X), initial=0.0))
+    c_size = float(np.max(problem.upper, initial=0.0))
+    scales = [float(np.sqrt(x_size / np.sqrt(c_size))) if x_size > 0 and c_size > 0 else 1.0, 1.0, x_size or 1.0]
+    for attempt, scale in enumerate(dict.fromkeys(scales)):
+        try:
+            return _solve_linear_scaled(problem, scale, cvxpy_solver, verbose, **options)
+        except SolverError:
+            if attempt == len(dict.fromkeys(scales)) - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _solve_linear_scaled(problem: LinearFermProblem, scale: float, cvxpy_solver: str | None, verbose: bool,
+                         **options) -> Solution:
     cp = _import_cvxpy()
     n, d = problem.X.shape
     w = cp.Variable(d)
     b = cp.Variable()
     xi = cp.Variable(n)
-    # Solve for w' = scale w on X / scale with the objective times scale^2 (same minimiser, same margins
-    # and constraint values). scale balances the feature size |X| (wants scale ~ |X|) against the hinge
-    # weight C scale^2 (wants scale ~ 1/sqrt(C)): their geometric mean. Unscaled, CLARABEL failed on
-    # |X| ~ 1e6 with C = 1e-6 and returned a 2000x suboptimal "optimal" point for |X| ~ 1e6, C = 0.1.
-    x_size = float(np.max(np.abs(problem.X), initial=0.0))
-    c_size = float(np.max(problem.upper, initial=0.0))
-    scale = float(np.sqrt(x_size / np.sqrt(c_size))) if x_size > 0 and c_size > 0 else 1.0
+    # w' = scale w on X / scale, objective times scale^2 (see solve_linear_cvxpy)
     scores = (problem.X / scale) @ w + b
     margin = cp.multiply(problem.y, scores) >= 1 - xi
     # Rows u_j = 0 (e.g. data already projected) hold for every w; interior-point solvers can
