@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..exceptions import FairermValueError
+from ..exceptions import FairermValueError, SolverError
 from ..kernels import KernelSpec, check_memory, gram_symmetric
 from ..problem import KernelFermProblem, LinearFermProblem
 from ._solution import Solution
@@ -69,6 +69,15 @@ def solve_linear(problem: LinearFermProblem, solver: str = "auto", *, warm_start
     from .cvxpy_ import solve_linear_cvxpy
 
     options = {key: value for key, value in options.items() if key not in ("eps_abs", "eps_rel", "max_iter")}
+    if solver == "auto" and isinstance(problem.X, np.ndarray):
+        try:
+            return solve_linear_cvxpy(problem, **options)
+        except SolverError:
+            # CLARABEL can fail outright on badly scaled data (features ~1e6); dual coordinate descent
+            # then returns its iterate with its own status (the estimator warns if it did not converge).
+            from .linear_dcd import solve_linear_dcd
+
+            return solve_linear_dcd(problem, warm_start=warm_start)
     return solve_linear_cvxpy(problem, **options)
 
 
