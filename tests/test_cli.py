@@ -27,6 +27,8 @@ def test_demo_json_on_synthetic(capsys):
     for key in ("empirical_risk", "risk_bound", "empirical_fairness", "fairness_bound", "delta"):
         assert key in report
     assert report["risk_bound"] >= report["empirical_risk"]
+    holdout = result["holdout_report"]
+    assert holdout["risk_bound"] >= holdout["empirical_risk"] and holdout["delta"] == 0.05
 
 
 def test_demo_table_is_readable(capsys):
