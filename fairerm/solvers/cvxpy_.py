@@ -62,7 +62,7 @@ def _solve(problem, cvxpy_solver: str | None, verbose: bool, **options):
 def solve_linear_cvxpy(
     problem: LinearFermProblem, *, cvxpy_solver: str | None = None, verbose: bool = False, **options
 ) -> Solution:
-    """Solve linear FERM in its primal form with cvxpy.
+    r"""Solve linear FERM in its primal form with cvxpy.
 
     The problem is solved for :math:`w' = t w` on :math:`X / t` with the objective times :math:`t^2`
     (same minimiser, margins and constraint values). :math:`t` first balances the feature size
