@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test test-slow test-all bench docs clean
+.PHONY: demo test test-slow test-extended test-all bench docs clean
 
 $(VENV)/.base-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,10 @@ test: $(VENV)/.test-installed
 	$(PY) -m pytest -m "not slow" -q
 
 test-slow: $(VENV)/.test-installed
-	$(PY) -m pytest -m "slow" -q
+	$(PY) -m pytest -m "slow and not extended" -q
+
+test-extended: $(VENV)/.test-installed
+	$(PY) -m pytest -m "extended" -q
 
 test-all: $(VENV)/.test-installed
 	$(PY) -m pytest -q

@@ -171,7 +171,10 @@ def test_bounds_shrink_at_the_root_n_rate_for_a_fixed_model():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("which", ["fair_linear_svc", "fair_kernel_svc"])
+@pytest.mark.parametrize(
+    "which",
+    ["fair_linear_svc", pytest.param("fair_kernel_svc", marks=pytest.mark.extended)],  # ~20 min: make test-extended
+)
 def test_coverage_slow(which):
     delta = 0.1
     if which == "fair_linear_svc":
