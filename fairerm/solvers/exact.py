@@ -317,6 +317,7 @@ def solve_kernel_exact(
     beta = y * alpha - constraint_weights.T @ mu
     beta_K_beta = float(beta @ f_without_intercept)
     info["w_norm_sq"] = beta_K_beta
+    info["training_decision_values"] = f_without_intercept + intercept
     return Solution(
         solver="exact",
         status=status,
