@@ -8,7 +8,7 @@ import os
 import re
 
 import numpy as np
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 # "ci": the issue's budget, at least 1,000 inputs per entry point (the slow job of .ci/run);
@@ -75,6 +75,14 @@ def hostile_classification(draw, n_min=2, n_max=60, d_max=6):
 
 
 _NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def run_property(prop, profile) -> None:
+    """Run ``prop(data)`` under ``profile`` (a fresh function each time: hypothesis settings attach to it)."""
+    def fuzz(data):
+        prop(data)
+
+    given(st.data())(profile(fuzz))()
 
 
 def record(entry: str, outcome: str) -> None:

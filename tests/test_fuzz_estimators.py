@@ -17,14 +17,13 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.linear_model import Ridge
 
 from fairerm import FairKernelSVC, FairLinearSVC, FairProjection, WassersteinFairRegressor
 from fairerm.exceptions import ConvergenceWarning
 from test_fuzz_common import CI, INVARIANTS, QUICK, check_error, hostile_classification, positives_mean_gaps, record
-from test_fuzz_common import write_tally
+from test_fuzz_common import run_property, write_tally
 
 _FIT_ARGUMENTS = {"X", "y", "sensitive_features"}
 
@@ -180,23 +179,15 @@ _PROPERTIES = {
 }
 
 
-def _run(prop, profile):
-    """Run ``prop`` under ``profile`` (a fresh function each time: hypothesis settings attach to it)."""
-    def fuzz(data):
-        prop(data)
-
-    given(st.data())(profile(fuzz))()
-
-
 @pytest.mark.parametrize("name", sorted(_PROPERTIES))
 def test_fuzz_quick(name):
-    _run(_PROPERTIES[name], QUICK)
+    run_property(_PROPERTIES[name], QUICK)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(_PROPERTIES))
 def test_fuzz_ci(name):
-    _run(_PROPERTIES[name], CI)
+    run_property(_PROPERTIES[name], CI)
 
 
 def test_zz_fuzz_table():

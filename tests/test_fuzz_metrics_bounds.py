@@ -14,7 +14,6 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import ks_2samp, wasserstein_distance
 from sklearn.linear_model import LogisticRegression
@@ -28,7 +27,7 @@ from fairerm.metrics import (
     ks_distance_between_groups,
     wasserstein_distance_between_groups,
 )
-from test_fuzz_common import CI, INVARIANTS, QUICK, TALLY, check_error, hostile_classification, record, write_tally
+from test_fuzz_common import CI, INVARIANTS, QUICK, TALLY, check_error, hostile_classification, record, run_property, write_tally
 
 _METRIC_ARGUMENTS = {"y_true", "y_pred", "sensitive_features", "pos_label"}
 
@@ -155,23 +154,15 @@ _PROPERTIES = {
 }
 
 
-def _run(prop, profile):
-    """Run ``prop`` under ``profile`` (a fresh function each time: hypothesis settings attach to it)."""
-    def fuzz(data):
-        prop(data)
-
-    given(st.data())(profile(fuzz))()
-
-
 @pytest.mark.parametrize("name", sorted(_PROPERTIES))
 def test_fuzz_quick(name):
-    _run(_PROPERTIES[name], QUICK)
+    run_property(_PROPERTIES[name], QUICK)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(_PROPERTIES))
 def test_fuzz_ci(name):
-    _run(_PROPERTIES[name], CI)
+    run_property(_PROPERTIES[name], CI)
 
 
 def test_zz_fuzz_table():
