@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Solution"]
+from ..problem import LinearFermProblem, dual_objective, hinge_primal_objective
+
+__all__ = ["Solution", "linear_solution"]
 
 
 @dataclass
@@ -64,3 +66,25 @@ class Solution:
     def duality_gap(self) -> float:
         """Primal minus dual objective (non-negative up to solver accuracy)."""
         return self.primal_objective - self.dual_objective
+
+
+def linear_solution(problem: LinearFermProblem, coef: np.ndarray, intercept: float, alpha: np.ndarray,
+                    mu: np.ndarray, **report) -> Solution:
+    """Assemble the :class:`Solution` of a linear problem from its primal and dual variables.
+
+    The constraint value and the primal objective come from ``coef``; the dual objective from
+    :math:`w(\alpha,\mu) = \sum_i (\alpha_i y_i - (C^{u\top}\mu)_i) x_i`. ``report`` holds
+    ``solver``, ``status``, ``converged``, ``n_iter``, ``solve_time`` and ``info``.
+    """
+    decision = np.asarray(problem.X @ coef).ravel() + intercept
+    w_from_duals = np.asarray((alpha * problem.y - problem.constraint_weights.T @ mu) @ problem.X).ravel()
+    return Solution(
+        intercept=float(intercept),
+        mu=mu,
+        constraint_value=problem.U @ coef,
+        primal_objective=hinge_primal_objective(coef @ coef, decision, problem.y, problem.upper),
+        dual_objective=dual_objective(w_from_duals @ w_from_duals, alpha, mu, problem.epsilon),
+        alpha=alpha,
+        coef=coef,
+        **report,
+    )

@@ -32,7 +32,7 @@ from ..problem import (
     hinge_primal_objective,
     optimal_intercept,
 )
-from ._solution import Solution
+from ._solution import Solution, linear_solution
 
 __all__ = ["solve_linear_cvxpy", "solve_kernel_cvxpy", "gram_factor"]
 
@@ -115,23 +115,9 @@ def _solve_linear_scaled(problem: LinearFermProblem, scale: float, cvxpy_solver:
     if live.any():
         mu[live] = (np.asarray(upper_side.dual_value, dtype=float)
                     - np.asarray(lower_side.dual_value, dtype=float)) / scale**2
-    decision = np.asarray(problem.X @ coef).ravel() + intercept
-    w_from_duals = np.asarray((alpha * problem.y - problem.constraint_weights.T @ mu) @ problem.X).ravel()
-    return Solution(
-        solver="cvxpy",
-        status=status,
-        converged=status == "optimal",
-        intercept=intercept,
-        mu=mu,
-        constraint_value=problem.U @ coef,
-        primal_objective=hinge_primal_objective(coef @ coef, decision, problem.y, problem.upper),
-        dual_objective=dual_objective(w_from_duals @ w_from_duals, alpha, mu, problem.epsilon),
-        alpha=alpha,
-        coef=coef,
-        n_iter=int(qp.solver_stats.num_iters or 0),
-        solve_time=elapsed,
-        info={"cvxpy_solver": used},
-    )
+    return linear_solution(problem, coef, intercept, alpha, mu, solver="cvxpy", status=status,
+                           converged=status == "optimal", n_iter=int(qp.solver_stats.num_iters or 0),
+                           solve_time=elapsed, info={"cvxpy_solver": used})
 
 
 def gram_factor(K: np.ndarray, *, rtol: float = 1e-12) -> np.ndarray:

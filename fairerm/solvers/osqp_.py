@@ -26,13 +26,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..exceptions import SolverError, SolverNotInstalledError
-from ..problem import (
-    KernelFermProblem,
-    LinearFermProblem,
-    dual_objective,
-    hinge_primal_objective,
-)
-from ._solution import Solution
+from ..problem import KernelFermProblem, LinearFermProblem
+from ._solution import Solution, linear_solution
 from .cvxpy_ import kernel_solution_from_duals
 
 __all__ = ["OSQPLinearFerm", "OSQPKernelFerm", "solve_linear_osqp", "solve_kernel_osqp", "DEFAULT_OSQP_SETTINGS"]
@@ -146,23 +141,9 @@ class OSQPLinearFerm:
         intercept = float(result.x[d])
         alpha = np.clip(-result.y[:n], 0.0, problem.upper)
         mu = np.array(result.y[2 * n:])
-        decision = np.asarray(problem.X @ coef).ravel() + intercept
-        w_from_duals = np.asarray((alpha * problem.y - problem.constraint_weights.T @ mu) @ problem.X).ravel()
-        return Solution(
-            solver="osqp",
-            status=status,
-            converged=converged,
-            intercept=intercept,
-            mu=mu,
-            constraint_value=problem.U @ coef,
-            primal_objective=hinge_primal_objective(coef @ coef, decision, problem.y, problem.upper),
-            dual_objective=dual_objective(w_from_duals @ w_from_duals, alpha, mu, problem.epsilon),
-            alpha=alpha,
-            coef=coef,
-            n_iter=int(result.info.iter),
-            solve_time=elapsed,
-            info={"polish_status": str(getattr(result.info, "status_polish", ""))},
-        )
+        return linear_solution(problem, coef, intercept, alpha, mu, solver="osqp", status=status,
+                               converged=converged, n_iter=int(result.info.iter), solve_time=elapsed,
+                               info={"polish_status": str(getattr(result.info, "status_polish", ""))})
 
 
 class OSQPKernelFerm:
