@@ -23,7 +23,7 @@ import numpy as np
 from ..exceptions import FairermValueError, SolverError
 from ..kernels import KernelSpec, check_memory, gram_symmetric
 from ..problem import KernelFermProblem, LinearFermProblem
-from ._solution import Solution
+from ._solution import Solution, enforce_linear_feasibility
 
 __all__ = ["Solution", "solve_linear", "solve_kernel", "LINEAR_SOLVERS", "KERNEL_SOLVERS", "DCD_MIN_SAMPLES"]
 
@@ -53,6 +53,11 @@ def solve_linear(problem: LinearFermProblem, solver: str = "auto", *, warm_start
     (:mod:`fairerm.solvers.linear_dcd`), whose memory is the data plus :math:`O(n)`.
     """
     solver = _check_solver(solver, LINEAR_SOLVERS, "linear FERM")
+    solution = _solve_linear(problem, solver, warm_start, options)
+    return enforce_linear_feasibility(problem, solution)
+
+
+def _solve_linear(problem: LinearFermProblem, solver: str, warm_start: Solution | None, options: dict) -> Solution:
     if solver == "auto" and problem.n_samples >= DCD_MIN_SAMPLES and isinstance(problem.X, np.ndarray):
         solver = "dcd"
     if solver == "dcd":
@@ -78,7 +83,14 @@ def solve_linear(problem: LinearFermProblem, solver: str = "auto", *, warm_start
             # then returns its iterate with its own status (the estimator warns if it did not converge).
             from .linear_dcd import solve_linear_dcd
 
-            return solve_linear_dcd(problem, warm_start=warm_start)
+            try:
+                return solve_linear_dcd(problem, warm_start=warm_start)
+            except SolverError:
+                # DCD's exact last step uses CLARABEL too; OSQP (ADMM) always returns an iterate
+                # with its status.
+                from .osqp_ import OSQPLinearFerm
+
+                return OSQPLinearFerm(problem).solve()
     return solve_linear_cvxpy(problem, **options)
 
 
