@@ -1,7 +1,7 @@
 """Coverage experiment of fairerm.bounds at larger scale: how often the true risk and the true
 unfairness of a refitted model lie under the reported bounds, and how loose the bounds are.
 
-Distribution (bounded, so ``feature_bound`` is known a priori; same as tests/test_bounds_coverage.py):
+Distribution (bounded, so ``feature_bound`` is known a priori; defined once, in tests/test_bounds_coverage.py):
 s = b with probability 0.35, x ~ Uniform([-1, 1]^3) + [s = b](-0.5, 0, 0),
 P(y = 1 | x) = sigmoid(<(4, 3, 2), x>). True values of a fitted model by midpoint quadrature on a
 64^3 grid per group. For every draw the model is refitted on a fresh training sample; the report is
@@ -20,6 +20,7 @@ Prints a Markdown table and writes it to benchmarks/results/bounds_coverage.md.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import platform
 import time
 import warnings
@@ -32,38 +33,20 @@ from sklearn.svm import LinearSVC
 from fairerm import FairKernelSVC, FairLinearSVC, FairProjection
 from fairerm.bounds import generalization_report
 
-COEF = np.array([4.0, 3.0, 2.0])
-SHIFT_B = np.array([-0.5, 0.0, 0.0])
-P_B = 0.35
-FEATURE_BOUND = float(np.sqrt(1.5**2 + 2.0))
-_MID = (np.arange(64) + 0.5) / 64 * 2.0 - 1.0
-_GRID = np.stack(np.meshgrid(_MID, _MID, _MID, indexing="ij"), axis=-1).reshape(-1, 3)
-GROUP_POINTS = {"a": _GRID, "b": _GRID + SHIFT_B}
+
+def _load_known_distribution():
+    """The distribution and its quadrature truth, from the test that checks them (one definition)."""
+    path = Path(__file__).resolve().parent.parent / "tests" / "test_bounds_coverage.py"
+    spec = importlib.util.spec_from_file_location("known_distribution", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def positive_probability(x):
-    return 1.0 / (1.0 + np.exp(-(x @ COEF)))
-
-
-GROUP_P = {g: positive_probability(x) for g, x in GROUP_POINTS.items()}
-
-
-def draw(n, rng):
-    in_b = rng.random(n) < P_B
-    x = rng.uniform(-1.0, 1.0, size=(n, 3)) + np.where(in_b[:, None], SHIFT_B, 0.0)
-    y = (rng.random(n) < positive_probability(x)).astype(int)
-    return x, y, np.where(in_b, "b", "a")
-
-
-def true_values(score):
-    risk, means, tpr = 0.0, {}, {}
-    for g, weight in (("a", 1 - P_B), ("b", P_B)):
-        f, p = score(GROUP_POINTS[g]), GROUP_P[g]
-        h = f > 0
-        risk += weight * np.mean(np.where(h, 1 - p, p))
-        means[g] = np.mean(f * p) / np.mean(p)
-        tpr[g] = np.mean(h * p) / np.mean(p)
-    return risk, abs(means["a"] - means["b"]), abs(tpr["a"] - tpr["b"])
+_KNOWN = _load_known_distribution()
+FEATURE_BOUND = _KNOWN.FEATURE_BOUND
+draw = _KNOWN.draw
+true_values = _KNOWN.true_values  # midpoint quadrature on a 64^3 grid per group
 
 
 def fit_projection(x, y, s):
