@@ -142,3 +142,60 @@ def test_duality_gap_kernel_against_numpy(make_problem):
     assert primal == pytest.approx(primal_np, rel=1e-12)
     assert gap == pytest.approx(primal_np - dual_np, rel=1e-10)
     assert gap >= 0
+
+
+def _gaussian_problem(n, d, epsilon, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    s = rng.integers(0, 2, n)
+    X[:, 0] += s
+    y = np.where(X @ rng.normal(size=d) / np.sqrt(d) + 0.3 * X[:, 0] + 0.5 * rng.normal(size=n) > 0, 1.0, -1.0)
+    return LinearFermProblem(X, y, np.full(n, 0.05), constraint_weights(y, s).weights, epsilon), s
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.01])
+def test_dcd_fast_path_certifies_the_optimum(epsilon):
+    """One DCD solve + optimal intercept + interior-point working-set step: no intercept search,
+    KKT certified, and the same optimum as CLARABEL on the whole problem."""
+    problem, _ = _gaussian_problem(3000, 10, epsilon)
+    sol = solve_linear_dcd(problem)
+    assert sol.converged and sol.info["kkt_polished"]
+    assert not sol.info["intercept_search"]
+    assert sol.info["inner_solves"] <= (1 if epsilon == 0.0 else 3)
+    ref = solve_linear(problem, "cvxpy")
+    assert sol.primal_objective == pytest.approx(ref.primal_objective, rel=1e-8)
+    assert _rel(problem.X @ sol.coef + sol.intercept, problem.X @ ref.coef + ref.intercept) < 1e-4
+    assert np.all(np.abs(problem.U @ sol.coef) <= epsilon + 1e-9)
+
+
+def test_dcd_falls_back_to_the_intercept_search(monkeypatch):
+    """When the exact step declines after the first DCD solve, the bracketing search runs and the
+    second exact step certifies the same optimum."""
+    import fairerm.solvers.linear_dcd as module
+
+    problem, _ = _gaussian_problem(1500, 6, 0.0, seed=3)
+    real = module._polish
+    calls = []
+
+    def decline_first(inner, b, **kwargs):
+        calls.append(b)
+        return None if len(calls) == 1 else real(inner, b, **kwargs)
+
+    monkeypatch.setattr(module, "_polish", decline_first)
+    sol = solve_linear_dcd(problem)
+    assert len(calls) == 2 and sol.info["intercept_search"] and sol.info["inner_solves"] > 1
+    assert sol.converged and sol.info["kkt_polished"]
+    ref = solve_linear(problem, "cvxpy")
+    assert sol.primal_objective == pytest.approx(ref.primal_objective, rel=1e-8)
+
+
+def test_exact_step_declines_a_too_large_working_set():
+    """The working set is capped (memory of the interior-point step); over the cap it returns None."""
+    import fairerm.solvers.linear_dcd as module
+
+    problem, _ = _gaussian_problem(800, 4, 0.0, seed=5)
+    inner = module._FixedActiveSet(problem.X, problem.y, problem.upper, np.zeros((4, 0)), np.zeros(800), None,
+                                   tol=0.1, gap_tol=1e-3, max_epochs=50, seed=0, shrinking=True)
+    inner.balance(0.0)
+    assert module._polish(inner, 0.0, band=10.0, max_working=100) is None
+    assert module._polish(inner, 0.0, band=10.0, max_working=800) is not None

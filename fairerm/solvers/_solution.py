@@ -70,7 +70,7 @@ class Solution:
 
 def linear_solution(problem: LinearFermProblem, coef: np.ndarray, intercept: float, alpha: np.ndarray,
                     mu: np.ndarray, **report) -> Solution:
-    """Assemble the :class:`Solution` of a linear problem from its primal and dual variables.
+    r"""Assemble the :class:`Solution` of a linear problem from its primal and dual variables.
 
     The constraint value and the primal objective come from ``coef``; the dual objective from
     :math:`w(\alpha,\mu) = \sum_i (\alpha_i y_i - (C^{u\top}\mu)_i) x_i`. ``report`` holds
@@ -106,7 +106,14 @@ def enforce_linear_feasibility(problem: LinearFermProblem, solution: Solution) -
     row_norms = np.linalg.norm(problem.U, axis=1)
     round_off = 1e-12 * row_norms * np.linalg.norm(solution.coef)
     # u_j at rounding-noise level (groups already balanced) is u_j = 0, not a direction to act on.
-    live = row_norms > 1e-12 * max(1.0, float(np.max(np.abs(problem.X), initial=0.0)))
+    X = problem.X
+    if not X.size:
+        largest = 0.0
+    elif isinstance(X, np.ndarray):  # max and min: no |X| temporary (800 MB for 1,000,000 x 100)
+        largest = max(abs(float(X.max())), abs(float(X.min())))
+    else:  # scipy.sparse
+        largest = float(abs(X).max())
+    live = row_norms > 1e-12 * max(1.0, largest)
     violated = live & (np.abs(values) > problem.epsilon + round_off)
     solution.info["feasibility_correction"] = bool(violated.any())
     if not violated.any():

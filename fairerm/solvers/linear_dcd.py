@@ -33,18 +33,23 @@ is the data plus :math:`O(n r + d)`.
 
 **The intercept.** The value :math:`V(b)` of that problem is convex in :math:`b` (a partial minimum
 of a jointly convex function) and, by Danskin's theorem, :math:`V'(b) = -\sum_i\alpha_i(b) y_i =:
--g(b)`, non-decreasing. The optimal intercept is the root of :math:`g`, found by a bracketing
-regula falsi (Illinois) over warm-started inner solves; the first probe is the intercept that is
-optimal for the first :math:`w` (:func:`fairerm.problem.optimal_intercept`). At the root
-:math:`y^\top\alpha = 0`, the dual's equality constraint.
+-g(b)`, non-decreasing. At the optimal intercept :math:`g(b) = 0`, the dual's equality constraint.
 
-**An exact last step.** When many more points than features sit on the margin, the dual is
+**An exact last step.** When many more points than features sit near the margin, the dual is
 degenerate and coordinate descent crawls (measured: tens of thousands of epochs for the last
-digits on 400 x 6 data). So the search stops early, and :func:`_polish` finishes: the points near
-the margin form a working set, the others' hinge terms are fixed (linear or zero), the small QP
-in :math:`(w, b, \xi_S)` is solved by an interior-point method, and the KKT conditions of the
-whole problem are checked; points on the wrong side join the set. A certified result is the
-exact optimum (``info["kkt_polished"]``).
+digits on 400 x 6 data). So the iterative part stops early, and :func:`_polish` finishes: the
+points near the margin form a working set, the others' hinge terms are fixed (linear or zero), the
+QP in :math:`(w, b, \xi_S)` is solved by an interior-point method whose Newton steps cost
+:math:`O(|S|d^2)` (:mod:`fairerm.solvers._svm_ipm`), and the KKT conditions of the whole problem are
+checked; points on the wrong side join the set. A certified result is the exact optimum
+(``info["kkt_polished"]``).
+
+**Order of work.** One DCD solve at the starting intercept (0, or the warm start's), then the
+intercept that is optimal for that :math:`w` (:func:`fairerm.problem.optimal_intercept`), then the
+exact step: on 300,000 x 100 synthetic rows this certifies the optimum after 20 epochs, 2.5 s in
+all. Only when the step cannot certify from there does the root of :math:`g` get searched for, by
+a bracketing regula falsi (Illinois) over warm-started inner solves, before a second exact step
+(``info["intercept_search"]``).
 
 **Multipliers and the active set.** Stationarity :math:`w = \sum_i\alpha_i y_i x_i - U_A^\top\mu_A`
 gives :math:`U_A^\top\mu_A = Qc - v`, i.e. :math:`\mu_A = (U_AU_A^\top)^{+}U_A(Qc) - t`. For
@@ -70,6 +75,7 @@ import numpy as np
 from ..problem import LinearFermProblem, dual_objective, hinge_primal_objective, optimal_intercept
 from ._dcd_core import _dcd_box_qp_core, dcd_box_qp
 from ._solution import Solution
+from ._svm_ipm import svm_ipm
 
 __all__ = ["solve_linear_dcd", "dcd_box_qp", "live_constraint_rows"]
 
@@ -163,42 +169,70 @@ def live_constraint_rows(U: np.ndarray, X: np.ndarray, constraint_weights: np.nd
 
 
 def _reduced_primal(inner: _FixedActiveSet, working: np.ndarray, bound: np.ndarray):
-    """The primal restricted to the working set, the other points' hinge terms fixed; solved by CLARABEL."""
+    """The primal restricted to the working set, the other points' hinge terms fixed.
+
+    Solved by the interior-point method of :mod:`fairerm.solvers._svm_ipm` on the projected working
+    rows (:math:`O(|S| d^2)` per step); CLARABEL through cvxpy is the fallback if it fails.
+    """
+    X, y, upper, Q, offsets = inner.X, inner.y, inner.upper, inner.Q, inner.offsets
+    pull = X.T @ np.where(bound, upper * y, 0.0)  # the bound points' hinge terms are linear in (w, b)
+    pull_b = float(np.sum(upper[bound] * y[bound]))
+    rows = X[working]
+    if Q.shape[1]:  # w lies in the complement of span(Q): work with the projected rows and pull
+        rows = rows - inner.Z[working] @ Q.T
+        pull = pull - Q @ (Q.T @ pull)
+    result = svm_ipm(rows, y[working], upper[working], offsets=offsets[working], pull=pull, pull_intercept=pull_b)
+    if result.status == "optimal":
+        return result.w, result.b, result.alpha
+    return _reduced_primal_clarabel(inner, working, bound, pull, pull_b)
+
+
+def _reduced_primal_clarabel(inner: _FixedActiveSet, working: np.ndarray, bound: np.ndarray, pull, pull_b):
+    """:func:`_reduced_primal` stated in cvxpy and solved by CLARABEL (the slower fallback)."""
     import cvxpy as cp
 
     X, y, upper, Q, offsets = inner.X, inner.y, inner.upper, inner.Q, inner.offsets
     d = X.shape[1]
     w, b = cp.Variable(d), cp.Variable()
     xi = cp.Variable(working.size)
-    pull = X.T @ np.where(bound, upper * y, 0.0)  # the bound points' hinge terms are linear in (w, b)
-    pull_b = float(np.sum(upper[bound] * y[bound]))
     margins = cp.multiply(y[working], X[working] @ w + b + offsets[working]) >= 1 - xi
     constraints = [margins, xi >= 0]
     if Q.shape[1]:
         constraints.append(Q.T @ w == 0)
     objective = 0.5 * cp.sum_squares(w) + upper[working] @ xi - pull @ w - pull_b * b
     problem = cp.Problem(cp.Minimize(objective), constraints)
-    problem.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    try:
+        problem.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    except cp.error.SolverError:
+        return None
     if problem.status != "optimal" or w.value is None:
         return None
     return np.asarray(w.value), float(b.value), np.clip(np.asarray(margins.dual_value), 0.0, upper[working])
 
 
-def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float = 1e-7, band: float = 0.01, max_working: int = 20000,
-            max_rounds: int = 10):
+def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float = 1e-7, band: float = 0.05,
+            max_working: int | None = None, max_rounds: int = 12):
     r"""Finish with an exact working-set step; return ``(alpha, b)`` when the KKT conditions certify it.
 
     The DCD iterate tells which points are inside the margin (:math:`\alpha_i = c_i`), outside it
     (:math:`\alpha_i = 0`) or near it. Keeping the points with margin :math:`|y_if(x_i) - 1|` below ``band``
     (and the free ones) as a working set :math:`S`, and fixing the others' hinge terms (linear for
     :math:`\alpha_i = c_i`, zero for :math:`\alpha_i = 0`), leaves a small QP in :math:`(w, b, \xi_S)` solved
-    by an interior-point method. Points outside :math:`S` whose margin contradicts their assumed side
-    join :math:`S`, and the step repeats. When none does, every KKT condition of the problem with
-    intercept holds (up to ``kkt_tol``): the result is the exact optimum. Returns None otherwise.
+    by an interior-point method (:mod:`fairerm.solvers._svm_ipm`). Points outside :math:`S` whose margin
+    contradicts their assumed side join :math:`S`, and the step repeats; when more points than
+    :math:`S` holds are on the wrong side, :math:`S` was too narrow to pin the intercept down, and the
+    band around the DCD iterate doubles instead. When no point is on the wrong side, every KKT
+    condition of the problem with intercept holds (up to ``kkt_tol``): the result is the exact optimum.
+    Returns None otherwise (or when :math:`|S|` would exceed ``max_working``, by default
+    :math:`\max(20000, n/10)`: the interior-point method holds a few copies of the working rows).
     """
     X, y, upper, alpha = inner.X, inner.y, inner.upper, inner.alpha
-    yf = y * (X @ inner.w_perp() + b + inner.offsets)
-    in_working = (np.abs(yf - 1.0) <= band) | ((alpha > 0.0) & (alpha < upper))
+    n = X.shape[0]
+    max_working = max(20000, n // 10) if max_working is None else max_working
+    yf_start = y * (X @ inner.w_perp() + b + inner.offsets)
+    distance = np.abs(yf_start - 1.0)
+    in_working = (distance <= band) | ((alpha > 0.0) & (alpha < upper))
+    yf = yf_start
     for _ in range(max_rounds):
         if in_working.sum() > max_working:
             return None
@@ -208,13 +242,19 @@ def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float = 1e-7, band: float
         if reduced is None:
             return None
         w, b_new, alpha_working = reduced
-        yf = y * (X @ w + b_new + inner.offsets)
-        wrong_side = ~in_working & ((bound & (yf > 1.0 + kkt_tol)) | (~bound & (yf < 1.0 - kkt_tol)))
-        if not wrong_side.any():
+        yf_new = y * (X @ w + b_new + inner.offsets)
+        wrong_side = ~in_working & ((bound & (yf_new > 1.0 + kkt_tol)) | (~bound & (yf_new < 1.0 - kkt_tol)))
+        n_wrong = int(wrong_side.sum())
+        if n_wrong == 0:
             new_alpha = np.where(bound, upper, 0.0)
             new_alpha[working] = alpha_working
             return new_alpha, b_new
-        in_working |= wrong_side
+        if n_wrong > working.size:  # the reduced problem ran away: widen around the trusted iterate
+            band *= 2.0
+            in_working |= distance <= band
+        else:
+            yf = yf_new
+            in_working |= wrong_side
     return None
 
 
@@ -246,8 +286,18 @@ def _equality_solve(X, y, upper, U, active, signs, epsilon, alpha0, b0, options,
         Q, v, t = np.zeros((d, 0)), np.zeros(d), None
     offsets = X @ v
     inner = _FixedActiveSet(X, y, upper, Q, offsets, alpha0, **options["inner"])
-    b, ok = _intercept_search(inner, b0, options["btol"], options["max_solves"])
+    # Fast path: one DCD solve at the starting intercept, the intercept that is optimal for its w,
+    # and the exact working-set step. Measured on 300,000 x 100 synthetic rows: 20 epochs + 1.4 s of
+    # polish, where the full intercept search took 7 solves (110 epochs). The search below is the
+    # fallback when the step cannot certify the KKT conditions from that iterate.
+    inner.balance(b0)
+    b = optimal_intercept(X @ inner.w_perp() + offsets, y, upper)
     polished = _polish(inner, b)
+    ok = True
+    inner.searched = polished is None
+    if polished is None:
+        b, ok = _intercept_search(inner, b, options["btol"], options["max_solves"])
+        polished = _polish(inner, b)
     if polished is not None:  # exact KKT point: replace the iterate
         inner.alpha[:], b = polished
         inner.w[:] = X.T @ (inner.alpha * y)
@@ -298,7 +348,7 @@ def solve_linear_dcd(
     rank_rtol: float = 1e-10,
     warm_start: Solution | None = None,
 ) -> Solution:
-    """Solve linear FERM by dual coordinate descent and an exact intercept search (module docstring).
+    r"""Solve linear FERM by dual coordinate descent and an exact working-set step (module docstring).
 
     Parameters
     ----------
@@ -307,9 +357,9 @@ def solve_linear_dcd(
     tol : float
         Projected-gradient spread at which each inner DCD solve stops (liblinear's ``eps``).
     gap_tol : float
-        Or when its duality gap is at most ``gap_tol`` times :math:`\\max(1, \\text{primal value})`:
+        Or when its duality gap is at most ``gap_tol`` times :math:`\max(1, \text{primal value})`:
         the objective is then within that relative accuracy of the fixed-intercept optimum, and
-        :math:`\\|w - w^\\star\\|^2 \\le 2\\,\\text{gap}` by strong convexity.
+        :math:`\|w - w^\star\|^2 \le 2\,\text{gap}` by strong convexity.
     max_epochs : int
         Passes over the data per inner solve.
     intercept_tol : float
@@ -317,7 +367,8 @@ def solve_linear_dcd(
 
     The defaults stop the iterative part early (liblinear's ``eps = 0.1``) and rely on the exact
     working-set step (:func:`_polish`) for the last digits; ``info["kkt_polished"]`` says whether
-    it certified the KKT conditions (it declines when more than 20,000 points lie near the margin).
+    it certified the KKT conditions (it declines when more than :math:`\max(20000, n/10)` points lie
+    near the margin).
     max_solves : int
         Inner solves allowed per active set.
     shrinking : bool
@@ -332,7 +383,8 @@ def solve_linear_dcd(
     -------
     Solution
         ``coef`` :math:`w`, ``intercept`` :math:`b`, ``alpha``, signed ``mu``; ``info`` holds the number of
-        inner solves, epochs and :math:`|y^\\top\\alpha|`.
+        inner solves, epochs, :math:`|y^\top\alpha|`, whether the exact step certified the optimum
+        (``kkt_polished``) and whether the intercept search was needed (``intercept_search``).
     """
     start = time.perf_counter()
     X = np.ascontiguousarray(problem.X, dtype=np.float64)
@@ -376,5 +428,5 @@ def solve_linear_dcd(
         solve_time=time.perf_counter() - start,
         info={"method": method, "inner_solves": inner.n_solves, "epochs": inner.epochs,
               "dual_equality_residual": float(abs(inner.alpha @ y)), "live_constraints": len(live),
-              "kkt_polished": inner.polished},
+              "kkt_polished": inner.polished, "intercept_search": inner.searched},
     )

@@ -1,0 +1,67 @@
+"""The interior-point method for the working-set SVM (fairerm.solvers._svm_ipm) against CLARABEL."""
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+from fairerm.solvers._svm_ipm import svm_ipm
+
+
+def _clarabel(X, y, c, o, p, pb):
+    m, d = X.shape
+    w, b, xi = cp.Variable(d), cp.Variable(), cp.Variable(m)
+    margins = cp.multiply(y, X @ w + b + o) >= 1 - xi
+    problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w) - p @ w - pb * b + c @ xi), [margins, xi >= 0])
+    problem.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    return w.value, float(b.value), problem.value, np.asarray(margins.dual_value)
+
+
+def _objective(X, y, c, o, p, pb, w, b):
+    return 0.5 * w @ w - p @ w - pb * b + c @ np.maximum(0.0, 1.0 - y * (X @ w + b + o))
+
+
+@pytest.mark.parametrize("m, d", [(60, 4), (25, 40), (800, 12), (3000, 30)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ipm_matches_clarabel(m, d, seed):
+    """Woodbury (m > d) and direct (m <= d) Newton systems, offsets, pull and unequal boxes."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(m, d))
+    y = np.where(X[:, 0] + 0.7 * rng.normal(size=m) > 0, 1.0, -1.0)
+    c = rng.uniform(0.05, 2.0, m)
+    o = 0.2 * rng.normal(size=m)
+    p = 0.1 * rng.normal(size=d)
+    pb = 0.05 * float(c.sum()) * rng.uniform(-1, 1)
+    result = svm_ipm(X, y, c, offsets=o, pull=p, pull_intercept=pb)
+    assert result.status == "optimal"
+    w_ref, b_ref, value_ref, alpha_ref = _clarabel(X, y, c, o, p, pb)
+    assert np.allclose(result.w, w_ref, atol=1e-6)
+    assert result.b == pytest.approx(b_ref, abs=1e-6)
+    assert _objective(X, y, c, o, p, pb, result.w, result.b) == pytest.approx(value_ref, rel=1e-8, abs=1e-9)
+    # the dual variables are the margins' multipliers: in the box, balanced, and w = p + sum alpha_i y_i x_i
+    assert np.all((result.alpha >= 0) & (result.alpha <= c))
+    assert result.alpha @ y == pytest.approx(-pb, abs=1e-8 * c.sum())
+    assert np.allclose(result.w, p + X.T @ (result.alpha * y), atol=1e-10)
+    assert np.allclose(result.alpha, alpha_ref, atol=1e-5 * c.max())
+
+
+def test_ipm_degenerate_duplicated_points():
+    """Many identical rows (one-hot data): a whole face of optimal alphas; the primal is still unique."""
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 2, size=(12, 5)).astype(float)
+    X = base[rng.integers(0, 12, 600)]
+    y = np.where(rng.random(600) < 0.3 + 0.4 * X[:, 0], 1.0, -1.0)
+    c = np.full(600, 0.5)
+    zeros = np.zeros(600)
+    result = svm_ipm(X, y, c)
+    w_ref, b_ref, value_ref, _ = _clarabel(X, y, c, zeros, np.zeros(5), 0.0)
+    assert result.status == "optimal"
+    assert _objective(X, y, c, zeros, np.zeros(5), 0.0, result.w, result.b) == pytest.approx(value_ref, rel=1e-8)
+    assert np.allclose(result.w, w_ref, atol=1e-5)
+
+
+def test_ipm_unbounded_problem_is_not_reported_optimal():
+    """-p_b outside {y'alpha : 0 <= alpha <= c}: the primal is unbounded in b; no 'optimal' status."""
+    X = np.array([[1.0], [2.0], [-1.0]])
+    y = np.array([1.0, 1.0, -1.0])
+    result = svm_ipm(X, y, np.ones(3), pull_intercept=10.0, max_iter=60)
+    assert result.status == "infeasible_dual"
