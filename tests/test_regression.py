@@ -134,6 +134,7 @@ def test_pandas_input():
         ({}, dict(y_short=True), FairermValueError, "y has 49 entries but X has 50 samples"),
         ({}, dict(one_group=True), FairermValueError, "at least 2"),
         ({}, dict(y_nan=True), FairermValueError, "y contains NaN"),
+        ({}, dict(y_complex=True), FairermTypeError, "y must hold real numbers; got complex"),
         ({}, dict(X_nan=True), FairermValueError, "X"),
     ],
 )
@@ -145,6 +146,8 @@ def test_errors(params, data, error, match):
         s = np.zeros_like(s)
     if data.get("y_nan"):
         y[0] = np.nan
+    if data.get("y_complex"):
+        y = y + 1j
     if data.get("X_nan"):
         X[0, 0] = np.nan
     with pytest.raises(error, match=match):
