@@ -208,7 +208,7 @@ def check_regression_target(y: Any, n_samples: int) -> np.ndarray:
             f"y has {values.shape[0]} entries but X has {n_samples} samples; they must have the same length."
         )
     if np.iscomplexobj(values):  # astype(float) would drop the imaginary parts with only a warning
-        raise FairermTypeError(f"y must hold real numbers; got complex dtype {values.dtype}.")
+        raise FairermValueError(f"Complex data not supported: y must hold real numbers; got dtype {values.dtype}.")
     try:
         values = values.astype(np.float64)
     except (TypeError, ValueError) as exc:

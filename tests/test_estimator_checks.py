@@ -91,8 +91,6 @@ _EXPECTED_FAILURES_REAL = {
     },
     "FairRepresentation": {
         **dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_TRANSFORMER, _KEYWORD),
-        "check_estimators_unfitted": "predict before fit raises AttributeError, not NotFittedError (reported to "
-                                     "the representation's owner in issue 11's note)",
         "check_fit1d": _KEYWORD,
     },
 }
@@ -116,12 +114,8 @@ _N_FEATURES_MESSAGE = ("predict refuses a wrong number of features with its own 
                        "... was fitted with 4'), not scikit-learn's literal 'is expecting 4 features as input'")
 _META_SPARSE = ("a meta-estimator passes X to the base estimator untouched; the sparse error comes from the "
                 "synthetic-group helper / base estimator, without the literal 'sparse' wording")
-_PREDICT_PROBA = ("predict_proba exists on every FairRepresentation but raises FairermValueError for regression "
-                  "tasks; the check probes it with hasattr (an available_if would hide it; reported in the note)")
 _META_N_FEATURES = ("a meta-estimator passes X to the base estimator untouched and sets no n_features_in_ of its "
                     "own (the base estimator's is on estimator_)")
-_Y_NAMED_Y = ("the multitask target is named Y; the check calls fit_transform(X, y=y) by keyword, which lands in "
-              "**fit_params (Pipeline passes it positionally and works)")
 _EXPECTED_FAILURES_WRAPPED = {
     "FairLinearSVC": {
         "check_classifiers_train": _SYNTHETIC_GROUP_ACCURACY,
@@ -158,17 +152,11 @@ _EXPECTED_FAILURES_WRAPPED = {
         "check_requires_y_none": _Y_NONE_MESSAGE,
     },
     "FairRepresentation": {
-        "check_estimators_unfitted": "predict before fit raises AttributeError ('tasks_'), not NotFittedError",
         "check_n_features_in_after_fitting": _N_FEATURES_MESSAGE,
         "check_dtype_object": "an object y with non-numeric labels is refused with 'Y column ... non-numeric "
                               "labels', not the literal 'Unknown label type'",
-        "check_methods_sample_order_invariance": _PREDICT_PROBA,
-        "check_methods_subset_invariance": _PREDICT_PROBA,
-        "check_dict_unchanged": _PREDICT_PROBA,
         "check_fit2d_1sample": "one sample is one group; the error names sensitive_features, not 'one sample'",
         "check_transformer_data_not_an_array": _NOT_AN_ARRAY,
-        "check_transformer_general": _Y_NAMED_Y,
-        "check_transformer_general(readonly_memmap=True)": _Y_NAMED_Y,
     },
 }
 

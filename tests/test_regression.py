@@ -134,7 +134,7 @@ def test_pandas_input():
         ({}, dict(y_short=True), FairermValueError, "y has 49 entries but X has 50 samples"),
         ({}, dict(one_group=True), FairermValueError, "at least 2"),
         ({}, dict(y_nan=True), FairermValueError, "y contains NaN"),
-        ({}, dict(y_complex=True), FairermTypeError, "y must hold real numbers; got complex"),
+        ({}, dict(y_complex=True), FairermValueError, "Complex data not supported: y must hold real numbers"),
         ({}, dict(X_nan=True), FairermValueError, "X"),
     ],
 )

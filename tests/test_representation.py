@@ -128,9 +128,19 @@ def test_outputs_shapes_labels_and_probabilities(data):
     logits = model.decision_function(X)
     np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-logits)), rtol=1e-6)
     multitask = small_model(max_epochs=2).fit(X, Y, sensitive_features=s)
-    with pytest.raises(FairermValueError, match="regression"):
-        multitask.predict_proba(X)
     assert [spec.kind for spec in multitask.tasks_] == ["binary", "regression"]
+    # no probabilities for a regression task: the method is hidden (scikit-learn's available_if)
+    assert hasattr(model, "predict_proba") and not hasattr(multitask, "predict_proba")
+    with pytest.raises(AttributeError, match="predict_proba"):
+        multitask.predict_proba(X)
+    assert hasattr(small_model(), "predict_proba")  # offered before fit; calling it says 'not fitted'
+    with pytest.raises(NotFittedError):
+        small_model().predict_proba(X)
+    # scikit-learn's keyword for the targets works in fit_transform, and passing both is refused
+    np.testing.assert_allclose(small_model(max_epochs=2).fit_transform(X, y=labels, sensitive_features=s),
+                               small_model(max_epochs=2).fit(X, labels, sensitive_features=s).transform(X), rtol=1e-6)
+    with pytest.raises(FairermValueError, match="once"):
+        small_model().fit_transform(X, labels, y=labels, sensitive_features=s)
 
 
 def test_explicit_task_types_and_dataframes(data):
@@ -183,8 +193,9 @@ def test_sklearn_contract_params_clone_and_not_fitted(data):
     assert model.get_params()["penalty"] == "sinkhorn"
     copy = clone(model)
     assert copy.get_params() == model.get_params()
-    with pytest.raises(NotFittedError, match="not fitted"):
-        copy.transform(data[0][0])
+    for method in ("transform", "predict", "decision_function", "predict_proba"):
+        with pytest.raises(NotFittedError, match="not fitted"):
+            getattr(copy, method)(data[0][0])
     assert not hasattr(copy, "network_")
 
 

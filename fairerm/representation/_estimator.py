@@ -33,6 +33,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 
 from .._validation import check_features, check_option, check_scalar, check_sensitive_features
 from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError, NotFittedError
@@ -365,7 +366,14 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         return self._forward(X)[0]
 
     def fit_transform(self, X: Any, Y: Any = None, *, sensitive_features: Any = None, **fit_params) -> np.ndarray:
-        """``fit(X, Y, sensitive_features=...)`` then ``transform(X)``."""
+        """``fit(X, Y, sensitive_features=...)`` then ``transform(X)``.
+
+        The targets may also be passed by scikit-learn's keyword ``y`` (``fit_transform(X, y=Y)``).
+        """
+        if "y" in fit_params:
+            if Y is not None:
+                raise FairermValueError("pass the targets once, as Y or as y, not both.")
+            Y = fit_params.pop("y")
         return self.fit(X, Y, sensitive_features=sensitive_features, **fit_params).transform(X)
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -378,18 +386,22 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
 
         Shape (n_samples,) if ``Y`` was 1-D in ``fit``, else (n_samples, n_tasks).
         """
-        return decode_outputs(self.tasks_, self._forward(X)[1], self._one_dimensional)
+        outputs = self._forward(X)[1]  # first: it raises NotFittedError before any fitted attribute is read
+        return decode_outputs(self.tasks_, outputs, self._one_dimensional)
 
+    def _all_tasks_binary(self) -> bool:
+        """``predict_proba`` is offered before fit and after a fit on binary tasks only."""
+        return not hasattr(self, "tasks_") or all(spec.kind == "binary" for spec in self.tasks_)
+
+    @available_if(_all_tasks_binary)
     def predict_proba(self, X: Any) -> np.ndarray | list:
         """Class probabilities ``[P(classes[0]), P(classes[1])]`` of the binary tasks.
 
         An array of shape (n_samples, 2) for a single task, else a list with one such array per
         task (as scikit-learn's multi-output classifiers).
 
-        Raises
-        ------
-        FairermValueError
-            If a task is a regression task.
+        Only available when every task is binary (``hasattr(model, "predict_proba")`` is False after
+        a fit with a regression task).
         """
         outputs = self._forward(X)[1]
         regression = [spec.name for spec in self.tasks_ if spec.kind != "binary"]
