@@ -199,3 +199,23 @@ def test_exact_step_declines_a_too_large_working_set():
     inner.balance(0.0)
     assert module._polish(inner, 0.0, band=10.0, max_working=100) is None
     assert module._polish(inner, 0.0, band=10.0, max_working=800) is not None
+
+
+def test_exact_step_from_an_empty_working_set():
+    """From alpha = 0, w = 0, b = 0 every margin is 1 away: the band widens until points join, and the
+    step still certifies the optimum of the whole problem."""
+    import fairerm.solvers.linear_dcd as module
+
+    problem, _ = _gaussian_problem(600, 4, 0.0, seed=7)
+    inner = module._FixedActiveSet(problem.X, problem.y, problem.upper, np.zeros((4, 0)), np.zeros(600), None,
+                                   tol=0.1, gap_tol=1e-3, max_epochs=50, seed=0, shrinking=True)
+    alpha, b = module._polish(inner, 0.0)
+    w = problem.X.T @ (alpha * problem.y)
+    value = 0.5 * w @ w + problem.upper @ np.maximum(0.0, 1.0 - problem.y * (problem.X @ w + b))
+    from sklearn.svm import SVC  # libsvm: the same problem (unpenalised intercept), independently solved
+
+    reference = SVC(kernel="linear", C=0.05, tol=1e-10).fit(problem.X, problem.y)
+    w_ref, b_ref = reference.coef_[0], reference.intercept_[0]
+    value_ref = 0.5 * w_ref @ w_ref + problem.upper @ np.maximum(0.0, 1.0 - problem.y * (problem.X @ w_ref + b_ref))
+    assert value == pytest.approx(value_ref, rel=1e-7)
+    assert np.allclose(w, w_ref, atol=1e-5)

@@ -236,6 +236,10 @@ def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float = 1e-7, band: float
     for _ in range(max_rounds):
         if in_working.sum() > max_working:
             return None
+        if not in_working.any():  # nothing near the margin yet: the intercept would be undetermined
+            band *= 2.0
+            in_working = distance <= band
+            continue
         bound = ~in_working & (yf < 1.0)
         working = np.flatnonzero(in_working)
         reduced = _reduced_primal(inner, working, bound)
