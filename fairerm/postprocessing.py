@@ -469,6 +469,15 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
             )
         return np.array([known[label] for label in sens.groups.tolist()], dtype=np.int64)[sens.codes]
 
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features the fitted base regressor saw (``estimator_.n_features_in_``)."""
+        try:
+            return self.estimator_.n_features_in_
+        except AttributeError as exc:
+            raise AttributeError(f"{type(self).__name__} has no n_features_in_: it is not fitted, or its base "
+                                 "estimator does not record one.") from exc
+
     def predict(self, X: Any, *, sensitive_features: Any) -> np.ndarray:
         """Predict :math:`g_\\alpha(x, s)`, an ndarray of shape (n_samples,).
 

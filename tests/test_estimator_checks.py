@@ -114,8 +114,6 @@ _N_FEATURES_MESSAGE = ("predict refuses a wrong number of features with its own 
                        "... was fitted with 4'), not scikit-learn's literal 'is expecting 4 features as input'")
 _META_SPARSE = ("a meta-estimator passes X to the base estimator untouched; the sparse error comes from the "
                 "synthetic-group helper / base estimator, without the literal 'sparse' wording")
-_META_N_FEATURES = ("a meta-estimator passes X to the base estimator untouched and sets no n_features_in_ of its "
-                    "own (the base estimator's is on estimator_)")
 _EXPECTED_FAILURES_WRAPPED = {
     "FairLinearSVC": {
         "check_classifiers_train": _SYNTHETIC_GROUP_ACCURACY,
@@ -146,8 +144,6 @@ _EXPECTED_FAILURES_WRAPPED = {
         "check_estimator_sparse_matrix": _META_SPARSE,
         "check_regressor_data_not_an_array": _NOT_AN_ARRAY,
         "check_fit2d_1sample": "one sample is one group; the error names sensitive_features, not 'one sample'",
-        "check_n_features_in": _META_N_FEATURES,
-        "check_n_features_in_after_fitting": _META_N_FEATURES,
         "check_supervised_y_2d": _Y_2D,
         "check_requires_y_none": _Y_NONE_MESSAGE,
     },

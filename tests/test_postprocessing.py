@@ -226,6 +226,9 @@ def test_fitted_attributes():
     assert model.jitter_scale_ > 0
     # The base regressor saw only the other 70 %: its coefficients differ from a fit on all data.
     assert not np.allclose(model.estimator_.coef_, Ridge().fit(X, y).coef_)
+    # n_features_in_ is the base regressor's, and absent before fit
+    assert model.n_features_in_ == X.shape[1] == model.estimator_.n_features_in_
+    assert not hasattr(WassersteinFairRegressor(Ridge()), "n_features_in_")
 
 
 # ---------------------------------------------------------------- scikit-learn contract
