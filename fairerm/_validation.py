@@ -8,10 +8,12 @@ say what was received and what is allowed.
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import check_array
 
 from .exceptions import FairermTypeError, FairermValueError
@@ -81,11 +83,19 @@ class SensitiveEncoding:
         return np.bincount(self.codes, minlength=self.n_groups)
 
 
-def _as_1d_labels(values: Any, name: str) -> np.ndarray:
+def warn_column_vector(name: str = "y") -> None:
+    """scikit-learn's warning for an (n, 1) target: accepted as 1-D, but said (not silently reshaped)."""
+    warnings.warn(f"A column-vector {name} was passed when a 1d array was expected. Please change the shape of "
+                  f"{name} to (n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=4)
+
+
+def _as_1d_labels(values: Any, name: str, *, warn_column: bool = False) -> np.ndarray:
     if values is None:
         raise FairermValueError(f"{name} is required; got None.")
     if isinstance(values, pd.DataFrame):
         if values.shape[1] == 1:
+            if warn_column:
+                warn_column_vector(name)
             values = values.iloc[:, 0]
         else:
             # Several sensitive columns: their combinations are the groups (as fairlearn does).
@@ -97,6 +107,8 @@ def _as_1d_labels(values: Any, name: str) -> np.ndarray:
     else:
         arr = np.asarray(values)
     if arr.ndim == 2 and arr.shape[1] == 1:
+        if warn_column:
+            warn_column_vector(name)
         arr = arr[:, 0]
     elif arr.ndim == 2:
         arr = np.array([",".join(map(str, row)) for row in arr], dtype=object)
@@ -163,7 +175,7 @@ def check_binary_target(y: Any, n_samples: int | None = None, *, name: str = "y"
         If ``y`` is not 1-D, has missing values, has the wrong length, or has a number
         of distinct labels other than two.
     """
-    arr = _as_1d_labels(y, name)
+    arr = _as_1d_labels(y, name, warn_column=True)
     if n_samples is not None and arr.shape[0] != n_samples:
         raise FairermValueError(
             f"{name} has {arr.shape[0]} entries but X has {n_samples} samples; they must have the same length."

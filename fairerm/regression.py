@@ -53,7 +53,7 @@ import scipy.linalg
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_features, check_scalar, check_sensitive_features
+from ._validation import check_features, check_scalar, check_sensitive_features, warn_column_vector
 from .constraints import DemographicParity, FairnessConstraint
 from .exceptions import ConvergenceWarning, FairermTypeError, FairermValueError, NotFittedError
 
@@ -200,6 +200,7 @@ def check_regression_target(y: Any, n_samples: int) -> np.ndarray:
         raise FairermValueError("y is None; a real target per sample is needed to fit a regressor.")
     values = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
     if values.ndim == 2 and values.shape[1] == 1:
+        warn_column_vector("y")
         values = values[:, 0]
     if values.ndim != 1:
         raise FairermValueError(f"y must be 1-D (one real target per sample); got shape {values.shape}.")

@@ -233,3 +233,26 @@ def test_a_failed_fit_leaves_the_model_unfitted(estimator):
         estimator.fit(X, y, sensitive_features=np.where(y == 1, 0, s))
     with pytest.raises(NotFittedError):
         estimator.predict(X)
+
+
+def test_column_vector_targets_are_accepted_with_sklearns_warning():
+    """An (n, 1) y is used as 1-D (same model), and said so with a DataConversionWarning, as scikit-learn does."""
+    from sklearn.exceptions import DataConversionWarning
+
+    from fairerm import FairRidge
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    s = np.arange(120) % 2
+    y = np.where(X[:, 0] + 0.3 * rng.normal(size=120) > 0, 1, -1)
+    flat = FairLinearSVC(C=0.5).fit(X, y, sensitive_features=s)
+    with pytest.warns(DataConversionWarning, match="A column-vector y was passed"):
+        column = FairLinearSVC(C=0.5).fit(X, y[:, None], sensitive_features=s)
+    np.testing.assert_allclose(column.coef_, flat.coef_)
+    target = X @ np.array([1.0, -2.0, 0.5])
+    with pytest.warns(DataConversionWarning, match="A column-vector y was passed"):
+        ridge = FairRidge(epsilon=0.1).fit(X, target[:, None], sensitive_features=s)
+    np.testing.assert_allclose(ridge.coef_, FairRidge(epsilon=0.1).fit(X, target, sensitive_features=s).coef_)
+    with warnings.catch_warnings():  # groups given as one column are not a target: no warning
+        warnings.simplefilter("error", DataConversionWarning)
+        FairLinearSVC(C=0.5).fit(X, y, sensitive_features=s[:, None])
