@@ -5,8 +5,10 @@ name       linear FERM                                     kernel FERM
 =========  ==============================================  ============================
 cvxpy      the primal, written plainly (any cvxpy solver)  the dual in (alpha, mu)
 osqp       the primal, sparse, warm-startable              the primal on K = R R^T
-dcd        dual coordinate descent + exact intercept       --
-           (large n; Numba; memory ~ the data)
+dcd        dual coordinate descent, then an exact          --
+           working-set step (interior point, d x d
+           Newton systems) with the unpenalised
+           intercept (large n; Numba; memory ~ data)
 exact      --                                              SMO on the projected kernel
                                                            (eps = 0) or active-set over
                                                            the fairness constraints
