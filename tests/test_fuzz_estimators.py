@@ -75,7 +75,8 @@ def _linear_property(data):
     X, y, s = data.draw(hostile_classification(n_max=40), label="data")
     C = 10.0 ** data.draw(st.sampled_from([-6, -3, -1, 0, 2, 6]), label="log10 C")
     epsilon = data.draw(st.sampled_from([0.0, 0.0, 1e-3, 0.1, 1.0]), label="epsilon")
-    model = FairLinearSVC(C=C, epsilon=epsilon)
+    solver = data.draw(st.sampled_from(["auto", "dcd"]), label="solver")  # DCD + interior-point step too
+    model = FairLinearSVC(C=C, epsilon=epsilon, solver=solver)
     try:
         warned = _fit_quietly(model, X, y, s)
     except Exception as exc:  # noqa: BLE001

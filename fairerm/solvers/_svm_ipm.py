@@ -132,7 +132,7 @@ def svm_ipm(X, y, upper, *, offsets=None, pull=None, pull_intercept=0.0, tol=1e-
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         try:
             return _mehrotra(A, y, c, q, e, p, scale, tol, max_iter)
-        except FloatingPointError:
+        except (FloatingPointError, ZeroDivisionError):
             return SVMIPMResult(alpha=np.clip(np.zeros(m), 0.0, c), w=p.copy(), b=0.0, status="numerical_error",
                                 n_iter=0, gap=np.inf, residual=np.inf)
 

@@ -45,12 +45,13 @@ class FairLinearSVC(BaseFairSVC):
         scores (so it depends on the scale of ``X``; standardise features first).
     constraint : {"equal_opportunity", "demographic_parity", "equalized_odds"} or FairnessConstraint
     solver : {"auto", "cvxpy", "osqp", "dcd"}, default="auto"
-        ``"cvxpy"`` (``"auto"`` below 5,000 samples): the primal written plainly in cvxpy and solved by
+        ``"cvxpy"`` (``"auto"`` below 1,000 samples): the primal written plainly in cvxpy and solved by
         the interior-point solver CLARABEL (``solver_options={"cvxpy_solver": ...}`` picks another).
         ``"osqp"``: the same primal in sparse form handed to OSQP directly, warm-started along paths
-        (:func:`~fairerm.fair_path`). ``"dcd"`` (``"auto"`` from 5,000 samples on): dual coordinate
-        descent in Numba with an exact search for the unpenalised intercept and an exact final
-        working-set step (:mod:`fairerm.solvers.linear_dcd`); memory is the data plus :math:`O(n)`.
+        (:func:`~fairerm.fair_path`). ``"dcd"`` (``"auto"`` from 1,000 samples on, dense ``X``): dual
+        coordinate descent in Numba, finished by an exact working-set step (an interior-point method
+        with :math:`d\times d` Newton systems) that certifies the KKT conditions with the unpenalised
+        intercept (:mod:`fairerm.solvers.linear_dcd`); memory is the data plus :math:`O(n)`.
         Options (``tol``, ``gap_tol``, ``max_epochs``, ...) go through ``solver_options``.
     tol : float, default=1e-7
         OSQP's absolute and relative tolerances (``solver="osqp"``).
