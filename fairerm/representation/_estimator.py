@@ -358,7 +358,8 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         torch = require_torch()
         X_checked = self._check_X(X, fit=False)
         with torch.no_grad(), _torch_threads(getattr(self, "n_threads", None)):
-            representation, outputs = self.network_(torch.as_tensor(X_checked, dtype=torch.float32))
+            # a float32 copy: torch warns on (and must not alias) a read-only input such as a memmap
+            representation, outputs = self.network_(torch.from_numpy(np.array(X_checked, dtype=np.float32)))
         return representation.numpy().astype(np.float64), outputs.numpy().astype(np.float64)
 
     def transform(self, X: Any) -> np.ndarray:
