@@ -146,8 +146,9 @@ def run_fairlearn(method: str, n: int) -> dict:
     from fairerm import FairLinearSVC
 
     X, y, s, Xt, yt, st = adult(n, n_test=None)  # DEO on all 16,281 test rows: the 0.02 target needs the precision
-    if method == "expgrad":
-        model = ExponentiatedGradient(LogisticRegression(max_iter=500), TruePositiveRateParity(difference_bound=0.01))
+    if method.startswith("expgrad"):  # "expgrad": difference bound 0.01; "expgrad_loose": 0.02 (cheaper)
+        bound = 0.02 if method == "expgrad_loose" else 0.01
+        model = ExponentiatedGradient(LogisticRegression(max_iter=500), TruePositiveRateParity(difference_bound=bound))
         return {"fit": lambda: model.fit(X, y, sensitive_features=s), "score": lambda: _scores(model, Xt, yt, st)}
     model = FairLinearSVC(C=C_LINEAR, epsilon=0.0)
     return {"fit": lambda: model.fit(X, y, sensitive_features=s), "score": lambda: _scores(model, Xt, yt, st)}
@@ -231,7 +232,7 @@ def main(argv=None) -> str:
     methods = {"kernel": (["svc", "exact_eps0", "exact_eps", "osqp", "cvxpy"], "svc"),
                "path": (["one_fit", "path_warm", "separate_fits"], "one_fit"),
                "linear": (["linearsvc", "fair_dcd"], "linearsvc"),
-               "fairlearn": (["expgrad", "fair_linear"], "expgrad"),
+               "fairlearn": (["expgrad", "expgrad_loose", "fair_linear"], "expgrad"),
                "qp": (["exact_eps0", "cvxpy"], "exact_eps0")}
     lines = [f"# Speed table ({'quick' if args.quick else 'full'}; median of {repeat} fresh-process runs; "
              "shared 2-core machine, noisy)", "",
