@@ -3,7 +3,8 @@
 Each benchmark fits on the same data as its baseline in the same module, so the saved runs give
 ratios: ``FairKernelSVC`` (exact, eps = 0 and eps > 0) vs ``sklearn.svm.SVC``, the warm-started
 epsilon path vs one fit, ``FairLinearSVC(solver="dcd")`` vs ``LinearSVC`` on the projected data,
-and the Nystroem / random-features path. The speed table with the issue's sizes is
+and the Nystroem / random-features path; the exact working-set step of linear DCD (our interior-point
+method) vs CLARABEL on the same QP. The speed table with the issue's sizes is
 ``benchmarks/speed_table.py``.
 """
 
@@ -75,3 +76,36 @@ def test_fair_kernel_approximate(benchmark, linear_data, approximation):
     model = benchmark(lambda: FairKernelSVC(C=0.1, approximation=approximation, n_components=100,
                                             random_state=0).fit(X[:, :8], y, sensitive_features=s))
     assert model.converged_ and abs(model.constraint_value_[0]) < 1e-6
+
+
+@pytest.fixture(scope="module")
+def working_set():
+    """A working-set-sized SVM (5,000 x 50, unequal boxes, offsets): the exact last step of linear DCD."""
+    X, y, _ = _data(5000, 50, seed=2)
+    rng = np.random.default_rng(2)
+    return X, y.astype(float), rng.uniform(0.005, 0.02, 5000), 0.1 * rng.normal(size=5000)
+
+
+def test_working_set_step_ipm(benchmark, working_set):
+    """Our interior-point method (Woodbury d x d Newton systems); baseline: the next benchmark."""
+    from fairerm.solvers._svm_ipm import svm_ipm
+
+    X, y, c, o = working_set
+    result = benchmark(lambda: svm_ipm(X, y, c, offsets=o))
+    assert result.status == "optimal"
+
+
+def test_working_set_step_clarabel(benchmark, working_set):
+    """The same QP stated in cvxpy and solved by CLARABEL (what the step used before)."""
+    import cvxpy as cp
+
+    X, y, c, o = working_set
+
+    def solve():
+        w, b, xi = cp.Variable(X.shape[1]), cp.Variable(), cp.Variable(X.shape[0])
+        problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w) + c @ xi),
+                             [cp.multiply(y, X @ w + b + o) >= 1 - xi, xi >= 0])
+        problem.solve(solver="CLARABEL")
+        return problem
+
+    assert benchmark(solve).status == "optimal"
