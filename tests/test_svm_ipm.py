@@ -65,3 +65,23 @@ def test_ipm_unbounded_problem_is_not_reported_optimal():
     y = np.array([1.0, 1.0, -1.0])
     result = svm_ipm(X, y, np.ones(3), pull_intercept=10.0, max_iter=60)
     assert result.status == "infeasible_dual"
+
+
+def test_badly_scaled_duplicates_are_certified_by_the_duality_gap_or_not_at_all():
+    """One feature 1e5 times the others and 50 identical rows: the Woodbury form cancels. "optimal"
+    must then mean what it says (duality gap from the objectives), and the m x m form gets there."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3)) * np.array([1e5, 1.0, 1.0])
+    X[:50] = X[0]
+    y = np.where(rng.random(200) < 0.5, 1.0, -1.0)
+    c = np.full(200, 1e-3)
+    zeros = np.zeros(200)
+    _, _, value_ref, _ = _clarabel(X, y, c, zeros, np.zeros(3), 0.0)
+    for newton in ("woodbury", "direct"):
+        result = svm_ipm(X, y, c, newton=newton)
+        if result.status == "optimal":
+            value = _objective(X, y, c, zeros, np.zeros(3), 0.0, result.w, result.b)
+            assert value == pytest.approx(value_ref, rel=1e-8)
+    assert svm_ipm(X, y, c, newton="direct").status == "optimal"
+    with pytest.raises(ValueError, match="newton must be"):
+        svm_ipm(X, y, c, newton="cholesky")

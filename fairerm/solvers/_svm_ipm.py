@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from ..exceptions import FairermValueError
+
 __all__ = ["SVMIPMResult", "svm_ipm"]
 
 
@@ -61,10 +63,9 @@ class SVMIPMResult:
 class _NewtonMatrix:
     """Solves :math:`(D + AA^\\top)v = r` for one diagonal :math:`D`."""
 
-    def __init__(self, A: np.ndarray, D: np.ndarray):
+    def __init__(self, A: np.ndarray, D: np.ndarray, woodbury: bool):
         self.A, self.D = A, D
-        m, d = A.shape
-        self.woodbury = m > d
+        self.woodbury = woodbury
         if self.woodbury:
             Ad = A / D[:, None]
             M = A.T @ Ad
@@ -73,6 +74,9 @@ class _NewtonMatrix:
         else:
             H = A @ A.T
             H[np.diag_indices_from(H)] += D
+            # a round-off-sized shift keeps the factorisation positive definite when AA' (rank <= d)
+            # dwarfs D; the refinement step in solve() corrects for it
+            H[np.diag_indices_from(H)] += 1e-14 * float(np.max(np.diag(H)))
             self.factor = scipy.linalg.cho_factor(H, lower=True, check_finite=False)
 
     def _solve_once(self, r: np.ndarray) -> np.ndarray:
@@ -89,7 +93,8 @@ class _NewtonMatrix:
         return v + self._solve_once(residual)
 
 
-def svm_ipm(X, y, upper, *, offsets=None, pull=None, pull_intercept=0.0, tol=1e-10, max_iter=100) -> SVMIPMResult:
+def svm_ipm(X, y, upper, *, offsets=None, pull=None, pull_intercept=0.0, tol=1e-10, max_iter=100,
+            newton="auto") -> SVMIPMResult:
     """Solve the problem of the module docstring.
 
     Parameters
@@ -105,14 +110,23 @@ def svm_ipm(X, y, upper, *, offsets=None, pull=None, pull_intercept=0.0, tol=1e-
         :math:`p_b`. The problem is bounded only if :math:`-p_b` lies in
         :math:`\\{y^\\top\\alpha : 0\\le\\alpha\\le c\\}`.
     tol : float
-        Stop when the relative dual and equality residuals and the mean complementarity, relative to
-        :math:`1 + |\\text{objective}|`, are all below ``tol``.
+        Stop when the dual residual (relative to the size of the terms it sums), the equality
+        residual, the complementarity and the duality gap computed from the primal and dual
+        objective values (relative to :math:`1 + |\\text{primal}|`) are all below ``tol``; that gap
+        certifies the returned :math:`(w, b)`.
     max_iter : int
+    newton : {"auto", "woodbury", "direct"}
+        How the Newton systems are solved: through the :math:`d\times d` Woodbury form, or by
+        factorising the :math:`m\times m` matrix (stable when one direction of the data dominates
+        by orders of magnitude, where the Woodbury form cancels; :math:`O(m^3)` per step).
+        ``"auto"``: Woodbury when :math:`m > d`.
 
     Returns
     -------
     SVMIPMResult
     """
+    if newton not in ("auto", "woodbury", "direct"):
+        raise FairermValueError(f"newton must be 'auto', 'woodbury' or 'direct'; got {newton!r}.")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     c = np.asarray(upper, dtype=np.float64)
@@ -131,14 +145,17 @@ def svm_ipm(X, y, upper, *, offsets=None, pull=None, pull_intercept=0.0, tol=1e-
                             gap=np.inf, residual=np.inf)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         try:
-            return _mehrotra(A, y, c, q, e, p, scale, tol, max_iter)
+            woodbury = m > d if newton == "auto" else newton == "woodbury"
+            return _mehrotra(A, y, c, q, e, p, scale, tol, max_iter, woodbury)
         except (FloatingPointError, ZeroDivisionError):
             return SVMIPMResult(alpha=np.clip(np.zeros(m), 0.0, c), w=p.copy(), b=0.0, status="numerical_error",
                                 n_iter=0, gap=np.inf, residual=np.inf)
 
 
-def _mehrotra(A, y, c, q, e, p, scale, tol, max_iter) -> SVMIPMResult:
+def _mehrotra(A, y, c, q, e, p, scale, tol, max_iter, woodbury) -> SVMIPMResult:
     m = A.shape[0]
+    pp = float(p @ p)
+    abs_A = np.abs(A)
     alpha = 0.5 * c
     t = c - alpha
     z = np.full(m, scale)
@@ -154,14 +171,23 @@ def _mehrotra(A, y, c, q, e, p, scale, tol, max_iter) -> SVMIPMResult:
         mu = (alpha @ z + t @ s) / (2 * m)
         objective = 0.5 * v @ v + q @ alpha
         size = 1.0 + abs(objective)
-        residual = max(float(np.abs(r_dual).max()) / scale, abs(r_eq) / (1.0 + float(c.sum())))
-        gap = 2 * m * mu / size
+        # relative to the size of the terms summed in it: round-off in K alpha = A(A'alpha) is of order
+        # eps |A|(|A|'alpha), which can dwarf q on badly scaled data
+        size_dual = max(scale, float((abs_A @ (abs_A.T @ alpha)).max()))
+        residual = max(float(np.abs(r_dual).max()) / size_dual, abs(r_eq) / (1.0 + float(c.sum())))
+        # Duality gap of the current point, computed from the objectives (the certificate): with
+        # w = p + A'alpha and b = -nu, primal minus dual value is v'v + q'alpha - e nu + c'hinge,
+        # hinge_i = max(0, -(K alpha + q - nu y)_i); |r_eq nu| covers the equality's residual.
+        hinge = np.maximum(0.0, -(Kalpha + q - nu * y))
+        primal = 0.5 * v @ v - 0.5 * pp - e * nu + c @ hinge
+        duality_gap = v @ v + q @ alpha - e * nu + c @ hinge + abs(r_eq * nu)
+        gap = max(2 * m * mu / size, duality_gap / (1.0 + abs(primal)))
         if residual <= tol and gap <= tol:
             status = "optimal"
             break
         D = z / alpha + s / t
         try:
-            newton = _NewtonMatrix(A, D)
+            newton = _NewtonMatrix(A, D, woodbury)
         except (np.linalg.LinAlgError, ValueError):
             status = "numerical_error"
             break

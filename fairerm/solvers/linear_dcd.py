@@ -175,13 +175,18 @@ def _reduced_primal(inner: _FixedActiveSet, working: np.ndarray, bound: np.ndarr
     rows (:math:`O(|S| d^2)` per step); CLARABEL through cvxpy is the fallback if it fails.
     """
     X, y, upper, Q, offsets = inner.X, inner.y, inner.upper, inner.Q, inner.offsets
+    d = X.shape[1]
     pull = X.T @ np.where(bound, upper * y, 0.0)  # the bound points' hinge terms are linear in (w, b)
     pull_b = float(np.sum(upper[bound] * y[bound]))
     rows = X[working]
     if Q.shape[1]:  # w lies in the complement of span(Q): work with the projected rows and pull
         rows = rows - inner.Z[working] @ Q.T
         pull = pull - Q @ (Q.T @ pull)
-    result = svm_ipm(rows, y[working], upper[working], offsets=offsets[working], pull=pull, pull_intercept=pull_b)
+    arguments = dict(offsets=offsets[working], pull=pull, pull_intercept=pull_b)
+    result = svm_ipm(rows, y[working], upper[working], **arguments)
+    if result.status != "optimal" and result.status != "infeasible_dual" and d < working.size <= 2000:
+        # the Woodbury form cancels when one direction of the data dominates; the m x m form does not
+        result = svm_ipm(rows, y[working], upper[working], newton="direct", **arguments)
     if result.status == "optimal":
         return result.w, result.b, result.alpha
     return _reduced_primal_clarabel(inner, working, bound, pull, pull_b)
