@@ -83,6 +83,16 @@ class SensitiveEncoding:
         return np.bincount(self.codes, minlength=self.n_groups)
 
 
+def largest_magnitude(X: Any) -> float:
+    r""":math:`\max_{ij}|X_{ij}|` of a dense array or scipy.sparse matrix, without an :math:`|X|` temporary
+    for dense input (800 MB for 1,000,000 x 100); 0 for an empty one."""
+    if not X.size:
+        return 0.0
+    if isinstance(X, np.ndarray):
+        return max(abs(float(X.max())), abs(float(X.min())))
+    return float(abs(X).max())  # scipy.sparse: |X| touches the stored values only
+
+
 def warn_column_vector(name: str = "y") -> None:
     """scikit-learn's warning for an (n, 1) target: accepted as 1-D, but said (not silently reshaped)."""
     warnings.warn(f"A column-vector {name} was passed when a 1d array was expected. Please change the shape of "

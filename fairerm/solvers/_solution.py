@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import largest_magnitude
 from ..problem import LinearFermProblem, dual_objective, hinge_primal_objective
 
 __all__ = ["Solution", "linear_solution", "enforce_linear_feasibility"]
@@ -106,14 +107,7 @@ def enforce_linear_feasibility(problem: LinearFermProblem, solution: Solution) -
     row_norms = np.linalg.norm(problem.U, axis=1)
     round_off = 1e-12 * row_norms * np.linalg.norm(solution.coef)
     # u_j at rounding-noise level (groups already balanced) is u_j = 0, not a direction to act on.
-    X = problem.X
-    if not X.size:
-        largest = 0.0
-    elif isinstance(X, np.ndarray):  # max and min: no |X| temporary (800 MB for 1,000,000 x 100)
-        largest = max(abs(float(X.max())), abs(float(X.min())))
-    else:  # scipy.sparse
-        largest = float(abs(X).max())
-    live = row_norms > 1e-12 * max(1.0, largest)
+    live = row_norms > 1e-12 * max(1.0, largest_magnitude(problem.X))
     violated = live & (np.abs(values) > problem.epsilon + round_off)
     solution.info["feasibility_correction"] = bool(violated.any())
     if not violated.any():

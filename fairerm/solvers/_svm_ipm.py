@@ -82,14 +82,14 @@ class _NewtonMatrix:
     def _solve_once(self, r: np.ndarray) -> np.ndarray:
         if not self.woodbury:
             return scipy.linalg.cho_solve(self.factor, r, check_finite=False)
-        Dr = r / self.D[:, None] if r.ndim == 2 else r / self.D
+        Dr = r / self.D
         inner = scipy.linalg.cho_solve(self.factor, self.A.T @ Dr, check_finite=False)
-        correction = self.A @ inner
-        return Dr - (correction / self.D[:, None] if r.ndim == 2 else correction / self.D)
+        return Dr - (self.A @ inner) / self.D
 
     def solve(self, r: np.ndarray) -> np.ndarray:
+        """One solve and one step of iterative refinement against the unfactorised matrix (r: 1-D)."""
         v = self._solve_once(r)
-        residual = r - (self.D[:, None] * v if r.ndim == 2 else self.D * v) - self.A @ (self.A.T @ v)
+        residual = r - self.D * v - self.A @ (self.A.T @ v)
         return v + self._solve_once(residual)
 
 
@@ -141,14 +141,14 @@ def svm_ipm(X, y, upper, *, offsets=None, pull=None, pull_intercept=0.0, tol=1e-
 
     low, high = -float(c[y < 0].sum()), float(c[y > 0].sum())  # the range of y'alpha over the box
     if not low - 1e-12 * (high - low) <= e <= high + 1e-12 * (high - low):
-        return SVMIPMResult(alpha=np.clip(np.zeros(m), 0.0, c), w=p.copy(), b=0.0, status="infeasible_dual", n_iter=0,
+        return SVMIPMResult(alpha=np.zeros(m), w=p.copy(), b=0.0, status="infeasible_dual", n_iter=0,
                             gap=np.inf, residual=np.inf)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         try:
             woodbury = m > d if newton == "auto" else newton == "woodbury"
             return _mehrotra(A, y, c, q, e, p, scale, tol, max_iter, woodbury)
         except (FloatingPointError, ZeroDivisionError):
-            return SVMIPMResult(alpha=np.clip(np.zeros(m), 0.0, c), w=p.copy(), b=0.0, status="numerical_error",
+            return SVMIPMResult(alpha=np.zeros(m), w=p.copy(), b=0.0, status="numerical_error",
                                 n_iter=0, gap=np.inf, residual=np.inf)
 
 

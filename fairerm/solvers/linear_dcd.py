@@ -72,6 +72,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import largest_magnitude
 from ..problem import LinearFermProblem, dual_objective, hinge_primal_objective, optimal_intercept
 from ._dcd_core import _dcd_box_qp_core, dcd_box_qp
 from ._solution import Solution
@@ -163,8 +164,7 @@ def _intercept_search(inner: _FixedActiveSet, b0: float, btol: float, max_solves
 
 def live_constraint_rows(U: np.ndarray, X: np.ndarray, constraint_weights: np.ndarray) -> np.ndarray:
     """Rows :math:`u_j` that are not round-off zeros (zero rows hold for every ``w``; e.g. projected data)."""
-    largest = max(abs(float(X.max(initial=0.0))), abs(float(X.min(initial=0.0))))  # no |X| temporary
-    reference = np.abs(constraint_weights).sum(axis=1) * max(1.0, largest)
+    reference = np.abs(constraint_weights).sum(axis=1) * max(1.0, largest_magnitude(X))
     return np.linalg.norm(U, axis=1) > 1e-12 * np.maximum(reference, 1e-300)
 
 
