@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from fairerm import FairKernelSVC
-from fairerm import kernels as kernels_module
+from fairerm import _memory as memory_module
 from fairerm.datasets import _fetch
 from fairerm.exceptions import DataSourceError, MemoryBudgetError
 from fairerm.kernels import KernelSpec, check_memory, gram_symmetric
@@ -52,7 +52,7 @@ def _problem(n, d=3, seed=0):
 @pytest.fixture
 def little_memory(monkeypatch):
     """Pretend only 1 MiB is available; make any dense Gram matrix an error if it is formed anyway."""
-    monkeypatch.setattr(kernels_module, "available_memory_bytes", lambda: 2**20)
+    monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: 2**20)
     return 2**20
 
 
@@ -68,7 +68,7 @@ def test_check_memory_reports_needed_available_and_hint(little_memory):
 
 
 def test_check_memory_is_silent_where_available_memory_is_unknown(monkeypatch):
-    monkeypatch.setattr(kernels_module, "available_memory_bytes", lambda: None)
+    monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: None)
     check_memory(1e18, "An absurd allocation")
 
 
