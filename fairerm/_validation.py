@@ -25,6 +25,7 @@ __all__ = [
     "check_consistent_length",
     "check_scalar",
     "check_option",
+    "check_feature_names",
     "SensitiveEncoding",
     "BinaryTargetEncoding",
 ]
@@ -58,6 +59,62 @@ def check_features(X: Any, *, name: str = "X", dtype=np.float64, allow_sparse: b
         if isinstance(exc, TypeError):
             raise FairermTypeError(msg) from exc
         raise FairermValueError(msg) from exc
+
+
+def _column_names(X: Any) -> np.ndarray | None:
+    """The column names of a DataFrame-like ``X`` when they are all strings (scikit-learn's rule)."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    if names.size and all(isinstance(name, str) for name in names):
+        return names
+    return None
+
+
+def check_feature_names(estimator: Any, X: Any, *, reset: bool) -> None:
+    """Record (``reset=True``) or check (``reset=False``) the column names of ``X``, as scikit-learn does.
+
+    A model fitted on named columns refuses, at predict time, columns that are named differently or
+    come in another order: predicting from reordered columns would silently mix up the features.
+
+    Raises
+    ------
+    FairermValueError
+        ``reset=False`` and the names of ``X`` differ from ``estimator.feature_names_in_``.
+    """
+    names = _column_names(X)
+    if reset:
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return
+    fitted = getattr(estimator, "feature_names_in_", None)
+    kind = type(estimator).__name__
+    if fitted is None:
+        if names is not None:
+            warnings.warn(f"X has feature names, but {kind} was fitted without feature names", UserWarning,
+                          stacklevel=3)
+        return
+    if names is None:
+        warnings.warn(f"X does not have valid feature names, but {kind} was fitted with feature names",
+                      UserWarning, stacklevel=3)
+        return
+    if len(names) == len(fitted) and np.array_equal(names, fitted):
+        return
+    if sorted(names.tolist()) == sorted(fitted.tolist()):
+        raise FairermValueError(
+            f"X: the feature names are the same as in fit but in another order; {kind} would mix up the "
+            f"features. Fitted order: {fitted.tolist()[:10]}; got: {names.tolist()[:10]}. Reorder the columns "
+            f"(e.g. X[model.feature_names_in_])."
+        )
+    unseen = [name for name in names.tolist() if name not in set(fitted.tolist())][:5]
+    missing = [name for name in fitted.tolist() if name not in set(names.tolist())][:5]
+    raise FairermValueError(
+        f"X: the feature names should match those that were passed during fit. Feature names unseen at fit "
+        f"time: {unseen}; feature names seen at fit time, yet now missing: {missing}."
+    )
 
 
 class SensitiveEncoding:

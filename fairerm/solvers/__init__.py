@@ -26,6 +26,7 @@ from ..exceptions import FairermValueError, SolverError
 from ..kernels import KernelSpec, check_memory, gram_symmetric
 from ..problem import KernelFermProblem, LinearFermProblem
 from ._solution import Solution, enforce_linear_feasibility
+from .ridge import FairRidgeSolution, solve_fair_ridge
 
 __all__ = ["Solution", "solve_linear", "solve_kernel", "LINEAR_SOLVERS", "KERNEL_SOLVERS", "DCD_MIN_SAMPLES"]
 
