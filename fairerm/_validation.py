@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-def check_features(X: Any, *, name: str = "X", dtype=np.float64, allow_sparse: bool = False) -> np.ndarray:
+def check_features(X: Any, *, name: str = "X", dtype=np.float64) -> np.ndarray:
     """Return ``X`` as a finite 2-D C-contiguous array, or raise a clear error.
 
     Raises
@@ -46,7 +46,7 @@ def check_features(X: Any, *, name: str = "X", dtype=np.float64, allow_sparse: b
     try:
         return check_array(
             X,
-            accept_sparse="csr" if allow_sparse else False,
+            accept_sparse=False,
             dtype=dtype,
             order="C",
             ensure_all_finite=True,

@@ -74,12 +74,12 @@ def test_check_memory_is_silent_where_available_memory_is_unknown(monkeypatch):
 
 def test_dense_qp_kernel_problem_is_refused_before_allocating(little_memory, monkeypatch):
     """solver='cvxpy' on n = 400 needs ~4 n^2 doubles = 4.9 MiB > 1 MiB: refused before any Gram matrix."""
-    import fairerm.solvers as solvers
+    import fairerm.problem as problem_module
 
     def no_gram(*args, **kwargs):
         raise AssertionError("the Gram matrix was formed before the memory check")
 
-    monkeypatch.setattr(solvers, "gram_symmetric", no_gram)
+    monkeypatch.setattr(problem_module, "gram_symmetric", no_gram)
     X, y, s = _problem(400)
     with pytest.raises(MemoryBudgetError) as info:
         FairKernelSVC(solver="cvxpy").fit(X, y, sensitive_features=s)

@@ -40,7 +40,8 @@ Under Fairness Constraints". NeurIPS 2018. arXiv:1802.08626.
 from .._memory import available_memory_bytes, check_memory
 from ._gram import decision_values, gram_block, gram_symmetric, kernel_diagonal, kernel_matvec, kernel_row
 from ._maps import kernel_row_into, kernel_value
-from ._spec import KERNEL_NAMES, KernelName, KernelSpec, check_precomputed_kernel, resolve_gamma
+from ._spec import (KERNEL_NAMES, KernelName, KernelSpec, check_precomputed_kernel, check_training_kernel,
+                    resolve_gamma)
 
 __all__ = [
     "KERNEL_NAMES",
@@ -48,6 +49,7 @@ __all__ = [
     "KernelSpec",
     "resolve_gamma",
     "check_precomputed_kernel",
+    "check_training_kernel",
     "available_memory_bytes",
     "check_memory",
     "gram_block",

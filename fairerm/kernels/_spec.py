@@ -10,7 +10,7 @@ import numpy as np
 
 from ..exceptions import FairermTypeError, FairermValueError
 
-__all__ = ["KERNEL_NAMES", "KernelName", "KernelSpec", "resolve_gamma", "check_precomputed_kernel",
+__all__ = ["KERNEL_NAMES", "KernelName", "KernelSpec", "resolve_gamma", "check_precomputed_kernel", "check_training_kernel",
            "LINEAR", "RBF", "POLY", "SIGMOID", "PRECOMPUTED"]
 
 KernelName = Literal["linear", "rbf", "poly", "sigmoid", "precomputed"]
@@ -130,3 +130,51 @@ def check_precomputed_kernel(K, n_rows: int, n_cols: int, *, name: str = "X") ->
     if not np.all(np.isfinite(K)):
         raise FairermValueError(f"{name}: the precomputed kernel matrix contains NaN or infinite values.")
     return K
+
+
+def check_training_kernel(K: np.ndarray, *, name: str = "X") -> bool | None:
+    r"""Refuse a precomputed training kernel that is not symmetric; say whether it is positive semi-definite.
+
+    Symmetry is checked to :math:`10^{-10}` of :math:`\max|K_{ij}|`, by blocks of rows (no second
+    :math:`n\times n` array). Positive semi-definiteness is judged by the smallest eigenvalue
+    (Lanczos, :func:`scipy.sparse.linalg.eigsh`) against the round-off of an :math:`n\times n` matrix,
+    :math:`10^{-9}\,n\max|K_{ij}|`.
+
+    Returns
+    -------
+    bool or None
+        True (PSD), False (indefinite: FERM with it is not a convex problem), or None where the
+        eigenvalue could not be computed.
+
+    Raises
+    ------
+    FairermValueError
+        ``K`` is not symmetric.
+    """
+    n = K.shape[0]
+    scale = max(abs(float(K.max(initial=0.0))), abs(float(K.min(initial=0.0))))
+    step = max(1, (8 << 20) // max(8 * n, 1))
+    worst, where = 0.0, (0, 0)
+    for start in range(0, n, step):
+        block = np.abs(K[start:start + step] - K[:, start:start + step].T)
+        if block.size and block.max() > worst:
+            worst = float(block.max())
+            i, j = np.unravel_index(int(block.argmax()), block.shape)
+            where = (start + int(i), int(j))
+    if worst > 1e-10 * scale:
+        i, j = where
+        raise FairermValueError(
+            f"{name}: a precomputed training kernel must be symmetric (K[i, j] = K[j, i]); got |K[{i}, {j}] - "
+            f"K[{j}, {i}]| = {worst:.3g} with max |K| = {scale:.3g}. Pass the Gram matrix of the training points "
+            "with themselves, K[i, j] = k(x_i, x_j); if the asymmetry is round-off, use (K + K.T) / 2."
+        )
+    if n < 3:
+        return bool(np.linalg.eigvalsh(K).min() >= -1e-9 * n * scale)
+    from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
+
+    try:
+        smallest = float(eigsh(K, k=1, which="SA", tol=1e-6, maxiter=max(1000, 10 * n),
+                               v0=np.ones(n), return_eigenvectors=False)[0])
+    except (ArpackNoConvergence, ArpackError):
+        return None
+    return bool(smallest >= -1e-9 * n * scale)

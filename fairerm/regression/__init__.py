@@ -16,7 +16,7 @@ M. Donini, L. Oneto, S. Ben-David, J. Shawe-Taylor, M. Pontil. "Empirical Risk M
 Under Fairness Constraints". NeurIPS 2018. arXiv:1802.08626.
 """
 
-from ..solvers.ridge import FairRidgeSolution, solve_fair_ridge
+from ..solvers import FairRidgeSolution, solve_fair_ridge
 from ._barycenter import barycenter_predictions, empirical_quantiles, randomized_cdf_levels
 from ._calibration import MIN_CALIBRATION_SAMPLES_PER_GROUP
 from ._ridge import FairRidge

@@ -1,5 +1,8 @@
 """Shared pieces of the hypothesis fuzz suites (tests/test_fuzz_*.py): hostile data sets,
-hypothesis profiles, and the tally of inputs tried and errors raised per entry point."""
+hypothesis profiles, and the tally of inputs tried and errors raised per entry point.
+
+A helper module, not a test module: ``tests/conftest.py`` prints the tally at the end of a run
+(and appends it to the file named by ``FAIRERM_FUZZ_REPORT``)."""
 
 from __future__ import annotations
 
@@ -77,12 +80,17 @@ def hostile_classification(draw, n_min=2, n_max=60, d_max=6):
 _NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
-def run_property(prop, profile) -> None:
-    """Run ``prop(data)`` under ``profile`` (a fresh function each time: hypothesis settings attach to it)."""
+def run_property(prop, profile, entries=()) -> None:
+    """Run ``prop(data)`` under ``profile`` (a fresh function each time: hypothesis settings attach to it),
+    and check that every entry point in ``entries`` received inputs during the run."""
+    before = {entry: sum(TALLY[entry].values()) for entry in entries}
+
     def fuzz(data):
         prop(data)
 
     given(st.data())(profile(fuzz))()
+    for entry in entries:
+        assert sum(TALLY[entry].values()) > before[entry], f"{entry} received no input"
 
 
 def record(entry: str, outcome: str) -> None:
@@ -125,13 +133,3 @@ def write_tally(path_env: str = "FAIRERM_FUZZ_REPORT") -> str:
         with open(path, "a") as fh:
             fh.write(table + "\n\n")
     return table
-
-
-def test_positives_mean_gaps_by_hand():
-    X = np.array([[1.0, 0.0], [3.0, 2.0], [5.0, 4.0], [7.0, 8.0], [100.0, 100.0]])
-    positive = np.array([True, True, True, True, False])
-    two = positives_mean_gaps(X, positive, np.array(["a", "a", "b", "b", "b"]))
-    np.testing.assert_allclose(two, [[2.0 - 6.0, 1.0 - 6.0]])
-    three = positives_mean_gaps(X, positive, np.array([0, 0, 1, 2, 2]))
-    pooled = np.array([4.0, 3.5])
-    np.testing.assert_allclose(three, [[2.0, 1.0] - pooled, [5.0, 4.0] - pooled, [7.0, 8.0] - pooled])
