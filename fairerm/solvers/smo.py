@@ -14,11 +14,13 @@ the rows of a low-rank correction :math:`Z` (so the kernel used is :math:`K' = K
 :math:`p \in \mathbb{R}^n` a linear term and :math:`C_i > 0` per-sample upper bounds.
 
 With :math:`p = -\mathbf 1`, :math:`C_i = C` and :math:`Z = 0` this is the standard C-SVM dual.
-The fair kernel SVM of Donini et al. (2018) needs the two generalisations: with
-:math:`\epsilon = 0` the kernel of the features projected orthogonally to the fairness vector
-:math:`u` is :math:`K' = K - k_u k_u^\top / \|u\|^2` (:math:`Z = k_u/\|u\|`, rank one; rank
-:math:`k` for several constraints); with :math:`\epsilon > 0` and the multiplier :math:`\mu`
-fixed, the linear term is :math:`p = -\mathbf 1 - \mu\, y \odot k_u`.
+The fair kernel SVM of Donini et al. (2018) needs the two generalisations
+(:mod:`fairerm.solvers.kernel_smo`): with :math:`\epsilon = 0` the kernel of the features projected
+orthogonally to the fairness vector :math:`u` is :math:`K' = K - k_u k_u^\top / \|u\|^2`
+(:math:`Z = k_u/\|u\|`, rank one; rank :math:`r` for several constraints); with :math:`\epsilon > 0`
+each step of the active set over the fairness constraints holds some of them at
+:math:`\langle w, u_j\rangle = \sigma_j\epsilon`, which projects the kernel the same way and shifts the
+margins: :math:`p = -\mathbf 1 + y\odot o`.
 
 The returned intercept :math:`b` follows libsvm (:math:`b = -\rho`), so the decision function is
 :math:`f(x) = \sum_i \alpha_i y_i k'(x_i, x) + b`.
@@ -258,8 +260,8 @@ def solve_svm_dual(
         (``p`` and ``upper`` may differ; its ``alpha`` must be feasible for the new ``upper``).
         Starts from its :math:`\alpha` *and* its :math:`Q\alpha`, so no kernel row is computed to
         initialise the gradient (and none at all for :math:`\bar G` when ``upper`` is unchanged):
-        along a path in :math:`\mu` (the fair SVM's multiplier) this is much cheaper than
-        ``alpha0``. Not together with ``alpha0``.
+        along the steps of the fairness active set and along epsilon paths this is much cheaper
+        than ``alpha0``. Not together with ``alpha0``.
     tol : float
         Stopping tolerance on the maximal violating pair gap (libsvm's ``eps``).
     max_iter : int, optional
