@@ -225,9 +225,14 @@ def test_quick_run_on_german_writes_a_well_formed_table(tmp_path):
     # --append keeps other data sets' rows and the hand-written part of the Markdown file.
     (tmp_path / "ferm_table_quick.md").write_text(markdown + "\nMY NOTES\n")
     csv.assign(dataset="compas").to_csv(tmp_path / "ferm_table_quick.csv", index=False)
+    runs = pd.read_csv(tmp_path / "ferm_runs_quick.csv")
+    assert len(runs) == 7 and (runs["split"] == 0).all() and (runs["scheme"] == "random").all()
+    runs.assign(dataset="compas").to_csv(tmp_path / "ferm_runs_quick.csv", index=False)
     merged = run_reproduction(methods, append=True, **settings)
     assert sorted(merged["dataset"].unique()) == ["compas", "german"]
     assert "MY NOTES" in (tmp_path / "ferm_table_quick.md").read_text()
+    merged_runs = pd.read_csv(tmp_path / "ferm_runs_quick.csv")
+    assert list(merged_runs["dataset"]) == ["compas"] * 7 + ["german"] * 7  # the per-split records are kept too
 
 
 @pytest.mark.slow
@@ -391,6 +396,8 @@ def test_docs_example_adds_a_method_to_the_same_table(tmp_path, monkeypatch):
     assert table.loc[3, "selected_params"].startswith("{'C': ")
     markdown = (tmp_path / "my_results" / "ferm_table_quick.md").read_text()
     assert "| german | My logistic regression |" in markdown
+    assert "## Paired comparisons" in markdown and "| german | Linear FERM (eps=0) | My logistic regression | 2 |" \
+        in markdown
     runs = pd.read_csv(tmp_path / "my_results" / "ferm_runs_quick.csv")
     assert set(runs["method"]) == set(table["method"]) and len(runs) == 2 * len(table)
     paired = paired_differences(runs)

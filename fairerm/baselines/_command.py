@@ -192,6 +192,7 @@ def run_reproduction(methods: Sequence[Method] | None = None, *, datasets: Seque
     table["run_minutes"] = elapsed / 60.0
     if append:
         table = _append_to_existing(table, config)
+        runs = _append_runs(runs, config)
     write_outputs(table, config, runs)
     return table
 
@@ -219,8 +220,32 @@ def _append_to_existing(table: pd.DataFrame, config: ReproductionConfig) -> pd.D
     return merged.sort_values("dataset", key=lambda c: c.map(rank), kind="stable").reset_index(drop=True)
 
 
+def _runs_path(config: ReproductionConfig) -> Path:
+    return Path(config.output_dir) / f"ferm_runs{'_quick' if config.quick else ''}.csv"
+
+
+def _read_runs(config: ReproductionConfig) -> pd.DataFrame | None:
+    path = _runs_path(config)
+    if not path.is_file():
+        return None
+    runs = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    runs["ours"] = runs["ours"].astype(str).str.lower().eq("true")
+    return runs
+
+
+def _append_runs(runs: pd.DataFrame, config: ReproductionConfig) -> pd.DataFrame:
+    """The per-split records of the data sets not run now, from the existing runs CSV, then these."""
+    old = _read_runs(config)
+    if old is None:
+        return runs
+    old = old[~old["dataset"].isin(runs["dataset"].unique())]
+    rank = {name: i for i, name in enumerate(DATASETS)}
+    merged = pd.concat([old, runs], ignore_index=True)
+    return merged.sort_values("dataset", key=lambda c: c.map(rank), kind="stable").reset_index(drop=True)
+
+
 def rebuild_report(output_dir: str | Path = ".", *, quick: bool = False, **settings: Any) -> pd.DataFrame:
-    """Fit nothing: rebuild the Markdown file and the plots from the CSV already in ``output_dir``.
+    """Fit nothing: rebuild the Markdown file and the plots from the CSVs already in ``output_dir``.
 
     ``settings`` (``n_splits``, ``cv_folds``, ...) describe the protocol in the Markdown text.
     """
@@ -231,7 +256,7 @@ def rebuild_report(output_dir: str | Path = ".", *, quick: bool = False, **setti
                                 "(run the reproduction first, or pass the folder that holds it).")
     table = _read_table(path)
     table = table.drop(columns=[c for c in table.columns if c.startswith("ref_")])
-    write_outputs(table, config)
+    write_outputs(table, config, _read_runs(config))
     return table
 
 

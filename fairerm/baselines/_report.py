@@ -188,6 +188,28 @@ def _splits_text(config, table: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
+def _paired_section(runs: pd.DataFrame | None) -> list[str]:
+    """Markdown lines: FERM rows minus each baseline, split by split, where a data set has >= 2 splits."""
+    if runs is None or runs.empty:
+        return []
+    from ._protocol import paired_differences
+
+    paired = paired_differences(runs)
+    paired = paired[paired["n_pairs"] >= 2] if not paired.empty else paired
+    if paired.empty:
+        return []
+    lines = ["## Paired comparisons (computed from the per-split records)", "",
+             "Each FERM row minus each baseline on the same splits: mean difference and 95% Student interval "
+             "(a DEO difference below 0: FERM fairer; an accuracy difference below 0: FERM less accurate).", "",
+             "| data set | FERM row | baseline | splits | accuracy difference | DEO difference |",
+             "|---|---|---|---|---|---|"]
+    for r in paired.itertuples(index=False):
+        lines.append(f"| {r.dataset} | {r.ours} | {r.baseline} | {r.n_pairs} "
+                     f"| {r.accuracy_diff:+.3f} [{r.accuracy_low:+.3f}, {r.accuracy_high:+.3f}] "
+                     f"| {r.deo_diff:+.3f} [{r.deo_low:+.3f}, {r.deo_high:+.3f}] |")
+    return [*lines, ""]
+
+
 def write_outputs(table: pd.DataFrame, config, runs: pd.DataFrame | None = None) -> dict[str, Any]:
     """Write ``ferm_table[_quick].csv``/``.md``, ``ferm_scatter_<dataset>[_quick].png`` and, when the
     per-split records ``runs`` are given, ``ferm_runs[_quick].csv`` (what paired comparisons need)."""
@@ -216,6 +238,7 @@ def write_outputs(table: pd.DataFrame, config, runs: pd.DataFrame | None = None)
         "## Checks (computed from the table)", "",
         "FERM should reach a DEO at or below every baseline's with an accuracy within 2 points of the best baseline.",
         "", _checks_markdown(checks), "",
+        *_paired_section(runs),
         "## Warnings raised during the runs", "",
         *(warnings_lines or ["none"]), "",
         KEPT_MARKER,
