@@ -318,6 +318,8 @@ def test_paired_differences_match_scipy_paired_t_interval():
             assert getattr(row, f"{metric}_low") == pytest.approx(interval.low, rel=1e-10)
             assert getattr(row, f"{metric}_high") == pytest.approx(interval.high, rel=1e-10)
         assert row.n_pairs == n
+    as_text = paired_differences(runs.assign(ours=runs["ours"].astype(str)), confidence=0.9)  # a CSV's "True"
+    pd.testing.assert_frame_equal(as_text, paired)
     one = paired_differences(runs[runs.split == 0])
     assert (one["n_pairs"] == 1).all() and one["deo_low"].isna().all()
 
@@ -402,3 +404,28 @@ def test_docs_example_adds_a_method_to_the_same_table(tmp_path, monkeypatch):
     assert set(runs["method"]) == set(table["method"]) and len(runs) == 2 * len(table)
     paired = paired_differences(runs)
     assert set(paired["baseline"]) == {"Naive linear SVM", "Linear SVM", "My logistic regression"}
+
+
+@pytest.mark.realdata
+def test_docs_example_of_paired_comparisons_runs(tmp_path, monkeypatch):
+    """The split-plan example, with two methods and 3 splits instead of every method and 30 (its API is what counts)."""
+    import fairerm.baselines
+
+    code = docs_example("Several random splits and paired comparisons")
+    assert 'SplitPlan(n_random=30)' in code and 'paired_differences(pd.read_csv("out/ferm_runs.csv"))' in code
+    calls = []
+
+    def smaller(**kwargs):
+        calls.append(kwargs)
+        kwargs["split_plans"] = {name: SplitPlan(n_random=3) for name in kwargs["split_plans"]}
+        methods = [m for m in METHODS if m.key in ("linear_svm", "ferm_linear")]
+        return run_reproduction(methods, cv_folds=2, max_train=1500, progress=False, **kwargs)
+
+    monkeypatch.setattr(fairerm.baselines, "run_reproduction", smaller)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "docs/reproduction.rst", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert calls and calls[0]["datasets"] == ["compas"]
+    paired = namespace["paired"]
+    assert list(paired["ours"]) == ["Linear FERM (eps=0)"] * 2 and (paired["n_pairs"] == 3).all()
+    assert (paired["deo_low"] <= paired["deo_diff"]).all() and (paired["deo_diff"] <= paired["deo_high"]).all()

@@ -297,7 +297,8 @@ def paired_differences(runs: pd.DataFrame, *, confidence: float = 0.95) -> pd.Da
     for dataset, part in runs.groupby("dataset", sort=False):
         wide = {metric: part.pivot_table(index="split", columns="method", values=metric, aggfunc="first")
                 for metric in ("accuracy", "deo")}
-        kinds = part.groupby("method", sort=False)["ours"].first()
+        # "ours" is a bool column, or the strings "True"/"False" of a CSV read without conversion
+        kinds = part.groupby("method", sort=False)["ours"].first().map(lambda v: str(v).strip().lower() == "true")
         for ours in kinds.index[kinds.to_numpy(bool)]:
             for baseline in kinds.index[~kinds.to_numpy(bool)]:
                 record: dict[str, Any] = dict(dataset=dataset, ours=ours, baseline=baseline)
