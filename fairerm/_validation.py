@@ -156,36 +156,87 @@ def warn_column_vector(name: str = "y") -> None:
                   f"{name} to (n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=4)
 
 
-def _as_1d_labels(values: Any, name: str, *, warn_column: bool = False) -> np.ndarray:
+def _missing(values: np.ndarray) -> np.ndarray:
+    """Boolean mask of missing entries (NaN, None, pandas NA/NaT) of a 1-D array."""
+    if values.dtype.kind == "f":
+        return ~np.isfinite(values)
+    if values.dtype == object:
+        return np.asarray(pd.isna(values), dtype=bool)
+    return np.zeros(values.shape[0], dtype=bool)
+
+
+def _refuse_missing(values: np.ndarray, name: str, column: Any = None, *, from_pandas: bool = False) -> None:
+    missing = _missing(values)
+    if missing.any():
+        rows = np.flatnonzero(missing)[:5].tolist()
+        where = f"{name} column {column!r}" if column is not None else name
+        what = ("NaN or infinite values" if values.dtype.kind == "f" and not from_pandas
+                else "missing values (NaN/None)")
+        raise FairermValueError(
+            f"{where} contains {what} at rows {rows}{' ...' if missing.sum() > 5 else ''}; every sample "
+            f"needs a group{' in every column' if column is not None else ''}. Impute or drop those rows first."
+        )
+
+
+def _columns(values: Any) -> list | None:
+    """``[(column name, 1-D array), ...]`` for a 2-D input with several columns, else None."""
+    if isinstance(values, pd.DataFrame):
+        return [(column, values[column].to_numpy()) for column in values.columns] if values.shape[1] > 1 else None
+    arr = np.asarray(values) if not isinstance(values, (pd.Series, pd.Index)) else None
+    if arr is not None and arr.ndim == 2 and arr.shape[1] > 1:
+        return [(j, arr[:, j]) for j in range(arr.shape[1])]
+    return None
+
+
+def _as_1d_labels(values: Any, name: str, *, warn_column: bool = False, multi_column: bool = False) -> np.ndarray:
+    """One label per sample as a 1-D array, or a clear error.
+
+    A single column (DataFrame, (n, 1) array) is taken as 1-D (with scikit-learn's
+    ``DataConversionWarning`` when ``warn_column``). Several columns are refused, unless
+    ``multi_column``: then each sample's label is the *tuple* of its column values (fairlearn's
+    intersectional groups), and a missing value in any column is refused naming the column.
+    """
     if values is None:
         raise FairermValueError(f"{name} is required; got None.")
+    columns = _columns(values)
+    if columns is not None:
+        if not multi_column:
+            shape = getattr(values, "shape", (len(values), len(columns)))
+            raise FairermValueError(
+                f"{name} must be 1-D (one label per sample); got {len(columns)} columns, shape {tuple(shape)}. "
+                f"Multi-output targets are not supported: pass one column (a column vector is accepted)."
+            )
+        for column, column_values in columns:
+            _refuse_missing(column_values, name, column, from_pandas=isinstance(values, pd.DataFrame))
+        tuples = pd.Series(list(zip(*(column_values.tolist() for _, column_values in columns))), dtype=object)
+        return tuples.to_numpy()
     if isinstance(values, pd.DataFrame):
-        if values.shape[1] == 1:
-            if warn_column:
-                warn_column_vector(name)
-            values = values.iloc[:, 0]
-        else:
-            # Several sensitive columns: their combinations are the groups (as fairlearn does).
-            values = values.astype(str).agg(",".join, axis=1)
-    if isinstance(values, (pd.Series, pd.Index)):
-        if values.isna().any():
-            raise FairermValueError(f"{name} contains missing values (NaN/None); every sample needs a group.")
-        arr = values.to_numpy()
-    else:
-        arr = np.asarray(values)
+        if warn_column:
+            warn_column_vector(name)
+        values = values.iloc[:, 0]
+    from_pandas = isinstance(values, (pd.Series, pd.Index))
+    arr = values.to_numpy() if from_pandas else np.asarray(values)
     if arr.ndim == 2 and arr.shape[1] == 1:
         if warn_column:
             warn_column_vector(name)
         arr = arr[:, 0]
-    elif arr.ndim == 2:
-        arr = np.array([",".join(map(str, row)) for row in arr], dtype=object)
     if arr.ndim != 1:
         raise FairermValueError(f"{name} must be 1-D (one label per sample); got an array of shape {arr.shape}.")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise FairermValueError(f"{name} contains NaN or infinite values; every sample needs a group.")
-    if arr.dtype == object and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in arr):
-        raise FairermValueError(f"{name} contains missing values (NaN/None); every sample needs a group.")
+    _refuse_missing(arr, name, from_pandas=from_pandas)
     return arr
+
+
+def _unique(arr: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct labels and the code of each sample; mixed, unorderable types are refused."""
+    try:
+        labels, codes = np.unique(arr, return_inverse=True)
+    except TypeError as exc:
+        kinds = sorted({type(v).__name__ for v in arr.tolist()})
+        raise FairermTypeError(
+            f"{name} mixes label types that cannot be compared ({', '.join(kinds)}); use one type, e.g. "
+            f"{name}.astype(str)."
+        ) from exc
+    return labels, codes.ravel()
 
 
 def check_sensitive_features(
@@ -197,23 +248,23 @@ def check_sensitive_features(
 ) -> SensitiveEncoding:
     """Encode a sensitive attribute as integer group codes.
 
-    Accepts a 1-D array-like, a pandas Series, or a DataFrame (several columns: each
-    combination of values is a group).
+    Accepts a 1-D array-like, a pandas Series, or several columns (a DataFrame or a 2-D array): each
+    sample's group is then the *tuple* of its column values (intersectional groups, as in fairlearn),
+    e.g. ``("F", "Black")``.
 
     Raises
     ------
     ValueError
-        Missing values, wrong length, or fewer than ``min_groups`` distinct groups.
+        Missing values (naming the column), wrong length, or fewer than ``min_groups`` distinct groups.
+    TypeError
+        Labels of types that cannot be compared.
     """
-    arr = _as_1d_labels(sensitive_features, name)
+    arr = _as_1d_labels(sensitive_features, name, multi_column=True)
     if n_samples is not None and arr.shape[0] != n_samples:
         raise FairermValueError(
             f"{name} has {arr.shape[0]} entries but X has {n_samples} samples; they must have the same length."
         )
-    try:
-        groups, codes = np.unique(arr, return_inverse=True)
-    except TypeError as exc:  # mixed, unorderable types
-        raise FairermTypeError(f"{name} mixes label types that cannot be compared ({exc}); use one type.") from exc
+    groups, codes = _unique(arr, name)
     if len(groups) < min_groups:
         raise FairermValueError(
             f"{name} has {len(groups)} distinct group(s) ({list(groups)!r}); at least {min_groups} are needed "
@@ -247,7 +298,7 @@ def check_binary_target(y: Any, n_samples: int | None = None, *, name: str = "y"
         raise FairermValueError(
             f"{name} has {arr.shape[0]} entries but X has {n_samples} samples; they must have the same length."
         )
-    classes, codes = np.unique(arr, return_inverse=True)
+    classes, codes = _unique(arr, name)
     if len(classes) != 2:
         shown = list(classes[:10])
         raise FairermValueError(

@@ -79,6 +79,7 @@ class LinearFermProblem:
     def __post_init__(self):
         self.U = np.asarray(self.constraint_weights @ self.X).reshape(self.n_constraints, self.n_features)
         self._feature_size = None
+        self._conditioning = None
 
     @property
     def n_samples(self) -> int:
@@ -103,6 +104,22 @@ class LinearFermProblem:
     def constraint_norms(self) -> np.ndarray:
         r""":math:`\|u_j\|` for every row."""
         return np.linalg.norm(self.U, axis=1)
+
+    @property
+    def conditioning(self) -> float:
+        r""":math:`\kappa = \max_i c_i\|x_i\|^2`, the weight of the hinge terms against the ridge.
+
+        Dual coordinate descent is invariant under rescaling the features (:math:`x \to x/t` with
+        :math:`c \to t^2c` is the same problem), so its speed depends on :math:`\kappa` alone: for
+        :math:`\kappa \gg 1` the problem is nearly a linear program (almost no regularisation) and
+        coordinate descent crawls; interior-point methods do not mind.
+        """
+        if self._conditioning is None:
+            X = self.X
+            row_sq = np.einsum("ij,ij->i", X, X) if isinstance(X, np.ndarray) else np.asarray(
+                X.multiply(X).sum(axis=1)).ravel()
+            self._conditioning = float(np.max(self.upper * row_sq, initial=0.0))
+        return self._conditioning
 
     def scores(self, coef: np.ndarray) -> np.ndarray:
         r""":math:`\langle w, x_i\rangle` for every training point."""
@@ -134,14 +151,18 @@ class KernelFermProblem:
     psd : bool, optional
         Whether a precomputed kernel is known to be positive semi-definite (the estimator checks);
         ``None``: assumed.
+    progress : callable, optional
+        ``progress(message)`` receives a line after each block of the long kernel products
+        (the estimators' ``verbose``).
     """
 
     kind = "kernel"
 
     def __init__(self, X, y, upper, constraint_weights, epsilon, kernel: KernelSpec | None = None,
-                 psd: bool | None = None):
+                 psd: bool | None = None, progress=None):
         self.kernel = KernelSpec("precomputed") if kernel is None else kernel
         self.psd = psd
+        self.progress = progress
         self.X = X
         self.y = y
         self.upper = upper
@@ -206,12 +227,13 @@ class KernelFermProblem:
                 K = self._gram if self._gram is not None else self.X
                 self._columns = np.asarray(K[:, support] @ weights)
             else:
-                self._columns = kernel_matvec(self.X, self.X[support], weights, self.kernel)
+                self._columns = kernel_matvec(self.X, self.X[support], weights, self.kernel,
+                                              progress=self._reporter("kernel columns of the constraint"))
         return self._columns
 
     @property
     def constraint_gram(self) -> np.ndarray:
-        """:math:`M = C^u K C^{u\top}`, the Gram matrix of the :math:`u_j` (symmetrised)."""
+        r""":math:`M = C^u K C^{u\top}`, the Gram matrix of the :math:`u_j` (symmetrised)."""
         support = self.constraint_support
         M = self.constraint_weights[:, support] @ self.constraint_columns[support]
         return 0.5 * (M + M.T)
@@ -238,14 +260,35 @@ class KernelFermProblem:
         return self.gram()
 
     def kernel_times(self, beta: np.ndarray) -> np.ndarray:
-        """:math:`K\beta`, from the points with :math:`\beta_i \ne 0` only (blocks of rows; no :math:`n\times n` Gram)."""
+        r""":math:`K\beta`, from the points with :math:`\beta_i \ne 0` only (blocks of rows; no :math:`n\times n` Gram)."""
         if self._gram is not None or self.is_precomputed:
             K = self._gram if self._gram is not None else self.X
             return np.asarray(K @ beta)
         support = np.flatnonzero(beta)
         if support.size == 0:
             return np.zeros(self.n_samples)
-        return kernel_matvec(self.X, self.X[support], beta[support], self.kernel)
+        return kernel_matvec(self.X, self.X[support], beta[support], self.kernel,
+                             progress=self._reporter(f"scores from {support.size} expansion points"))
+
+    def _reporter(self, what: str):
+        """A ``progress(done, total)`` for :func:`~fairerm.kernels.kernel_matvec` that reports to :attr:`progress`."""
+        if self.progress is None:
+            return None
+        return lambda done, total: self.progress(f"{what}: {done} / {total} rows")
+
+    def scores_from_duals(self, alpha: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        r""":math:`K\beta = K(y\circ\alpha) - (KC^{u\top})\mu` for :math:`\beta = y\circ\alpha - C^{u\top}\mu`.
+
+        Computed from the data: the kernel rows of the support vectors (:math:`\alpha_i > 0`) by
+        blocks, and the constraint columns; cheaper than :meth:`kernel_times` of :math:`\beta`, whose
+        support also holds every point that enters :math:`C^u`.
+        """
+        if self._gram is not None or self.is_precomputed:
+            return self.kernel_times(self.expansion(alpha, mu))
+        scores = self.kernel_times(self.y * alpha)
+        if np.any(mu):
+            scores = scores - self.constraint_columns @ mu
+        return scores
 
     def expansion(self, alpha: np.ndarray, mu: np.ndarray) -> np.ndarray:
         r""":math:`\beta = y\circ\alpha - C^{u\top}\mu`, so that :math:`w = \sum_i \beta_i\phi(x_i)`."""
@@ -273,7 +316,8 @@ class KernelFermProblem:
 
     def with_epsilon(self, epsilon: float) -> "KernelFermProblem":
         r"""The same data and caches with another :math:`\epsilon`."""
-        twin = KernelFermProblem(self.X, self.y, self.upper, self.constraint_weights, epsilon, self.kernel, self.psd)
+        twin = KernelFermProblem(self.X, self.y, self.upper, self.constraint_weights, epsilon, self.kernel, self.psd,
+                                 self.progress)
         twin._columns, twin._diagonal, twin._gram, twin._fingerprint = (self._columns, self._diagonal, self._gram,
                                                                         self._fingerprint)
         return twin

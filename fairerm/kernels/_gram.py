@@ -105,14 +105,16 @@ def kernel_diagonal(X: np.ndarray, spec: KernelSpec) -> np.ndarray:
 
 
 def kernel_matvec(
-    X: np.ndarray, Y: np.ndarray, W: np.ndarray, spec: KernelSpec, *, block_bytes: int = _DEFAULT_BLOCK_BYTES
+    X: np.ndarray, Y: np.ndarray, W: np.ndarray, spec: KernelSpec, *, block_bytes: int = _DEFAULT_BLOCK_BYTES,
+    progress=None,
 ) -> np.ndarray:
     r"""The product :math:`K(X, Y)\, W`, shape (n, k) (or (n,) for a 1-D ``W`` of shape (m,)).
 
     Computed by blocks of rows of ``X`` so that the temporary Gram block holds at most
     ``block_bytes`` (default 64 MiB): memory :math:`O(\text{block} \cdot m)`, never :math:`n m`.
     For ``"precomputed"``, ``X`` is the kernel block :math:`K(X, Y)` itself, shape (n, m), and
-    ``Y`` is ignored.
+    ``Y`` is ignored. ``progress(rows_done, n)`` is called after each block (a long product can
+    show how far it is, and ``KeyboardInterrupt`` lands between blocks).
     """
     W = np.asarray(W, dtype=np.float64)
     vector = W.ndim == 1
@@ -136,6 +138,8 @@ def kernel_matvec(
         stop = min(start + step, X.shape[0])
         block = gram_block(X[start:stop], Y, spec, out=buffer[: stop - start])
         np.matmul(block, W2, out=out[start:stop])
+        if progress is not None:
+            progress(stop, X.shape[0])
     return out[:, 0] if vector else out
 
 

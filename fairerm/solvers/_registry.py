@@ -71,7 +71,7 @@ class Backend:
 
 BACKENDS: dict[str, Backend] = {
     "exact": Backend("exact", "fairerm.solvers.kernel_smo", ("kernel",), ("numba",),
-                     frozenset({"cache_size", "shrinking", "rank_rtol"}), 1e-3,
+                     frozenset({"cache_size", "shrinking", "rank_rtol", "verbose"}), 1e-3,
                      "SMO on the projected kernel (eps = 0) or the fairness active set; kernel rows on demand"),
     "dcd": Backend("dcd", "fairerm.solvers.linear_dcd", ("linear",), ("numba",),
                    frozenset({"inner_tol", "inner_gap_tol", "intercept_tol", "max_solves", "shrinking",

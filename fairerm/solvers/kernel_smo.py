@@ -32,6 +32,7 @@ Under Fairness Constraints". NeurIPS 2018. arXiv:1802.08626.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -40,7 +41,7 @@ from ..problem import KernelFermProblem
 from ._active_set import fairness_active_set
 from ._constraint_space import gram_basis, live_constraints, noise_floor
 from ._solution import BackendResult
-from .smo import SMOResult, solve_svm_dual
+from .smo import SMOResult, check_row_cache, solve_svm_dual
 
 __all__ = ["solve_kernel", "SMOWarmState"]
 
@@ -61,6 +62,10 @@ class _Step:
     mu: np.ndarray
     alpha: np.ndarray
     intercept: float
+
+
+def _to_stderr(message: str) -> None:
+    print(f"[fairerm] {message}", file=sys.stderr, flush=True)
 
 
 def _low_rank_product(Z: np.ndarray | None, v: np.ndarray) -> np.ndarray | float:
@@ -157,6 +162,7 @@ def solve_kernel(
     cache_size: float = 200.0,
     shrinking: bool = True,
     rank_rtol: float = 1e-10,
+    verbose: bool = False,
 ) -> BackendResult:
     """Solve kernel FERM with SMO: projected kernel for eps = 0, active set over the constraints for eps > 0.
 
@@ -170,9 +176,14 @@ def solve_kernel(
         Passed to :func:`fairerm.solvers.smo.solve_svm_dual` (``max_iter`` per SVM solve).
     rank_rtol : float
         Relative eigenvalue threshold for the rank of :math:`M` (dependent constraint rows).
+    verbose : bool
+        Report the SMO's progress to ``problem.progress`` (or standard error).
     """
     y, epsilon = problem.y, problem.epsilon
+    check_row_cache(problem.n_samples, float(cache_size))  # before the O(n n_+) kernel columns
     smo_options = dict(tol=tol, max_iter=max_iter, cache_size=cache_size, shrinking=shrinking)
+    if verbose:
+        smo_options["progress"] = problem.progress or _to_stderr
     warm_state = getattr(warm_start, "warm_state", None)
     if not isinstance(warm_state, SMOWarmState) or warm_state.fingerprint != problem.fingerprint:
         warm_state = None

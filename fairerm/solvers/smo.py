@@ -54,7 +54,7 @@ from ..kernels import KernelSpec, check_memory, check_precomputed_kernel, kernel
 from . import _smo_cache as rows_cache
 from . import _smo_core as core
 
-__all__ = ["SMOResult", "solve_svm_dual"]
+__all__ = ["SMOResult", "solve_svm_dual", "check_row_cache"]
 
 SMOStatus = Literal["optimal", "max_iter_reached"]
 
@@ -209,6 +209,15 @@ def _check_data(X: Any, kernel: KernelSpec) -> tuple[np.ndarray, KernelSpec]:
     return X, kernel.resolve(X)
 
 
+def check_row_cache(n: int, cache_size: float) -> int:
+    """Rows the cache of ``cache_size`` MB holds for ``n`` points (at least 2, at most ``n``), refused up
+    front when they do not fit in memory."""
+    n_rows = int(min(n, max(2, cache_size * 2**20 // (8 * n))))
+    check_memory(8.0 * n_rows * n, f"The SMO row cache ({n_rows} rows of {n}; cache_size={cache_size:g} MB)",
+                 "Lower cache_size.")
+    return n_rows
+
+
 def _chunk_size(n: int) -> int:
     """Iterations per compiled call: about 5e7 / n entry updates, so a chunk lasts well under a second."""
     return max(1_000, int(5e7 // max(n, 1)))
@@ -228,6 +237,7 @@ def solve_svm_dual(
     max_iter: int | None = None,
     cache_size: float = 200.0,
     shrinking: bool = True,
+    progress=None,
 ) -> SMOResult:
     r"""Solve the SVM dual with a general linear term, per-sample bounds and a low-rank correction.
 
@@ -272,6 +282,9 @@ def solve_svm_dual(
         at most ``n``); libsvm stores float32 rows, twice as many in the same budget.
     shrinking : bool
         Use libsvm's shrinking heuristic.
+    progress : callable, optional
+        ``progress(message)`` receives the iteration count and the violating-pair gap after each
+        chunk of iterations (``KeyboardInterrupt`` lands between chunks too).
 
     Returns
     -------
@@ -318,8 +331,7 @@ def solve_svm_dual(
 
     gamma, coef0, degree = (1.0, 0.0, 1) if kernel.is_precomputed else kernel.params()
     QD = kernel_diagonal(X, kernel) - np.einsum("ij,ij->i", Z, Z)
-    n_rows = int(min(n, max(2, cache_size * 2**20 // (8 * n))))
-    check_memory(8.0 * n_rows * n, f"The SMO row cache ({n_rows} rows of {n})", "Lower cache_size.")
+    n_rows = check_row_cache(n, cache_size)
     rows = rows_cache.make_rows(kernel.code, X, Z, y, gamma, coef0, degree, n_rows)
     state = rows[rows_cache.R_STATE]
     work = np.empty(n, dtype=np.int64)
@@ -339,6 +351,8 @@ def solve_svm_dual(
     while True:
         flag, gap = core.smo_iterate(chunk, max_iter, tol, bool(shrinking), rows, p, C, QD, alpha, status, G,
                                      G_bar, work)
+        if progress is not None:
+            progress(f"SMO: {int(state[rows_cache.S_ITER])} iterations, violating-pair gap {gap:.3g} (tol {tol:g})")
         if flag != 1:
             break
     converged = flag == 0

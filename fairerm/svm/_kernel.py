@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 
@@ -73,6 +74,10 @@ class FairKernelSVC(BaseFairSVC):
     warm_start : bool, default=False
         Start from the previous fit's solution (its SMO state when the data are the same; used by
         :func:`~fairerm.fair_path`).
+    verbose : bool, default=False
+        Report progress on standard error: the blocks of the kernel columns of the constraint and of
+        the certificate's scores, and the SMO's iterations and violating-pair gap (a long fit can
+        also be interrupted with Ctrl-C between blocks and chunks of iterations).
     approximation : {None, "nystroem", "rff"}, default=None
         ``None``: the exact kernel. ``"nystroem"`` / ``"rff"``: map ``X`` through an explicit feature
         map :math:`z` with :math:`\langle z(x), z(x')\rangle \approx k(x, x')` (Nystroem landmarks, or
@@ -131,7 +136,7 @@ class FairKernelSVC(BaseFairSVC):
     def __init__(self, C=1.0, *, kernel="rbf", gamma="scale", degree=3, coef0=0.0, epsilon=0.0,
                  constraint="equal_opportunity", solver="auto", tol=None, max_iter=None, cache_size=200.0,
                  shrinking=True, solver_options=None, approximation=None, n_components=100, random_state=None,
-                 warm_start=False):
+                 warm_start=False, verbose=False):
         self.C = C
         self.kernel = kernel
         self.gamma = gamma
@@ -149,6 +154,7 @@ class FairKernelSVC(BaseFairSVC):
         self.n_components = n_components
         self.random_state = random_state
         self.warm_start = warm_start
+        self.verbose = verbose
 
     def fit(self, X, y, *, sensitive_features=None):
         """Fit the fair kernel SVM.
@@ -182,12 +188,17 @@ class FairKernelSVC(BaseFairSVC):
         spec = spec.resolve(X)
         Cw = weights.weights
         problem = KernelFermProblem(X, y_signed, np.full(X.shape[0], float(self.C)), Cw, float(self.epsilon), spec,
-                                    psd=psd)
+                                    psd=psd, progress=self._report if self.verbose else None)
         smo = {"cache_size": float(self.cache_size), "shrinking": bool(self.shrinking)}
+        if self.verbose:
+            smo["verbose"] = True
         solution = self._solve(problem, self.solver, {"exact": smo})
         self._store_expansion(problem, solution)
         self._record_solution(solution)
         return self
+
+    def _report(self, message: str) -> None:
+        print(f"[{type(self).__name__}] {message}", file=sys.stderr, flush=True)
 
     def _store_expansion(self, problem: KernelFermProblem, solution: Solution) -> None:
         """The scikit-learn SVC attributes and the expansion :math:`w = \\sum_i\\beta_i\\phi(x_i)`."""
