@@ -20,8 +20,14 @@ _COMMON = dict(deadline=None, derandomize=True, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 settings.register_profile("ci", max_examples=int(os.environ.get("FAIRERM_FUZZ_EXAMPLES", "1000")), **_COMMON)
 settings.register_profile("quick", max_examples=40, **_COMMON)
+# The objective-against-cvxpy properties run a second, reference fit at up to 5,000 rows.
+settings.register_profile("quick_small", max_examples=6, **_COMMON)
+settings.register_profile("ci_against_cvxpy", max_examples=int(os.environ.get("FAIRERM_FUZZ_CVXPY_EXAMPLES", "100")),
+                          **_COMMON)
 CI = settings.get_profile("ci")
 QUICK = settings.get_profile("quick")
+QUICK_SMALL = settings.get_profile("quick_small")
+CI_AGAINST_CVXPY = settings.get_profile("ci_against_cvxpy")
 
 #: TALLY[entry point][outcome] = count; outcome "ok" or the exception's class name.
 TALLY: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -117,12 +123,16 @@ def positives_mean_gaps(X: np.ndarray, positive: np.ndarray, s: np.ndarray) -> n
 
 def tally_table() -> str:
     """A Markdown table: inputs tried, valid results, errors by type, invariants, per entry point."""
-    lines = ["| entry point | inputs tried | valid results | errors raised (by type) | invariants checked |",
-             "|---|---|---|---|---|"]
+    lines = ["| entry point | inputs tried | valid results (kind: count) | refused (error type: count) | "
+             "invariants checked |", "|---|---|---|---|---|"]
     for entry in sorted(TALLY):
         counts = TALLY[entry]
-        errors = ", ".join(f"{name}: {count}" for name, count in sorted(counts.items()) if name != "ok") or "none"
-        lines.append(f"| {entry} | {sum(counts.values())} | {counts['ok']} | {errors} | {INVARIANTS.get(entry, '')} |")
+        refused = {name: count for name, count in counts.items() if name.endswith("Error")}
+        valid = {name: count for name, count in counts.items() if name not in refused}
+        valid_text = ", ".join(f"{name}: {count}" for name, count in sorted(valid.items())) or "none"
+        refused_text = ", ".join(f"{name}: {count}" for name, count in sorted(refused.items())) or "none"
+        lines.append(f"| {entry} | {sum(counts.values())} | {valid_text} | {refused_text} | "
+                     f"{INVARIANTS.get(entry, '')} |")
     return "\n".join(lines)
 
 
