@@ -26,13 +26,17 @@ __all__ = [
     "check_scalar",
     "check_option",
     "check_feature_names",
+    "check_sample_weight",
     "SensitiveEncoding",
     "BinaryTargetEncoding",
 ]
 
 
-def check_features(X: Any, *, name: str = "X", dtype=np.float64) -> np.ndarray:
+def check_features(X: Any, *, name: str = "X", dtype=np.float64, accept_sparse: bool = False) -> np.ndarray:
     """Return ``X`` as a finite 2-D C-contiguous array, or raise a clear error.
+
+    With ``accept_sparse``, a scipy.sparse CSR or CSC matrix (or array) is returned as a CSR/CSC
+    matrix of float64, never densified; other sparse formats are refused by scikit-learn's check.
 
     Raises
     ------
@@ -46,7 +50,7 @@ def check_features(X: Any, *, name: str = "X", dtype=np.float64) -> np.ndarray:
     try:
         return check_array(
             X,
-            accept_sparse=False,
+            accept_sparse=("csr", "csc") if accept_sparse else False,
             dtype=dtype,
             order="C",
             ensure_all_finite=True,
@@ -125,12 +129,17 @@ class SensitiveEncoding:
     codes : ndarray of shape (n_samples,), int64
         ``codes[i]`` is the index into ``groups`` of sample ``i``'s group.
     groups : ndarray of shape (n_groups,)
-        The distinct group labels, sorted.
+        The distinct group labels, sorted; for several columns (intersectional groups) each label is
+        the tuple of the column values, e.g. ``("F", "Black")``.
+    names : list or None
+        For several columns, the name of each (the DataFrame's column names, else
+        ``"sensitive_feature_0"``, ``"sensitive_feature_1"``, ... as fairlearn names them); None for one.
     """
 
-    def __init__(self, codes: np.ndarray, groups: np.ndarray):
+    def __init__(self, codes: np.ndarray, groups: np.ndarray, names: list | None = None):
         self.codes = codes
         self.groups = groups
+        self.names = names
 
     @property
     def n_groups(self) -> int:
@@ -186,6 +195,16 @@ def _columns(values: Any) -> list | None:
     if arr is not None and arr.ndim == 2 and arr.shape[1] > 1:
         return [(j, arr[:, j]) for j in range(arr.shape[1])]
     return None
+
+
+def sensitive_column_names(values: Any) -> list | None:
+    """The names of the columns of a several-column sensitive attribute (fairlearn's convention), else None."""
+    columns = _columns(values)
+    if columns is None:
+        return None
+    if isinstance(values, pd.DataFrame):
+        return [column if isinstance(column, str) else f"sensitive_feature_{column}" for column, _ in columns]
+    return [f"sensitive_feature_{j}" for j, _ in columns]
 
 
 def _as_1d_labels(values: Any, name: str, *, warn_column: bool = False, multi_column: bool = False) -> np.ndarray:
@@ -259,6 +278,7 @@ def check_sensitive_features(
     TypeError
         Labels of types that cannot be compared.
     """
+    names = sensitive_column_names(sensitive_features)
     arr = _as_1d_labels(sensitive_features, name, multi_column=True)
     if n_samples is not None and arr.shape[0] != n_samples:
         raise FairermValueError(
@@ -270,7 +290,52 @@ def check_sensitive_features(
             f"{name} has {len(groups)} distinct group(s) ({list(groups)!r}); at least {min_groups} are needed "
             "to measure or constrain a difference between groups."
         )
-    return SensitiveEncoding(codes.astype(np.int64).ravel(), groups)
+    return SensitiveEncoding(codes.astype(np.int64).ravel(), groups, names)
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int, *, name: str = "sample_weight") -> np.ndarray | None:
+    """Return ``sample_weight`` as a fresh finite non-negative float64 array of length ``n_samples``.
+
+    ``None`` stays ``None`` (every sample weighs 1); a scalar is broadcast, as in scikit-learn. The
+    input is never modified (a copy is returned).
+
+    Raises
+    ------
+    FairermValueError
+        Not 1-D, wrong length, NaN or infinite values, negative values, or every weight zero.
+    FairermTypeError
+        Values that are not real numbers.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+        values = np.full(n_samples, sample_weight)
+    else:
+        values = sample_weight.to_numpy() if isinstance(sample_weight, (pd.Series, pd.DataFrame)) else np.asarray(
+            sample_weight)
+    if values.ndim != 1:
+        raise FairermValueError(f"{name} must be 1-D (one weight per sample) or a scalar; got shape {values.shape}.")
+    if values.shape[0] != n_samples:
+        raise FairermValueError(
+            f"{name} has {values.shape[0]} entries but X has {n_samples} samples; they must have the same length."
+        )
+    if values.dtype.kind not in "biuf":
+        raise FairermTypeError(f"{name} must hold real numbers; got dtype {values.dtype}.")
+    values = np.array(values, dtype=np.float64)  # a copy: the caller's array is never modified
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5].tolist()
+        raise FairermValueError(f"{name} contains NaN or infinite values at rows {rows}; every weight must be finite.")
+    negative = values < 0
+    if negative.any():
+        rows = np.flatnonzero(negative)[:5].tolist()
+        raise FairermValueError(
+            f"{name} must be non-negative; got {values[rows[0]]!r} at row {rows[0]} (negative at rows {rows}"
+            f"{' ...' if negative.sum() > 5 else ''})."
+        )
+    if n_samples and not values.any():
+        raise FairermValueError(f"{name} is zero for every sample; at least one sample needs a positive weight.")
+    return values
 
 
 class BinaryTargetEncoding:

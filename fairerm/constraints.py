@@ -37,6 +37,7 @@ Under Fairness Constraints". NeurIPS 2018. arXiv:1802.08626.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,6 +47,7 @@ from ._validation import (
     SensitiveEncoding,
     check_binary_target,
     check_features,
+    check_sample_weight,
     check_sensitive_features,
 )
 from .exceptions import FairermTypeError, FairermValueError
@@ -59,6 +61,7 @@ __all__ = [
     "make_constraint",
     "constraint_weights",
     "constraint_vectors",
+    "weighted_constraint",
     "CONSTRAINT_NAMES",
 ]
 
@@ -86,30 +89,38 @@ class ConstraintWeights:
         return self.weights.shape[0]
 
 
-def _difference_rows(mask: np.ndarray, sens: SensitiveEncoding, what: str) -> tuple[list, list]:
-    """Rows "mean over group a - mean over group b" (two groups) or "group - pooled" (more)."""
+def _difference_rows(mask: np.ndarray, sens: SensitiveEncoding, what: str,
+                     sample_weight: np.ndarray | None = None) -> tuple[list, list]:
+    r"""Rows "mean over group a - mean over group b" (two groups) or "group - pooled" (more).
+
+    With sample weights :math:`w_i` the means are weighted: sample :math:`i` of group :math:`g` gets
+    :math:`w_i / W_g` with :math:`W_g = \sum_{l \in g} w_l` over the compared examples, which is what
+    repeating sample :math:`i` :math:`w_i` times gives for integer weights.
+    """
     n = mask.shape[0]
-    counts = np.bincount(sens.codes[mask], minlength=sens.n_groups)
-    empty = [str(g) for g, c in zip(sens.groups, counts) if c == 0]
+    weight = np.ones(n) if sample_weight is None else sample_weight
+    totals = np.bincount(sens.codes[mask], weights=weight[mask], minlength=sens.n_groups)
+    empty = [g for g, c in zip(sens.groups.tolist(), totals) if c == 0]
     if empty:
+        weighted = " with a positive sample_weight" if sample_weight is not None else ""
         raise FairermValueError(
-            f"sensitive_features: group(s) {empty} have no {what}; the constraint compares the mean over "
-            f"each group's {what}, so every group needs at least one. Choose another constraint or merge groups."
+            f"sensitive_features: group(s) {empty!r} have no {what}{weighted}; the constraint compares the mean "
+            f"over each group's {what}, so every group needs at least one. Choose another constraint or merge groups."
         )
     indicator = [(sens.codes == g) & mask for g in range(sens.n_groups)]
     rows, labels = [], []
     if sens.n_groups == 2:
         row = np.zeros(n)
-        row[indicator[0]] = 1.0 / counts[0]
-        row[indicator[1]] = -1.0 / counts[1]
+        row[indicator[0]] = weight[indicator[0]] / totals[0]
+        row[indicator[1]] = -weight[indicator[1]] / totals[1]
         rows.append(row)
         labels.append(f"{sens.groups[0]} - {sens.groups[1]}")
     else:
-        pooled = mask.sum()
+        pooled = totals.sum()
         for g in range(sens.n_groups):
             row = np.zeros(n)
-            row[mask] = -1.0 / pooled
-            row[indicator[g]] += 1.0 / counts[g]
+            row[mask] = -weight[mask] / pooled
+            row[indicator[g]] += weight[indicator[g]] / totals[g]
             rows.append(row)
             labels.append(f"{sens.groups[g]} - pooled")
     return rows, labels
@@ -123,8 +134,12 @@ class FairnessConstraint:
 
     name: str = ""
 
-    def weights(self, y_signed: np.ndarray, sens: SensitiveEncoding) -> ConstraintWeights:
-        """Weight matrix :math:`C` for labels in ``{-1, +1}`` and encoded groups."""
+    def weights(self, y_signed: np.ndarray, sens: SensitiveEncoding,
+                sample_weight: np.ndarray | None = None) -> ConstraintWeights:
+        """Weight matrix :math:`C` for labels in ``{-1, +1}``, encoded groups and (optionally) sample weights.
+
+        With ``sample_weight`` the group means become weighted means (:func:`weighted_constraint`).
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -142,8 +157,8 @@ class EqualOpportunity(FairnessConstraint):
 
     name = "equal_opportunity"
 
-    def weights(self, y_signed, sens):
-        rows, labels = _difference_rows(y_signed > 0, sens, "positive examples (y = +1)")
+    def weights(self, y_signed, sens, sample_weight=None):
+        rows, labels = _difference_rows(y_signed > 0, sens, "positive examples (y = +1)", sample_weight)
         return ConstraintWeights(np.vstack(rows), [f"y=+1: {lab}" for lab in labels])
 
 
@@ -152,8 +167,8 @@ class DemographicParity(FairnessConstraint):
 
     name = "demographic_parity"
 
-    def weights(self, y_signed, sens):
-        rows, labels = _difference_rows(np.ones(y_signed.shape[0], dtype=bool), sens, "examples")
+    def weights(self, y_signed, sens, sample_weight=None):
+        rows, labels = _difference_rows(np.ones(y_signed.shape[0], dtype=bool), sens, "examples", sample_weight)
         return ConstraintWeights(np.vstack(rows), labels)
 
 
@@ -162,9 +177,9 @@ class EqualizedOdds(FairnessConstraint):
 
     name = "equalized_odds"
 
-    def weights(self, y_signed, sens):
-        pos_rows, pos_labels = _difference_rows(y_signed > 0, sens, "positive examples (y = +1)")
-        neg_rows, neg_labels = _difference_rows(y_signed < 0, sens, "negative examples (y = -1)")
+    def weights(self, y_signed, sens, sample_weight=None):
+        pos_rows, pos_labels = _difference_rows(y_signed > 0, sens, "positive examples (y = +1)", sample_weight)
+        neg_rows, neg_labels = _difference_rows(y_signed < 0, sens, "negative examples (y = -1)", sample_weight)
         labels = [f"y=+1: {lab}" for lab in pos_labels] + [f"y=-1: {lab}" for lab in neg_labels]
         return ConstraintWeights(np.vstack(pos_rows + neg_rows), labels)
 
@@ -186,31 +201,61 @@ def make_constraint(constraint: Any, *, name: str = "constraint") -> FairnessCon
     )
 
 
-def constraint_weights(y, sensitive_features, constraint: Any = "equal_opportunity") -> ConstraintWeights:
+def weighted_constraint(constraint: FairnessConstraint, y_signed: np.ndarray, sens: SensitiveEncoding,
+                        sample_weight: np.ndarray | None) -> ConstraintWeights:
+    """``constraint.weights(y_signed, sens)``, with the sample weights when there are any.
+
+    A user-defined :class:`FairnessConstraint` whose ``weights`` takes no ``sample_weight`` works as
+    before without weights, and is refused with a clear error when weights are given (silently
+    ignoring them would give unweighted group means).
+    """
+    if sample_weight is None:
+        return constraint.weights(y_signed, sens)
+    try:
+        accepts = "sample_weight" in inspect.signature(constraint.weights).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        accepts = False
+    if not accepts:
+        raise FairermTypeError(
+            f"constraint {constraint!r}: its weights(y_signed, sens) method takes no sample_weight, so the group "
+            "means cannot be weighted; add a sample_weight=None keyword to it (weighted means: sample i of group "
+            "g weighs w_i / W_g) or fit without sample_weight."
+        )
+    return constraint.weights(y_signed, sens, sample_weight=sample_weight)
+
+
+def constraint_weights(y, sensitive_features, constraint: Any = "equal_opportunity", *,
+                       sample_weight=None) -> ConstraintWeights:
     """Validate labels and groups and return the constraint's weight matrix :math:`C`.
 
     Parameters
     ----------
     y : array-like of shape (n_samples,)
         Two class labels; the larger one is the positive class.
-    sensitive_features : array-like of shape (n_samples,)
-        Group of each sample (two or more groups).
+    sensitive_features : array-like of shape (n_samples,) or DataFrame
+        Group of each sample (two or more groups; several columns give intersectional groups).
     constraint : str or FairnessConstraint
+    sample_weight : array-like of shape (n_samples,), optional
+        Weighted group means (sample :math:`i` of group :math:`g` weighs :math:`w_i / W_g`).
 
     Returns
     -------
     ConstraintWeights
     """
     target = check_binary_target(y)
-    sens = check_sensitive_features(sensitive_features, target.signed.shape[0])
-    return make_constraint(constraint).weights(target.signed, sens)
+    n = target.signed.shape[0]
+    sens = check_sensitive_features(sensitive_features, n)
+    return weighted_constraint(make_constraint(constraint), target.signed, sens, check_sample_weight(sample_weight, n))
 
 
-def constraint_vectors(X, y, sensitive_features, constraint: Any = "equal_opportunity") -> np.ndarray:
+def constraint_vectors(X, y, sensitive_features, constraint: Any = "equal_opportunity", *,
+                       sample_weight=None) -> np.ndarray:
     r"""The constraint vectors :math:`U = C X` of a linear model, shape ``(n_constraints, n_features)``.
 
     For equal opportunity with two groups this is the single row
-    :math:`u = \bar x_{a,+} - \bar x_{b,+}` of Donini et al. (2018), eq. (10).
+    :math:`u = \bar x_{a,+} - \bar x_{b,+}` of Donini et al. (2018), eq. (10); with ``sample_weight``
+    the means are weighted, :math:`\bar x_{a,+} = \sum_{i \in a,+} w_i x_i / \sum_{i \in a,+} w_i`.
+    ``X`` may be a scipy.sparse matrix (the product is computed without densifying it).
 
     Examples
     --------
@@ -219,7 +264,9 @@ def constraint_vectors(X, y, sensitive_features, constraint: Any = "equal_opport
     >>> constraint_vectors(X, [1, 1, 1, 0], ["a", "a", "b", "b"])
     array([[ 2., -2.]])
     """
-    X = check_features(X)
+    X = check_features(X, accept_sparse=True)
     target = check_binary_target(y, X.shape[0])
     sens = check_sensitive_features(sensitive_features, X.shape[0])
-    return make_constraint(constraint).weights(target.signed, sens).weights @ X
+    weights = weighted_constraint(make_constraint(constraint), target.signed, sens,
+                                  check_sample_weight(sample_weight, X.shape[0]))
+    return np.asarray(weights.weights @ X)

@@ -23,11 +23,15 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
-from ._validation import check_scalar
+from ._validation import check_sample_weight, check_scalar
 from .exceptions import FairermTypeError, FairermValueError
 from .metrics import demographic_parity_difference, equal_opportunity_difference
 
 __all__ = ["fair_path", "FairPath"]
+
+
+def _n_rows(X) -> int:
+    return int(X.shape[0]) if hasattr(X, "shape") else len(X)
 
 
 @dataclass
@@ -63,25 +67,29 @@ class FairPath:
         return self.results.iloc[keep].sort_values(f"{split}_{fairness}")
 
 
-def _scores(model, X, y, sensitive_features, prefix: str, decision_values=None) -> dict:
+def _scores(model, X, y, sensitive_features, prefix: str, decision_values=None, sample_weight=None) -> dict:
     pred = model.predict(X) if decision_values is None else model.classes_[(decision_values > 0).astype(int)]
+    weights = {} if sample_weight is None else {"sample_weight": sample_weight}
     return {
-        f"{prefix}_accuracy": float(np.mean(np.asarray(pred) == np.asarray(y))),
-        f"{prefix}_deo": equal_opportunity_difference(y, pred, sensitive_features=sensitive_features),
-        f"{prefix}_ddp": demographic_parity_difference(y, pred, sensitive_features=sensitive_features),
+        f"{prefix}_accuracy": float(np.average(np.asarray(pred) == np.asarray(y), weights=sample_weight)),
+        f"{prefix}_deo": equal_opportunity_difference(y, pred, sensitive_features=sensitive_features, **weights),
+        f"{prefix}_ddp": demographic_parity_difference(y, pred, sensitive_features=sensitive_features, **weights),
     }
 
 
-def _fit_one(model, param_name, value, X, y, sensitive_features, test):
+def _fit_one(model, param_name, value, X, y, sensitive_features, test, sample_weight=None):
     """Fit ``model`` (a clone, or the path's warm-started estimator) at ``value``; return a copy and its row."""
     model.set_params(**{param_name: value})
     start = time.perf_counter()
-    model.fit(X, y, sensitive_features=sensitive_features)
+    model.fit(X, y, sensitive_features=sensitive_features,
+              **({} if sample_weight is None else {"sample_weight": sample_weight}))
     row = {param_name: value, "fit_seconds": time.perf_counter() - start}
     # The solver's certificate already computed f(x_i) on the training points: no kernel evaluations.
-    row.update(_scores(model, X, y, sensitive_features, "train", model.solution_.training_decision_values))
+    row.update(_scores(model, X, y, sensitive_features, "train", model.solution_.training_decision_values,
+                       sample_weight))
     if test is not None:
-        row.update(_scores(model, *test, "test"))
+        X_test, y_test, sensitive_test, weight_test = test
+        row.update(_scores(model, X_test, y_test, sensitive_test, "test", sample_weight=weight_test))
     row.update(
         max_abs_constraint=float(np.max(np.abs(model.constraint_value_))),
         n_iter=model.n_iter_,
@@ -102,6 +110,8 @@ def fair_path(
     X_test=None,
     y_test=None,
     sensitive_features_test=None,
+    sample_weight=None,
+    sample_weight_test=None,
     warm_start: bool = True,
     n_jobs: int | None = None,
     verbose: int = 0,
@@ -118,6 +128,12 @@ def fair_path(
         Exactly one of them: the values of ``epsilon`` (>= 0) or ``C`` (> 0).
     X_test, y_test, sensitive_features_test : optional
         A held-out sample to score on as well.
+    sample_weight : array-like of shape (n_samples,), optional
+        Passed to every ``fit`` (per-sample :math:`C` and weighted group means); the training accuracy,
+        DEO and DDP of ``results`` are then weighted too (as :func:`~fairerm.metrics.equal_opportunity_difference`
+        with ``sample_weight``).
+    sample_weight_test : array-like, optional
+        Weights of the held-out sample's scores (unweighted without it).
     warm_start : bool, default=True
         Start each fit from the previous solution (values are visited in increasing order).
     n_jobs : int or None
@@ -154,11 +170,16 @@ def fair_path(
     if X_test is not None:
         if y_test is None or sensitive_features_test is None:
             raise FairermValueError("X_test needs y_test and sensitive_features_test too.")
-        test = (X_test, y_test, sensitive_features_test)
+        test = (X_test, y_test, sensitive_features_test,
+                check_sample_weight(sample_weight_test, _n_rows(X_test), name="sample_weight_test"))
+    elif sample_weight_test is not None:
+        raise FairermValueError("sample_weight_test weights the scores of X_test; give X_test, y_test and "
+                                "sensitive_features_test too.")
+    sample_weight = check_sample_weight(sample_weight, _n_rows(X))
     if n_jobs not in (None, 1):
         fitted = Parallel(n_jobs=n_jobs)(
             delayed(_fit_one)(clone(estimator).set_params(warm_start=False), param_name, v, X, y,
-                              sensitive_features, test)
+                              sensitive_features, test, sample_weight)
             for v in values
         )
     else:
@@ -168,7 +189,8 @@ def fair_path(
 
             iterator = tqdm(values, desc=f"{param_name} path", unit="fit")
         model = clone(estimator).set_params(warm_start=bool(warm_start))
-        fitted = [_fit_one(model if warm_start else clone(model), param_name, v, X, y, sensitive_features, test)
+        fitted = [_fit_one(model if warm_start else clone(model), param_name, v, X, y, sensitive_features, test,
+                           sample_weight)
                   for v in iterator]
     estimators = [m.set_params(warm_start=estimator.warm_start) for m, _ in fitted]
     return FairPath(param_name, pd.DataFrame([row for _, row in fitted]), estimators)

@@ -18,12 +18,14 @@ intercept on :math:`P x` *is* the eps = 0 solution of :class:`~fairerm.FairLinea
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._memory import check_memory
-from ._validation import check_binary_target, check_option, check_scalar, check_sensitive_features, largest_magnitude
-from .constraints import CONSTRAINT_NAMES, DemographicParity, FairnessConstraint, make_constraint
+from ._validation import (check_binary_target, check_option, check_sample_weight, check_scalar,
+                          check_sensitive_features, largest_magnitude)
+from .constraints import CONSTRAINT_NAMES, DemographicParity, FairnessConstraint, make_constraint, weighted_constraint
 from .exceptions import FairermValueError
 from .solvers import noise_floor, orthonormal_basis
 
@@ -76,15 +78,22 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.constraint = constraint
         self.rank_tol = rank_tol
 
-    def fit(self, X, y=None, *, sensitive_features=None):
+    def fit(self, X, y=None, *, sensitive_features=None, sample_weight=None):
         """Compute the directions to remove.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy.sparse CSR/CSC matrix of shape (n_samples, n_features)
+            Sparse ``X`` is never densified: :math:`U = C^uX` is a sparse product and the basis comes
+            from the :math:`k\\times d` matrix :math:`U`, so memory is :math:`O(\\text{nnz} + dk)`.
         y : array-like of shape (n_samples,)
             Two classes; required unless ``constraint="demographic_parity"`` (which ignores it).
-        sensitive_features : array-like of shape (n_samples,), required
+        sensitive_features : array-like of shape (n_samples,) or DataFrame, required
+            Several columns: each combination of values is a group (a tuple).
+        sample_weight : array-like of shape (n_samples,), optional
+            Weighted group means in the constraint vectors,
+            :math:`\\bar x_g = \\sum_{i\\in g} w_i x_i / \\sum_{i\\in g} w_i` (integer weights: the directions of
+            the sample with repeated rows; a zero weight: those of the sample without the row).
 
         Returns
         -------
@@ -98,9 +107,11 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "FairProjection.fit needs sensitive_features=... (the group of each sample). In a Pipeline, pass "
                 "fairprojection__sensitive_features=s or enable metadata routing and set_fit_request."
             )
-        X = validate_data(self, X, dtype=np.float64, ensure_all_finite=True, ensure_min_samples=2, reset=True)
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, ensure_all_finite=True,
+                          ensure_min_samples=2, reset=True)
         constraint = make_constraint(self.constraint)
         sens = check_sensitive_features(sensitive_features, X.shape[0])
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if y is None:
             if not isinstance(constraint, DemographicParity):
                 raise FairermValueError(
@@ -112,14 +123,15 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             y_signed = np.ones(X.shape[0])  # labels are not used; any target (even continuous) is fine
         else:
             y_signed = check_binary_target(y, X.shape[0]).signed
-        weights = constraint.weights(y_signed, sens)
-        U = weights.weights @ X
+        weights = weighted_constraint(constraint, y_signed, sens, sample_weight)
+        U = np.asarray(weights.weights @ X)
         # A u_j at the level of rounding noise (groups already balanced) is u_j = 0, not a direction to remove.
         floor = noise_floor(weights.weights, largest_magnitude(X))
         self.constraint_vectors_ = U
         self.removed_directions_ = np.ascontiguousarray(orthonormal_basis(U, floor, float(self.rank_tol)).T)
         self.constraint_labels_ = list(weights.labels)
         self.groups_ = sens.groups
+        self.sensitive_feature_names_ = sens.names
         self.constraint_ = constraint
         return self
 
@@ -134,8 +146,34 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return np.eye(d) - Q.T @ Q
 
     def transform(self, X):
-        """Project ``X`` orthogonally to the fairness directions: :math:`X - (XQ^\\top)Q`."""
+        """Project ``X`` orthogonally to the fairness directions: :math:`X - (XQ^\\top)Q`.
+
+        The projected rows are dense whatever ``X`` is (:math:`x - Q^\\top(Qx)` has no zeros in general).
+        For sparse ``X`` the result, an ``(n_samples, n_features)`` array, is checked against the available
+        memory first and computed by blocks of rows (working memory :math:`O(\\text{nnz} + dr)` beyond
+        it); a wide sparse problem that does not fit is refused with an error naming the alternative,
+        :class:`~fairerm.FairLinearSVC` with ``epsilon=0``, which applies the same projection implicitly
+        on the sparse rows.
+        """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, ensure_all_finite=True, reset=False)
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, ensure_all_finite=True,
+                          reset=False)
         Q = self.removed_directions_
-        return X - (X @ Q.T) @ Q
+        if not sp.issparse(X):
+            return X - (X @ Q.T) @ Q
+        n, d = X.shape
+        check_memory(8.0 * n * d, f"FairProjection.transform of a sparse {n} x {d} matrix (the projected rows are "
+                     "dense)", "FairLinearSVC(epsilon=0) fits the same model on the sparse rows without forming "
+                     "them; or transform fewer rows at a time.")
+        X = X.tocsr()
+        out = np.empty((n, d))
+        step = max(1, (1 << 22) // max(d, 1))  # blocks of about 32 MB
+        for start in range(0, n, step):
+            block = X[start:start + step]
+            out[start:start + step] = block.toarray() - np.asarray(block @ Q.T) @ Q
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # fit in O(nnz + dk); transform returns the (dense) projected rows
+        return tags

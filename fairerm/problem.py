@@ -46,12 +46,24 @@ from ._validation import largest_magnitude
 from .kernels import KernelSpec, gram_symmetric, kernel_diagonal, kernel_matvec
 
 __all__ = [
+    "per_sample_box",
     "LinearFermProblem",
     "KernelFermProblem",
     "hinge_primal_objective",
     "dual_objective",
     "optimal_intercept",
 ]
+
+
+def per_sample_box(C: float, sample_weight: np.ndarray | None, n_samples: int) -> np.ndarray:
+    r"""The per-sample box :math:`c_i = C w_i` of the dual (:math:`c_i = C` without weights), as libsvm does.
+
+    Weighting the hinge term of sample :math:`i` by :math:`w_i` is the same as repeating it :math:`w_i`
+    times for integer weights; a zero weight removes the sample from the loss (:math:`\alpha_i = 0`).
+    """
+    if sample_weight is None:
+        return np.full(n_samples, float(C))
+    return float(C) * np.asarray(sample_weight, dtype=np.float64)
 
 
 @dataclass

@@ -80,13 +80,27 @@ _FIT_CHECKS_TRANSFORMER = [
     "check_set_output_transform_pandas", "check_set_output_transform_polars",
 ]
 
+# The estimators that take sample_weight (issue 19) also get scikit-learn's sample-weight checks, which fit.
+_FIT_CHECKS_SAMPLE_WEIGHT = [
+    "check_sample_weights_pandas_series", "check_sample_weights_not_an_array", "check_sample_weights_list",
+    "check_sample_weights_shape", "check_sample_weights_not_overwritten", "check_sample_weight_equivalence_on_dense_data",
+    "check_all_zero_sample_weights_error",
+]
+_SPARSE_SAMPLE_WEIGHT = "check_sample_weight_equivalence_on_sparse_data"
+_ONE_LABEL_SAMPLE_WEIGHT = "check_classifiers_one_label_sample_weights"
+
 _EXPECTED_FAILURES_REAL = {
-    "FairLinearSVC": dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_CLASSIFIER, _VALUE),
-    "FairKernelSVC": dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_CLASSIFIER, _VALUE),
-    "FairProjection": dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_TRANSFORMER, _VALUE),
-    "FairRidge": dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_REGRESSOR, _KEYWORD),
+    "FairLinearSVC": dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_CLASSIFIER + _FIT_CHECKS_SAMPLE_WEIGHT
+                                   + [_SPARSE_SAMPLE_WEIGHT, _ONE_LABEL_SAMPLE_WEIGHT], _VALUE),
+    # the exact kernels refuse sparse X before looking for the groups, so the three sparse checks pass
+    "FairKernelSVC": dict.fromkeys([check for check in _FIT_CHECKS_COMMON if not check.startswith("check_estimator_sparse")]
+                                   + _FIT_CHECKS_CLASSIFIER + _FIT_CHECKS_SAMPLE_WEIGHT + [_ONE_LABEL_SAMPLE_WEIGHT],
+                                   _VALUE),
+    "FairProjection": dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_TRANSFORMER + _FIT_CHECKS_SAMPLE_WEIGHT
+                                    + [_SPARSE_SAMPLE_WEIGHT], _VALUE),
+    "FairRidge": dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_REGRESSOR + _FIT_CHECKS_SAMPLE_WEIGHT, _KEYWORD),
     "WassersteinFairRegressor": {
-        **dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_REGRESSOR, _KEYWORD),
+        **dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_REGRESSOR + _FIT_CHECKS_SAMPLE_WEIGHT, _KEYWORD),
         "check_estimators_unfitted": "predict(X) has sensitive_features as a required keyword (the barycenter map "
                                      "depends on the group), so the check's predict(X) raises TypeError first",
     },
@@ -107,38 +121,50 @@ _CONTINUOUS_MESSAGE = ("check_classifiers_regression_target wants 'Unknown label
                        "is refused with 'y must have exactly two classes ...; got N: [...]'")
 _Y_NONE_MESSAGE = ("check_requires_y_none wants scikit-learn's literal wording for y=None; ours is "
                    "'y is required; got None.'")
-_NOT_AN_ARRAY = ("the check wraps y in _NotAnArray, which the synthetic-group helper cannot read; the groups get "
-                 "length 0 and the (correct) length-mismatch error names sensitive_features")
 _N_FEATURES_MESSAGE = ("predict refuses a wrong number of features with its own wording ('X has 1 features but "
                        "... was fitted with 4'), not scikit-learn's literal 'is expecting 4 features as input'")
 _META_SPARSE = ("a meta-estimator passes X to the base estimator untouched; the sparse error comes from the "
                 "synthetic-group helper / base estimator, without the literal 'sparse' wording")
+_REPEATS_CHANGE_GROUPS = (
+    "the synthetic groups alternate over the rows in their order (within each class), and the check repeats some "
+    "rows and shuffles the weighted ones, so a repeated row and its weighted original get different groups, "
+    "hence different constraints; tests/test_sample_weight.py checks this equivalence with real groups"
+)
+_RANDOM_SPLIT_OF_ROWS = (
+    "the calibration split and the halves are random draws over rows: a row of weight 3 and its three copies are "
+    "split differently, so weights equal repetitions in law only; tests/test_sample_weight.py checks the weighted "
+    "CDF and quantile functions against repeated values exactly"
+)
 _EXPECTED_FAILURES_WRAPPED = {
     "FairLinearSVC": {
+        "check_sample_weight_equivalence_on_dense_data": _REPEATS_CHANGE_GROUPS,
+        _SPARSE_SAMPLE_WEIGHT: _REPEATS_CHANGE_GROUPS,
         "check_classifiers_train": _SYNTHETIC_GROUP_ACCURACY,
         "check_classifier_not_supporting_multiclass": _BINARY_MESSAGE,
         "check_classifiers_regression_target": _CONTINUOUS_MESSAGE,
         "check_requires_y_none": _Y_NONE_MESSAGE,
-        "check_classifier_data_not_an_array": _NOT_AN_ARRAY,
     },
     "FairKernelSVC": {
+        "check_sample_weight_equivalence_on_dense_data": _REPEATS_CHANGE_GROUPS,
         "check_classifier_not_supporting_multiclass": _BINARY_MESSAGE,
         "check_classifiers_regression_target": _CONTINUOUS_MESSAGE,
         "check_requires_y_none": _Y_NONE_MESSAGE,
-        "check_classifier_data_not_an_array": _NOT_AN_ARRAY,
     },
-    "FairProjection": {"check_transformer_data_not_an_array": _NOT_AN_ARRAY},
+    "FairProjection": {
+        "check_sample_weight_equivalence_on_dense_data": _REPEATS_CHANGE_GROUPS,
+        _SPARSE_SAMPLE_WEIGHT: _REPEATS_CHANGE_GROUPS,
+    },
     "FairRidge": {
+        "check_sample_weight_equivalence_on_dense_data": _REPEATS_CHANGE_GROUPS,
         "check_n_features_in_after_fitting": _N_FEATURES_MESSAGE,
-        "check_regressor_data_not_an_array": _NOT_AN_ARRAY,
         "check_requires_y_none": _Y_NONE_MESSAGE,
         "check_fit2d_1sample": "one sample makes one group; the error names sensitive_features, not 'one sample'",
     },
     "WassersteinFairRegressor": {
+        "check_sample_weight_equivalence_on_dense_data": _RANDOM_SPLIT_OF_ROWS,
         "check_estimator_sparse_tag": _META_SPARSE,
         "check_estimator_sparse_array": _META_SPARSE,
         "check_estimator_sparse_matrix": _META_SPARSE,
-        "check_regressor_data_not_an_array": _NOT_AN_ARRAY,
         "check_fit2d_1sample": "one sample is one group; the error names sensitive_features, not 'one sample'",
         "check_requires_y_none": _Y_NONE_MESSAGE,
     },
@@ -147,7 +173,6 @@ _EXPECTED_FAILURES_WRAPPED = {
         "check_dtype_object": "an object y with non-numeric labels is refused with 'Y column ... non-numeric "
                               "labels', not the literal 'Unknown label type'",
         "check_fit2d_1sample": "one sample is one group; the error names sensitive_features, not 'one sample'",
-        "check_transformer_data_not_an_array": _NOT_AN_ARRAY,
     },
 }
 
@@ -185,39 +210,39 @@ def _groups_from_rows(X, *, fallback: bool = True) -> np.ndarray:
 
 
 def _n_rows(X) -> int:
-    return X.shape[0] if hasattr(X, "shape") else len(X)
+    return X.shape[0] if hasattr(X, "shape") else len(X) if hasattr(X, "__len__") else np.asarray(X).shape[0]
 
 
 class _WithGroupsLinearSVC(FairLinearSVC):
-    def fit(self, X, y=None, sensitive_features=None):
+    def fit(self, X, y=None, sensitive_features=None, sample_weight=None):
         if sensitive_features is None:
             sensitive_features = _alternating_within_classes(y, _n_rows(X))
-        return super().fit(X, y, sensitive_features=sensitive_features)
+        return super().fit(X, y, sensitive_features=sensitive_features, sample_weight=sample_weight)
 
 
 class _WithGroupsKernelSVC(FairKernelSVC):
-    def fit(self, X, y=None, sensitive_features=None):
+    def fit(self, X, y=None, sensitive_features=None, sample_weight=None):
         if sensitive_features is None:
             sensitive_features = _alternating_within_classes(y, _n_rows(X))
-        return super().fit(X, y, sensitive_features=sensitive_features)
+        return super().fit(X, y, sensitive_features=sensitive_features, sample_weight=sample_weight)
 
 
 class _WithGroupsProjection(FairProjection):
-    def fit(self, X, y=None, sensitive_features=None):
+    def fit(self, X, y=None, sensitive_features=None, sample_weight=None):
         if sensitive_features is None:
             sensitive_features = _alternating_within_classes(y, _n_rows(X))
-        return super().fit(X, y, sensitive_features=sensitive_features)
+        return super().fit(X, y, sensitive_features=sensitive_features, sample_weight=sample_weight)
 
 
 class _WithGroupsRidge(FairRidge):
-    def fit(self, X, y=None, sensitive_features=None):
+    def fit(self, X, y=None, sensitive_features=None, sample_weight=None):
         if sensitive_features is None:
             sensitive_features = np.arange(_n_rows(X)) % 2
-        return super().fit(X, y, sensitive_features=sensitive_features)
+        return super().fit(X, y, sensitive_features=sensitive_features, sample_weight=sample_weight)
 
 
 class _WithGroupsWasserstein(WassersteinFairRegressor):
-    def fit(self, X, y=None, sensitive_features=None):
+    def fit(self, X, y=None, sensitive_features=None, sample_weight=None):
         if sensitive_features is None:
             sensitive_features = _groups_from_rows(X)
         # The checks' data sets have fewer than 10 calibration samples per group; lower the minimum to 2
@@ -225,7 +250,7 @@ class _WithGroupsWasserstein(WassersteinFairRegressor):
         minimum = postprocessing.MIN_CALIBRATION_SAMPLES_PER_GROUP
         postprocessing.MIN_CALIBRATION_SAMPLES_PER_GROUP = 2
         try:
-            return super().fit(X, y, sensitive_features=sensitive_features)
+            return super().fit(X, y, sensitive_features=sensitive_features, sample_weight=sample_weight)
         finally:
             postprocessing.MIN_CALIBRATION_SAMPLES_PER_GROUP = minimum
 

@@ -34,7 +34,9 @@ def resolve_gamma(X: np.ndarray, gamma: float | str) -> float:
     """
     if isinstance(gamma, str):
         if gamma == "scale":
-            var = float(np.asarray(X).var())
+            # scipy.sparse (approximate feature maps): E[x^2] - E[x]^2 over all entries, as scikit-learn's SVC
+            var = (float(X.multiply(X).mean() - X.mean() ** 2) if hasattr(X, "multiply") and hasattr(X, "nnz")
+                   else float(np.asarray(X).var()))
             return 1.0 / (X.shape[1] * var) if var != 0.0 else 1.0
         if gamma == "auto":
             return 1.0 / X.shape[1]

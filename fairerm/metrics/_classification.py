@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import _as_1d_labels, check_consistent_length, check_sensitive_features
+from .._validation import (_as_1d_labels, check_consistent_length, check_sample_weight, check_sensitive_features,
+                           sensitive_column_names)
 from ..exceptions import FairermTypeError, FairermValueError
 
 __all__ = [
@@ -48,7 +49,7 @@ __all__ = [
 class _BinaryPredictions:
     """Validated ``y_true``, ``y_pred`` (as booleans: is the positive class) and group codes."""
 
-    def __init__(self, y_true: Any, y_pred: Any, sensitive_features: Any, pos_label: Any):
+    def __init__(self, y_true: Any, y_pred: Any, sensitive_features: Any, pos_label: Any, sample_weight: Any = None):
         true = _as_1d_labels(y_true, "y_true")
         pred = _as_1d_labels(y_pred, "y_pred")
         sensitive = _as_1d_labels(sensitive_features, "sensitive_features", multi_column=True)
@@ -56,6 +57,7 @@ class _BinaryPredictions:
         if true.shape[0] == 0:
             raise FairermValueError("y_true is empty; at least one sample per group is needed.")
         encoding = check_sensitive_features(sensitive, true.shape[0], name="sensitive_features")
+        self.sample_weight = check_sample_weight(sample_weight, true.shape[0])
         classes = _unique_labels(true, "y_true")
         if len(classes) > 2:
             shown = classes[:10].tolist()
@@ -96,11 +98,20 @@ class _BinaryPredictions:
         self.pred_positive = pred == pos_label
         self.codes = encoding.codes
         self.groups = encoding.groups
+        self.column_names = sensitive_column_names(sensitive_features)
         self.name = getattr(sensitive_features, "name", None)
 
+    def index(self) -> pd.Index:
+        """The groups as a table index: a MultiIndex named after the columns for several columns (fairlearn's
+        ``MetricFrame.by_group``), else an Index named after a named Series (or ``"group"``)."""
+        if self.column_names is not None:
+            return pd.MultiIndex.from_tuples(self.groups.tolist(), names=self.column_names)
+        return pd.Index(self.groups, name=self.name if self.name is not None else "group")
+
     def counts(self, mask: np.ndarray) -> np.ndarray:
-        """Number of samples of each group where ``mask`` holds."""
-        return np.bincount(self.codes[mask], minlength=len(self.groups))
+        """Number (with ``sample_weight``: total weight) of the samples of each group where ``mask`` holds."""
+        weights = None if self.sample_weight is None else self.sample_weight[mask]
+        return np.bincount(self.codes[mask], weights=weights, minlength=len(self.groups))
 
     def rate(self, event: np.ndarray, condition: np.ndarray, rate_name: str, condition_name: str) -> np.ndarray:
         """``P(event | condition, s = g)`` for every group; raise if a group never meets the condition."""
@@ -108,9 +119,10 @@ class _BinaryPredictions:
         empty = np.flatnonzero(denominators == 0)
         if empty.size:
             groups = self.groups[empty].tolist()
+            weighted = " and a positive sample_weight" if self.sample_weight is not None else ""
             raise FairermValueError(
                 f"The {rate_name} is undefined for sensitive_features group(s) {groups!r}: they have no sample "
-                f"with {condition_name}. Merge or drop those groups, or use a metric that does not need "
+                f"with {condition_name}{weighted}. Merge or drop those groups, or use a metric that does not need "
                 f"{rate_name}."
             )
         return self.counts(event & condition) / denominators
@@ -132,7 +144,8 @@ def _gap(rates: np.ndarray) -> float:
     return float(np.max(rates) - np.min(rates))
 
 
-def equal_opportunity_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label: Any = None) -> float:
+def equal_opportunity_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label: Any = None,
+                                 sample_weight: Any = None) -> float:
     r"""Difference of equal opportunity: the largest gap in true-positive rate between groups.
 
     .. math::
@@ -152,6 +165,10 @@ def equal_opportunity_difference(y_true: Any, y_pred: Any, *, sensitive_features
         Group of each sample (several columns: each combination is a group); at least two groups.
     pos_label : scalar, optional
         The positive class. Default: the larger label, as in scikit-learn.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative weights: every count in the rates becomes a sum of weights,
+        :math:`\mathrm{TPR}_g = \sum_{\hat y_i = 1, y_i = 1, s_i = g} w_i / \sum_{y_i = 1, s_i = g} w_i`
+        (fairlearn's ``sample_weight``; integer weights equal repeated rows).
 
     Returns
     -------
@@ -170,11 +187,12 @@ def equal_opportunity_difference(y_true: Any, y_pred: Any, *, sensitive_features
     ...                              sensitive_features=["a", "a", "a", "b", "b", "b"])
     0.5
     """
-    data = _BinaryPredictions(y_true, y_pred, sensitive_features, pos_label)
+    data = _BinaryPredictions(y_true, y_pred, sensitive_features, pos_label, sample_weight)
     return _gap(data.rate(data.pred_positive, data.true_positive, "true-positive rate", "y_true == pos_label"))
 
 
-def demographic_parity_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label: Any = None) -> float:
+def demographic_parity_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label: Any = None,
+                                  sample_weight: Any = None) -> float:
     r"""Difference of demographic parity: the largest gap in selection rate between groups.
 
     .. math::
@@ -191,12 +209,13 @@ def demographic_parity_difference(y_true: Any, y_pred: Any, *, sensitive_feature
     ...                               sensitive_features=["a", "a", "a", "b", "b", "b"])
     0.6666666666666667
     """
-    data = _BinaryPredictions(y_true, y_pred, sensitive_features, pos_label)
+    data = _BinaryPredictions(y_true, y_pred, sensitive_features, pos_label, sample_weight)
     everyone = np.ones_like(data.pred_positive)
     return _gap(data.rate(data.pred_positive, everyone, "selection rate", "any label"))
 
 
-def equalized_odds_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label: Any = None) -> float:
+def equalized_odds_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label: Any = None,
+                              sample_weight: Any = None) -> float:
     r"""Equalized-odds difference: the larger of the TPR gap and the FPR gap between groups.
 
     .. math::
@@ -208,7 +227,7 @@ def equalized_odds_difference(y_true: Any, y_pred: Any, *, sensitive_features: A
     Both rates must be defined in every group (each group needs a positive and a negative example).
     Parameters, return value and errors as in :func:`equal_opportunity_difference`.
     """
-    data = _BinaryPredictions(y_true, y_pred, sensitive_features, pos_label)
+    data = _BinaryPredictions(y_true, y_pred, sensitive_features, pos_label, sample_weight)
     tpr = data.rate(data.pred_positive, data.true_positive, "true-positive rate", "y_true == pos_label")
     fpr = data.rate(data.pred_positive, ~data.true_positive, "false-positive rate", "y_true != pos_label")
     return max(_gap(tpr), _gap(fpr))
@@ -220,7 +239,8 @@ def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def group_table(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label: Any = None) -> pd.DataFrame:
+def group_table(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label: Any = None,
+                sample_weight: Any = None) -> pd.DataFrame:
     r"""Per-group confusion counts and rates of a binary classifier.
 
     For each group :math:`g` with :math:`n_g` samples, :math:`P_g` positive and :math:`N_g`
@@ -247,10 +267,14 @@ def group_table(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label:
 
     A rate whose denominator is zero in a group is NaN in this table (the difference functions
     raise instead). The index holds the group labels, sorted, and is named after
-    ``sensitive_features`` when it is a named Series (else ``"group"``).
+    ``sensitive_features`` when it is a named Series (else ``"group"``); with several columns
+    (intersectional groups) it is a MultiIndex whose entries are the tuples of column values, named
+    after the columns (``sensitive_feature_0, ...`` for an unnamed 2-D array), as fairlearn's
+    ``MetricFrame.by_group``. With ``sample_weight`` every count (``count``, ``positives``, ...,
+    ``tp``) is the sum of the weights of the samples it counts, and every rate a ratio of such sums.
     Parameters and errors as in :func:`equal_opportunity_difference`.
     """
-    data = _BinaryPredictions(y_true, y_pred, sensitive_features, pos_label)
+    data = _BinaryPredictions(y_true, y_pred, sensitive_features, pos_label, sample_weight)
     t, p = data.true_positive, data.pred_positive
     tp, fp, tn, fn = data.counts(t & p), data.counts(~t & p), data.counts(~t & ~p), data.counts(t & ~p)
     count = tp + fp + tn + fn
@@ -275,19 +299,20 @@ def group_table(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label:
             "tn": tn,
             "fn": fn,
         },
-        index=pd.Index(data.groups, name=data.name if data.name is not None else "group"),
+        index=data.index(),
     )
     return table
 
 
 def fairness_summary(
-    y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label: Any = None
+    y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label: Any = None, sample_weight: Any = None
 ) -> dict[str, float]:
     """Accuracy and the three fairness gaps of a binary classifier, as a dict.
 
     Keys: ``accuracy`` (overall), ``equal_opportunity_difference`` (DEO),
     ``demographic_parity_difference`` (DDP), ``equalized_odds_difference``, ``n_groups``.
-    Definitions in the module docstring; errors as in :func:`equalized_odds_difference`.
+    Definitions in the module docstring; ``sample_weight`` weights the accuracy and the rates as in
+    :func:`equal_opportunity_difference`; errors as in :func:`equalized_odds_difference`.
 
     Examples
     --------
@@ -296,12 +321,12 @@ def fairness_summary(
     >>> round(summary["accuracy"], 3), summary["equal_opportunity_difference"]
     (0.667, 0.5)
     """
-    data = _BinaryPredictions(y_true, y_pred, sensitive_features, pos_label)
+    data = _BinaryPredictions(y_true, y_pred, sensitive_features, pos_label, sample_weight)
     tpr = data.rate(data.pred_positive, data.true_positive, "true-positive rate", "y_true == pos_label")
     fpr = data.rate(data.pred_positive, ~data.true_positive, "false-positive rate", "y_true != pos_label")
     sr = data.rate(data.pred_positive, np.ones_like(data.pred_positive), "selection rate", "any label")
     return {
-        "accuracy": float(np.mean(data.true_positive == data.pred_positive)),
+        "accuracy": float(np.average(data.true_positive == data.pred_positive, weights=data.sample_weight)),
         "equal_opportunity_difference": _gap(tpr),
         "demographic_parity_difference": _gap(sr),
         "equalized_odds_difference": max(_gap(tpr), _gap(fpr)),

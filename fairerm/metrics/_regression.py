@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._validation import SensitiveEncoding, check_option, check_sensitive_features
+from .._validation import SensitiveEncoding, check_option, check_sample_weight, check_sensitive_features
 from ..exceptions import FairermTypeError, FairermValueError
 
 __all__ = [
@@ -61,43 +61,66 @@ def check_predictions(y_pred: Any, *, name: str = "y_pred") -> np.ndarray:
     return values
 
 
-def _group_samples(y_pred: Any, sensitive_features: Any) -> tuple[list[np.ndarray], SensitiveEncoding]:
+def _group_samples(y_pred: Any, sensitive_features: Any, sample_weight: Any = None
+                   ) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], SensitiveEncoding]:
+    """Per group, its sorted predictions and their weights (None without ``sample_weight``)."""
     values = check_predictions(y_pred)
     sens = check_sensitive_features(sensitive_features, values.shape[0])
-    return [np.sort(values[sens.codes == g]) for g in range(sens.n_groups)], sens
+    weights = check_sample_weight(sample_weight, values.shape[0])
+    samples = []
+    for g in range(sens.n_groups):
+        members = sens.codes == g
+        if weights is None:
+            samples.append((np.sort(values[members]), None))
+            continue
+        members &= weights > 0  # a zero weight puts no mass on its value
+        if not members.any():
+            raise FairermValueError(f"sample_weight is zero for every sample of group {sens.groups[g]!r}; its "
+                                    "prediction distribution is undefined. Drop the group or give it weight.")
+        order = np.argsort(values[members], kind="stable")
+        samples.append((values[members][order], weights[members][order]))
+    return samples, sens
 
 
-def _cdf_gaps(sorted_a: np.ndarray, sorted_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cdf(sample: tuple[np.ndarray, np.ndarray | None], support: np.ndarray) -> np.ndarray:
+    """The (weighted) empirical CDF of a sorted sample at ``support``."""
+    values, weights = sample
+    ends = np.searchsorted(values, support, side="right")
+    if weights is None:
+        return ends / values.shape[0]
+    cumulative = np.concatenate([[0.0], np.cumsum(weights)])
+    return cumulative[ends] / cumulative[-1]
+
+
+def _cdf_gaps(sample_a, sample_b) -> tuple[np.ndarray, np.ndarray]:
     """The pooled sorted support ``t`` and ``F_a(t) - F_b(t)`` at each of its points."""
-    support = np.unique(np.concatenate([sorted_a, sorted_b]))
-    cdf_a = np.searchsorted(sorted_a, support, side="right") / sorted_a.shape[0]
-    cdf_b = np.searchsorted(sorted_b, support, side="right") / sorted_b.shape[0]
-    return support, cdf_a - cdf_b
+    support = np.unique(np.concatenate([sample_a[0], sample_b[0]]))
+    return support, _cdf(sample_a, support) - _cdf(sample_b, support)
 
 
-def _ks_two_samples(sorted_a: np.ndarray, sorted_b: np.ndarray) -> float:
+def _ks_two_samples(sample_a, sample_b) -> float:
     # Both CDFs are right-continuous steps with jumps in the pooled support, so the supremum
     # of their difference is attained at one of those points.
-    _, gaps = _cdf_gaps(sorted_a, sorted_b)
+    _, gaps = _cdf_gaps(sample_a, sample_b)
     return float(np.max(np.abs(gaps)))
 
 
-def _wasserstein1_two_samples(sorted_a: np.ndarray, sorted_b: np.ndarray) -> float:
+def _wasserstein1_two_samples(sample_a, sample_b) -> float:
     # |F_a - F_b| is constant on [t_k, t_{k+1}) and zero outside [t_0, t_last).
-    support, gaps = _cdf_gaps(sorted_a, sorted_b)
+    support, gaps = _cdf_gaps(sample_a, sample_b)
     return float(np.sum(np.abs(gaps[:-1]) * np.diff(support)))
 
 
 _TWO_SAMPLE = {"ks": _ks_two_samples, "wasserstein": _wasserstein1_two_samples}
 
 
-def _largest_pairwise(y_pred: Any, sensitive_features: Any, distance: str) -> float:
-    samples, _ = _group_samples(y_pred, sensitive_features)
+def _largest_pairwise(y_pred: Any, sensitive_features: Any, distance: str, sample_weight: Any = None) -> float:
+    samples, _ = _group_samples(y_pred, sensitive_features, sample_weight)
     two_sample = _TWO_SAMPLE[distance]
     return max(two_sample(samples[a], samples[b]) for a, b in combinations(range(len(samples)), 2))
 
 
-def ks_distance_between_groups(y_pred: Any, *, sensitive_features: Any) -> float:
+def ks_distance_between_groups(y_pred: Any, *, sensitive_features: Any, sample_weight: Any = None) -> float:
     r"""Largest Kolmogorov-Smirnov distance between two groups' prediction distributions.
 
     .. math::
@@ -114,6 +137,9 @@ def ks_distance_between_groups(y_pred: Any, *, sensitive_features: Any) -> float
         Real-valued predictions (finite).
     sensitive_features : array-like of shape (n_samples,) or DataFrame
         Group of each sample; at least two groups.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative weights: :math:`\hat F_s(t) = \sum_{i \in s, \hat y_i \le t} w_i / \sum_{i \in s} w_i`
+        (integer weights equal repeated rows).
 
     Returns
     -------
@@ -135,10 +161,10 @@ def ks_distance_between_groups(y_pred: Any, *, sensitive_features: Any) -> float
     >>> ks_distance_between_groups([0.0, 1.0, 2.0, 3.0], sensitive_features=["a", "a", "b", "b"])
     1.0
     """
-    return _largest_pairwise(y_pred, sensitive_features, "ks")
+    return _largest_pairwise(y_pred, sensitive_features, "ks", sample_weight)
 
 
-def wasserstein_distance_between_groups(y_pred: Any, *, sensitive_features: Any) -> float:
+def wasserstein_distance_between_groups(y_pred: Any, *, sensitive_features: Any, sample_weight: Any = None) -> float:
     r"""Largest 1-Wasserstein distance between two groups' prediction distributions.
 
     .. math::
@@ -156,11 +182,14 @@ def wasserstein_distance_between_groups(y_pred: Any, *, sensitive_features: Any)
         Real-valued predictions (finite).
     sensitive_features : array-like of shape (n_samples,) or DataFrame
         Group of each sample; at least two groups.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative weights of weighted empirical CDFs, as in :func:`ks_distance_between_groups`.
 
     Returns
     -------
     float
-        The distance, exact (equal to ``scipy.stats.wasserstein_distance`` for two groups).
+        The distance, exact (equal to ``scipy.stats.wasserstein_distance`` for two groups, with
+        ``u_weights``/``v_weights`` when weighted).
 
     Raises
     ------
@@ -176,11 +205,11 @@ def wasserstein_distance_between_groups(y_pred: Any, *, sensitive_features: Any)
     >>> wasserstein_distance_between_groups([0.0, 1.0, 2.0, 3.0], sensitive_features=[0, 0, 1, 1])
     2.0
     """
-    return _largest_pairwise(y_pred, sensitive_features, "wasserstein")
+    return _largest_pairwise(y_pred, sensitive_features, "wasserstein", sample_weight)
 
 
 def distances_between_groups(
-    y_pred: Any, *, sensitive_features: Any, distance: DistanceName = "ks"
+    y_pred: Any, *, sensitive_features: Any, distance: DistanceName = "ks", sample_weight: Any = None
 ) -> pd.DataFrame:
     r"""Table of the pairwise distances between the groups' prediction distributions.
 
@@ -193,6 +222,8 @@ def distances_between_groups(
     y_pred : array-like of shape (n_samples,)
     sensitive_features : array-like of shape (n_samples,) or DataFrame
     distance : {"ks", "wasserstein"}, default="ks"
+    sample_weight : array-like of shape (n_samples,), optional
+        Weighted empirical CDFs, as in :func:`ks_distance_between_groups`.
 
     Returns
     -------
@@ -208,7 +239,7 @@ def distances_between_groups(
     c  0.0  4.5  0.0
     """
     check_option(distance, "distance", _TWO_SAMPLE)
-    samples, sens = _group_samples(y_pred, sensitive_features)
+    samples, sens = _group_samples(y_pred, sensitive_features, sample_weight)
     two_sample = _TWO_SAMPLE[distance]
     table = np.zeros((sens.n_groups, sens.n_groups))
     for a, b in combinations(range(sens.n_groups), 2):

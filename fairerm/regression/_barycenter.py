@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["randomized_cdf_levels", "empirical_quantiles", "barycenter_predictions"]
+__all__ = ["randomized_cdf_levels", "empirical_quantiles", "barycenter_predictions",
+           "weighted_randomized_cdf_levels", "weighted_empirical_quantiles"]
 
 
 def randomized_cdf_levels(sorted_values: np.ndarray, t: np.ndarray, uniform: np.ndarray) -> np.ndarray:
@@ -55,6 +56,48 @@ def empirical_quantiles(sorted_values: np.ndarray, levels: np.ndarray) -> np.nda
     return sorted_values[rank - 1]
 
 
+def weighted_randomized_cdf_levels(sorted_values: np.ndarray, weights: np.ndarray, t: np.ndarray,
+                                   uniform: np.ndarray, test_weights: np.ndarray) -> np.ndarray:
+    r"""Weighted randomised CDF: sample :math:`v_i` weighs :math:`w_i`, the query :math:`t` weighs :math:`w_0`.
+
+    .. math::
+
+        \hat F^w(t) = \frac{\sum_i w_i \mathbf 1\{v_i < t\} + U\,\big(w_0 + \sum_i w_i \mathbf 1\{v_i = t\}\big)}
+                           {w_0 + \sum_i w_i}.
+
+    With every weight 1 this is :func:`randomized_cdf_levels`; with integer :math:`w_i` and
+    :math:`w_0 = 1` it is :func:`randomized_cdf_levels` of the sample with :math:`v_i` repeated :math:`w_i`
+    times. If the sample is drawn from :math:`P` and the query from :math:`P_w`, :math:`dP_w \propto w\,dP`
+    (importance weights; :math:`w_i = w(z_i)`, :math:`w_0 = w(z_0)`), :math:`\hat F^w(t)` is *exactly*
+    :math:`\mathcal U[0, 1]`: given the multiset of the :math:`N + 1` points, the query is point :math:`j`
+    with probability :math:`w(z_j) / \sum_k w(z_k)` (the joint density is
+    :math:`w(z_0)\prod_k p(z_k)`), and then :math:`\hat F^w` is uniform on the :math:`j`-th of the
+    intervals of lengths :math:`w(z_k)/\sum_l w(z_l)` that tile :math:`[0, 1]` in the order of the values
+    (a block of ties shares one interval; Tibshirani et al. 2019, "Conformal prediction under covariate
+    shift", call this weighted exchangeability).
+    """
+    order = np.argsort(t)
+    below, ties_end = np.empty(t.shape[0], dtype=np.int64), np.empty(t.shape[0], dtype=np.int64)
+    below[order] = np.searchsorted(sorted_values, t[order], side="left")
+    ties_end[order] = np.searchsorted(sorted_values, t[order], side="right")
+    cumulative = np.concatenate([[0.0], np.cumsum(weights)])
+    tied = cumulative[ties_end] - cumulative[below]
+    return (cumulative[below] + uniform * (test_weights + tied)) / (cumulative[-1] + test_weights)
+
+
+def weighted_empirical_quantiles(sorted_values: np.ndarray, weights: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    r"""Weighted empirical quantile function :math:`\hat Q^w(u) = \inf\{t : \sum_{v_i\le t} w_i \ge u\sum_i w_i\}`.
+
+    The first sorted value whose cumulative weight reaches :math:`uW` (:math:`v_{(1)}` at :math:`u = 0`);
+    with integer weights it is :func:`empirical_quantiles` of the sample with repeated values
+    (``numpy.quantile(..., weights=w, method="inverted_cdf")`` computes the same). The weights must be
+    positive (zero-weight points are dropped when the model is fitted).
+    """
+    cumulative = np.cumsum(weights)
+    index = np.searchsorted(cumulative, levels * cumulative[-1], side="left")
+    return sorted_values[np.clip(index, 0, sorted_values.shape[0] - 1)]
+
+
 def barycenter_predictions(
     predictions: np.ndarray,
     codes: np.ndarray,
@@ -62,6 +105,9 @@ def barycenter_predictions(
     quantile_values: list[np.ndarray],
     group_weights: np.ndarray,
     uniform: np.ndarray,
+    cdf_weights: list[np.ndarray] | None = None,
+    quantile_weights: list[np.ndarray] | None = None,
+    test_weights: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""Map jittered predictions :math:`t_i = f(x_i, s_i) + \varepsilon_i` of groups ``codes``
     to :math:`\sum_{s'} \hat p_{s'} \hat Q_{s'}(\hat F_{s_i}(t_i))`.
@@ -69,13 +115,23 @@ def barycenter_predictions(
     ``cdf_values[s]`` and ``quantile_values[s]`` are the two sorted, independent halves of group
     :math:`s`'s jittered calibration predictions that define :math:`\hat F_s` and
     :math:`\hat Q_s`; ``group_weights`` are :math:`\hat p_s`; ``uniform`` the :math:`U_i` of
-    :func:`randomized_cdf_levels`. Returns an array of shape ``(n,)``.
+    :func:`randomized_cdf_levels`. With sample weights, ``cdf_weights[s]`` and ``quantile_weights[s]``
+    are the weights of those sorted values and ``test_weights`` the :math:`w_0` of each prediction
+    (:func:`weighted_randomized_cdf_levels`, :func:`weighted_empirical_quantiles`). Returns an array of
+    shape ``(n,)``.
     """
     levels = np.empty_like(predictions)
     for group, values in enumerate(cdf_values):
         rows = codes == group
-        levels[rows] = randomized_cdf_levels(values, predictions[rows], uniform[rows])
+        if cdf_weights is None:
+            levels[rows] = randomized_cdf_levels(values, predictions[rows], uniform[rows])
+        else:
+            levels[rows] = weighted_randomized_cdf_levels(values, cdf_weights[group], predictions[rows], uniform[rows],
+                                                          test_weights[rows])
     fair = np.zeros_like(predictions)
-    for weight, values in zip(group_weights, quantile_values):
-        fair += weight * empirical_quantiles(values, levels)
+    for group, (weight, values) in enumerate(zip(group_weights, quantile_values)):
+        if quantile_weights is None:
+            fair += weight * empirical_quantiles(values, levels)
+        else:
+            fair += weight * weighted_empirical_quantiles(values, quantile_weights[group], levels)
     return fair

@@ -41,9 +41,9 @@ def _has_missing(X: Any) -> bool:
 
 def check_meta_X(X: Any, estimator: Any) -> int:
     """Length of ``X``; refuse NaN/inf unless the base estimator declares it handles them."""
-    if X is None or not hasattr(X, "__len__"):
+    if X is None or not (hasattr(X, "__len__") or hasattr(X, "__array__")):
         raise FairermTypeError(f"X must be an array-like of shape (n_samples, n_features); got {type(X).__name__}.")
-    n_samples = int(X.shape[0]) if hasattr(X, "shape") else len(X)
+    n_samples = int(X.shape[0]) if hasattr(X, "shape") else len(X) if hasattr(X, "__len__") else np.asarray(X).shape[0]
     try:
         allow_nan = get_tags(estimator).input_tags.allow_nan
     except (AttributeError, TypeError, ValueError):

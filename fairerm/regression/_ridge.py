@@ -11,19 +11,38 @@ Under Fairness Constraints". NeurIPS 2018. arXiv:1802.08626.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_features, check_feature_names, check_scalar, check_sensitive_features
-from ..constraints import DemographicParity, FairnessConstraint
+from .._validation import (check_features, check_feature_names, check_sample_weight, check_scalar,
+                           check_sensitive_features)
+from ..constraints import DemographicParity, FairnessConstraint, weighted_constraint
 from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError, NotFittedError
-from ..solvers import solve_fair_ridge
+from ..solvers import FairRidgeSolution, solve_fair_ridge
 from ._targets import check_regression_target
 
 __all__ = ["FairRidge"]
+
+
+def _weighted_fair_ridge(X, y, U, sample_weight, alpha, epsilon, fit_intercept) -> FairRidgeSolution:
+    r"""Weighted fair ridge through the unweighted solver (the reduction of :meth:`FairRidge.fit`).
+
+    :math:`\sum_i w_i(y_i - \langle w, x_i\rangle - b)^2` is minimised over :math:`b` at
+    :math:`b = \bar y^w - \langle w, \bar x^w\rangle` (weighted means), which leaves
+    :math:`\|\tilde y - \tilde Xw\|^2` with :math:`\tilde x_i = \sqrt{w_i}(x_i - \bar x^w)`,
+    :math:`\tilde y_i = \sqrt{w_i}(y_i - \bar y^w)`: the intercept-free problem on those rows.
+    """
+    total = float(sample_weight.sum())
+    x_mean = sample_weight @ X / total if fit_intercept else np.zeros(X.shape[1])
+    y_mean = float(sample_weight @ y) / total if fit_intercept else 0.0
+    root = np.sqrt(sample_weight)
+    solution = solve_fair_ridge(root[:, None] * (X - x_mean), root * (y - y_mean), U, alpha=alpha, epsilon=epsilon,
+                                fit_intercept=False)
+    return replace(solution, intercept=y_mean - float(x_mean @ solution.coef))
 
 
 class FairRidge(RegressorMixin, BaseEstimator):
@@ -109,15 +128,22 @@ class FairRidge(RegressorMixin, BaseEstimator):
             f"regression); got {self.constraint!r}."
         )
 
-    def fit(self, X: Any, y: Any, *, sensitive_features: Any) -> "FairRidge":
-        """Fit the constrained ridge model.
+    def fit(self, X: Any, y: Any, *, sensitive_features: Any, sample_weight: Any = None) -> "FairRidge":
+        r"""Fit the constrained ridge model.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         sensitive_features : array-like of shape (n_samples,), Series or DataFrame
-            At least two groups.
+            At least two groups (several columns: each combination of values is a group).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights, as in :class:`sklearn.linear_model.Ridge`: the loss becomes
+            :math:`\sum_i w_i(y_i - \langle w, x_i\rangle - b)^2` and the constraint compares the groups'
+            *weighted* mean predictions (:math:`u = \bar x^w_a - \bar x^w_b`). Solved exactly by the
+            unweighted solver on :math:`\sqrt{w_i}(x_i - \bar x^w)` and :math:`\sqrt{w_i}(y_i - \bar y^w)`
+            (weighted centring removes the intercept: :math:`b = \bar y^w - \langle w, \bar x^w\rangle`,
+            and the weighted constraint rows sum to zero, so :math:`U` is unchanged by it).
 
         Returns
         -------
@@ -131,11 +157,15 @@ class FairRidge(RegressorMixin, BaseEstimator):
         X_arr = check_features(X)
         target = check_regression_target(y, X_arr.shape[0])
         sens = check_sensitive_features(sensitive_features, X_arr.shape[0])
-        weights = constraint.weights(np.ones(X_arr.shape[0]), sens)
+        sample_weight = check_sample_weight(sample_weight, X_arr.shape[0])
+        weights = weighted_constraint(constraint, np.ones(X_arr.shape[0]), sens, sample_weight)
         U = weights.weights @ X_arr
-        solution = solve_fair_ridge(
-            X_arr, target, U, alpha=float(self.alpha), epsilon=float(self.epsilon), fit_intercept=bool(self.fit_intercept)
-        )
+        if sample_weight is None:
+            solution = solve_fair_ridge(X_arr, target, U, alpha=float(self.alpha), epsilon=float(self.epsilon),
+                                        fit_intercept=bool(self.fit_intercept))
+        else:
+            solution = _weighted_fair_ridge(X_arr, target, U, sample_weight, float(self.alpha), float(self.epsilon),
+                                            bool(self.fit_intercept))
         if not solution.converged:
             warnings.warn(
                 f"FairRidge: the dual coordinate descent stopped after {solution.n_iter} sweeps without "
@@ -151,6 +181,7 @@ class FairRidge(RegressorMixin, BaseEstimator):
         self.constraint_values_ = solution.constraint_values
         self.dual_coef_ = solution.multipliers
         self.groups_ = sens.groups
+        self.sensitive_feature_names_ = sens.names
         self.solution_ = solution
         self.n_features_in_ = X_arr.shape[1]
         check_feature_names(self, X, reset=True)

@@ -8,6 +8,7 @@ barycenters". NeurIPS 2020. arXiv:2006.07286.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import SensitiveEncoding, check_scalar, check_sensitive_features
+from .._validation import SensitiveEncoding, check_sample_weight, check_scalar, check_sensitive_features
 from ..exceptions import FairermTypeError, FairermValueError, NotFittedError
 from . import _calibration
 from ._barycenter import barycenter_predictions
@@ -25,6 +26,15 @@ from ._randomness import prediction_uniforms, seed_entropy
 from ._targets import check_regression_target
 
 __all__ = ["WassersteinFairRegressor"]
+
+
+def _fit_accepts_sample_weight(estimator: Any) -> bool:
+    """Whether ``estimator.fit`` takes ``sample_weight`` (by name, or through ``**kwargs`` as a Pipeline does)."""
+    try:
+        parameters = inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+    return "sample_weight" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -190,7 +200,8 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
                 f"estimator must be a regressor with fit and predict methods; got {type(self.estimator).__name__}."
             )
 
-    def fit(self, X: Any, y: Any = None, *, sensitive_features: Any) -> "WassersteinFairRegressor":
+    def fit(self, X: Any, y: Any = None, *, sensitive_features: Any, sample_weight: Any = None
+            ) -> "WassersteinFairRegressor":
         """Fit the base regressor (unless ``prefit``) and estimate the group CDFs and quantiles.
 
         Parameters
@@ -199,7 +210,12 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
             Passed to the base estimator as it is.
         y : array-like of shape (n_samples,); ignored (may be None) with ``prefit=True``
         sensitive_features : array-like of shape (n_samples,), Series or DataFrame
-            Group of each sample; at least two groups.
+            Group of each sample; at least two groups (several columns: each combination of values is
+            a group, a tuple).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights (see "Sample weights" in the class docstring): passed to the base
+            estimator's ``fit`` (which must accept them), and the group CDFs, quantile functions and
+            proportions become weighted ones.
 
         Returns
         -------
@@ -214,14 +230,19 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
         """
         self._validate_params_values()
         n_samples = check_meta_X(X, self.estimator)
+        if not hasattr(X, "__getitem__"):  # an array-like known only by __array__: its rows must be indexable
+            X = np.asarray(X)
         sens = check_sensitive_features(sensitive_features, n_samples)
+        sample_weight = check_sample_weight(sample_weight, n_samples)
         self.random_seed_ = seed_entropy(self.random_state)
         rng = np.random.default_rng(np.random.SeedSequence(self.random_seed_, spawn_key=(0,)))
-        calibration_rows = self._fit_base_estimator(X, y, sens, rng)
-        self._calibrate(_safe_indexing(X, calibration_rows), sens, sens.codes[calibration_rows], rng)
+        calibration_rows = self._fit_base_estimator(X, y, sens, rng, sample_weight)
+        self._calibrate(_safe_indexing(X, calibration_rows), sens, sens.codes[calibration_rows], rng,
+                        None if sample_weight is None else sample_weight[calibration_rows])
         return self
 
-    def _fit_base_estimator(self, X: Any, y: Any, sens: SensitiveEncoding, rng: np.random.Generator) -> np.ndarray:
+    def _fit_base_estimator(self, X: Any, y: Any, sens: SensitiveEncoding, rng: np.random.Generator,
+                            sample_weight: np.ndarray | None = None) -> np.ndarray:
         """Set ``estimator_``; return the rows of ``X`` that form the calibration sample."""
         n_samples = sens.codes.shape[0]
         if self.prefit:
@@ -236,34 +257,64 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
             return np.arange(n_samples)
         target = check_regression_target(y, n_samples)
         train_rows, calibration_rows = stratified_calibration_split(sens, self.calibration_size, rng)
-        self.estimator_ = clone(self.estimator).fit(_safe_indexing(X, train_rows), target[train_rows])
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight[train_rows]}
+        if weights and not _fit_accepts_sample_weight(self.estimator):
+            raise FairermTypeError(
+                f"sample_weight was given, but the base estimator {type(self.estimator).__name__}.fit takes no "
+                "sample_weight; fitting it unweighted would silently ignore the weights. Use a regressor whose fit "
+                "accepts sample_weight, or fit it yourself and pass prefit=True."
+            )
+        self.estimator_ = clone(self.estimator).fit(_safe_indexing(X, train_rows), target[train_rows], **weights)
         return calibration_rows
 
-    def _calibrate(self, X_calibration: Any, sens: SensitiveEncoding, codes: np.ndarray, rng: np.random.Generator):
+    def _calibrate(self, X_calibration: Any, sens: SensitiveEncoding, codes: np.ndarray, rng: np.random.Generator,
+                   sample_weight: np.ndarray | None = None):
         """Jitter the calibration predictions, halve each group, store the sorted halves and weights."""
-        counts = np.bincount(codes, minlength=sens.n_groups)
+        weighs = np.ones(codes.shape[0], dtype=bool) if sample_weight is None else sample_weight > 0
+        counts = np.bincount(codes[weighs], minlength=sens.n_groups)
         minimum = _calibration.MIN_CALIBRATION_SAMPLES_PER_GROUP
         if counts.min() < minimum:
             small = [f"{label!r} ({count})" for label, count in zip(sens.groups.tolist(), counts)
                      if count < minimum]
+            weighted = " with a positive sample_weight" if sample_weight is not None else ""
             raise FairermValueError(
                 f"sensitive_features: group(s) {', '.join(small)} have fewer than "
-                f"{minimum} calibration samples; each group needs at least that many "
+                f"{minimum} calibration samples{weighted}; each group needs at least that many "
                 "to estimate its CDF and quantile function. Use more data or merge small groups."
             )
         predictions = base_predictions(self.estimator_, X_calibration)
-        spread = float(np.std(predictions))
+        if sample_weight is None:
+            spread = float(np.std(predictions))
+        else:
+            mean = float(np.average(predictions, weights=sample_weight))
+            spread = float(np.sqrt(np.average((predictions - mean) ** 2, weights=sample_weight)))
         self.jitter_scale_ = self.jitter * (spread if spread > 0 else 1.0)
         jittered = predictions + rng.uniform(-self.jitter_scale_, self.jitter_scale_, predictions.shape[0])
         self.groups_ = sens.groups
+        self.sensitive_feature_names_ = sens.names
         self.n_calibration_samples_ = counts
-        self.group_weights_ = counts / counts.sum()
         self.cdf_values_, self.quantile_values_ = [], []
+        if sample_weight is None:
+            self.group_weights_ = counts / counts.sum()
+            self.cdf_weights_ = self.quantile_weights_ = None
+            for group in range(sens.n_groups):
+                members = rng.permutation(jittered[codes == group])
+                half = members.shape[0] // 2
+                self.cdf_values_.append(np.sort(members[:half]))
+                self.quantile_values_.append(np.sort(members[half:]))
+            return
+        self.cdf_weights_, self.quantile_weights_ = [], []
+        totals = np.bincount(codes, weights=sample_weight, minlength=sens.n_groups)
+        self.group_weights_ = totals / totals.sum()
         for group in range(sens.n_groups):
-            members = rng.permutation(jittered[codes == group])
+            rows = np.flatnonzero((codes == group) & weighs)  # a zero weight carries no information: dropped
+            members = rows[rng.permutation(rows.shape[0])]
             half = members.shape[0] // 2
-            self.cdf_values_.append(np.sort(members[:half]))
-            self.quantile_values_.append(np.sort(members[half:]))
+            for part, values, weights in ((members[:half], self.cdf_values_, self.cdf_weights_),
+                                          (members[half:], self.quantile_values_, self.quantile_weights_)):
+                order = np.argsort(jittered[part], kind="stable")
+                values.append(jittered[part][order])
+                weights.append(sample_weight[part][order])
 
     def _encode_known_groups(self, sensitive_features: Any, n_samples: int) -> np.ndarray:
         sens = check_sensitive_features(sensitive_features, n_samples, min_groups=1)
@@ -285,11 +336,14 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
             raise AttributeError(f"{type(self).__name__} has no n_features_in_: it is not fitted, or its base "
                                  "estimator does not record one.") from exc
 
-    def predict(self, X: Any, *, sensitive_features: Any) -> np.ndarray:
+    def predict(self, X: Any, *, sensitive_features: Any, sample_weight: Any = None) -> np.ndarray:
         """Predict :math:`g_\\alpha(x, s)`, an ndarray of shape (n_samples,).
 
         ``sensitive_features`` gives each row's group; every group must have been seen in
-        :meth:`fit` (one group alone is fine here). Raises :class:`NotFittedError` before
+        :meth:`fit` (one group alone is fine here). ``sample_weight`` (only for a model fitted with
+        sample weights) are the weights :math:`w_0` of the rows predicted, under the weighting used in
+        fit: they make the fairness guarantee exact (class docstring, "Sample weights"); without them
+        each row weighs its group's mean calibration weight. Raises :class:`NotFittedError` before
         :meth:`fit`, :class:`FairermValueError` for an unseen group, mismatched lengths or NaN.
         """
         try:
@@ -299,14 +353,33 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
                 f"This {type(self).__name__} is not fitted yet; call fit(X, y, sensitive_features=...) first."
             ) from exc
         n_samples = check_meta_X(X, self.estimator_)
+        if not hasattr(X, "__getitem__"):  # an array-like known only by __array__
+            X = np.asarray(X)
         codes = self._encode_known_groups(sensitive_features, n_samples)
+        test_weights = self._test_weights(sample_weight, codes)
         base = base_predictions(self.estimator_, X)
         uniform_jitter, uniform = prediction_uniforms(X, codes, self.random_seed_)
         jitter = self.jitter_scale_ * (2.0 * uniform_jitter - 1.0)
         fair = barycenter_predictions(
-            base + jitter, codes, self.cdf_values_, self.quantile_values_, self.group_weights_, uniform
+            base + jitter, codes, self.cdf_values_, self.quantile_values_, self.group_weights_, uniform,
+            getattr(self, "cdf_weights_", None), getattr(self, "quantile_weights_", None), test_weights,
         )
         return self.alpha * fair + (1.0 - self.alpha) * base
+
+    def _test_weights(self, sample_weight: Any, codes: np.ndarray) -> np.ndarray | None:
+        """The :math:`w_0` of each predicted row: given, or its group's mean calibration weight (first half)."""
+        fitted_weights = getattr(self, "cdf_weights_", None)
+        if fitted_weights is None:
+            if sample_weight is not None:
+                raise FairermValueError(
+                    "sample_weight at predict time are the weights of the rows predicted under the weighting used "
+                    "in fit; this model was fitted without sample_weight (every point weighs 1). Fit with "
+                    "sample_weight, or predict without it."
+                )
+            return None
+        if sample_weight is not None:
+            return check_sample_weight(sample_weight, codes.shape[0])
+        return np.array([float(np.mean(weights)) for weights in fitted_weights])[codes]
 
     def score(self, X: Any, y: Any, *, sensitive_features: Any, sample_weight: Any = None) -> float:
         """Coefficient of determination :math:`R^2` of :meth:`predict` on ``(X, y)``."""

@@ -22,14 +22,17 @@ osqp       the primal, sparse                              the primal on K = R R
 dcd        dual coordinate descent, then an exact          --
            working-set step (interior point, d x d
            Newton systems) with the unpenalised
-           intercept (large n; Numba; memory ~ data)
+           intercept (large n; Numba; memory ~ data;
+           dense or CSR rows)
 exact      --                                              SMO on the projected kernel
                                                            (eps = 0) or the active set over
                                                            the fairness constraints
 =========  ==============================================  ============================
 
 ``"auto"``: linear FERM tries dcd first from :data:`DCD_MIN_SAMPLES` rows when the problem is well
-conditioned (:data:`DCD_MAX_CONDITIONING`), else cvxpy (CLARABEL), then dcd, then osqp; kernel FERM
+conditioned (:data:`DCD_MAX_CONDITIONING`), else cvxpy (CLARABEL), then dcd, then osqp (dense or sparse
+``X`` alike; the QP statements only while their constraint matrix has at most :math:`2\cdot 10^7` entries,
+counted as :math:`n(d+2)` dense or :math:`\text{nnz} + 2n` sparse); kernel FERM
 tries exact, then (up to 1,000 rows, where the dense QP is affordable) osqp and cvxpy.
 """
 
@@ -38,6 +41,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..exceptions import FairermValueError, SolverError
 from ..problem import KernelFermProblem, LinearFermProblem
@@ -99,13 +103,12 @@ def auto_chain(problem: LinearFermProblem | KernelFermProblem) -> list[str]:
     """The backends ``solver="auto"`` tries on ``problem``, in order."""
     n = problem.n_samples
     if problem.kind == "linear":
-        if not isinstance(problem.X, np.ndarray):  # sparse X: the QP statements take it as it is
-            chain = ["osqp", "cvxpy"]
-        else:
-            dcd_first = n >= DCD_MIN_SAMPLES and problem.conditioning <= DCD_MAX_CONDITIONING
-            chain = ["dcd", "cvxpy", "osqp"] if dcd_first else ["cvxpy", "dcd", "osqp"]
-            if n * (problem.n_features + 2) > _QP_FALLBACK_MAX_ENTRIES:
-                chain = ["dcd"]
+        dcd_first = n >= DCD_MIN_SAMPLES and problem.conditioning <= DCD_MAX_CONDITIONING
+        chain = ["dcd", "cvxpy", "osqp"] if dcd_first else ["cvxpy", "dcd", "osqp"]
+        X = problem.X
+        entries = X.nnz + 2 * n if sp.issparse(X) else n * (problem.n_features + 2)  # the QP's constraint matrix
+        if entries > _QP_FALLBACK_MAX_ENTRIES:
+            chain = ["dcd"]
     else:
         chain = ["exact"] + (["osqp", "cvxpy"] if n <= _KERNEL_QP_FALLBACK_MAX_SAMPLES else [])
     return [name for name in chain if name in available_solvers(problem.kind)]

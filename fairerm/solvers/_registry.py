@@ -10,7 +10,7 @@ naming the backend and what it accepts.
 backend    problems                ``tol`` is                                  ``max_iter`` is
 =========  ======================  ==========================================  ===================
 exact      kernel                  SMO's maximal-violating-pair gap (libsvm)   SMO steps per SVM solve
-dcd        linear (dense)          KKT tolerance of the exact working-set step  epochs per DCD solve
+dcd        linear (dense, CSR)     KKT tolerance of the exact working-set step  epochs per DCD solve
 osqp       linear, kernel          OSQP's ``eps_abs`` and ``eps_rel``          OSQP's ``max_iter``
 cvxpy      linear, kernel          CLARABEL's ``tol_gap_abs/rel``, ``tol_feas``  CLARABEL's ``max_iter``
 =========  ======================  ==========================================  ===================
@@ -76,7 +76,7 @@ BACKENDS: dict[str, Backend] = {
     "dcd": Backend("dcd", "fairerm.solvers.linear_dcd", ("linear",), ("numba",),
                    frozenset({"inner_tol", "inner_gap_tol", "intercept_tol", "max_solves", "shrinking",
                               "random_state", "rank_rtol"}), 1e-7,
-                   "dual coordinate descent and an exact interior-point working-set step (dense X)"),
+                   "dual coordinate descent and an exact interior-point working-set step (dense or CSR rows)"),
     "osqp": Backend("osqp", "fairerm.solvers.osqp_", ("linear", "kernel"), ("osqp",), None, 1e-7,
                     "the primal handed to OSQP (ADMM; kernel: on the empirical kernel map)"),
     "cvxpy": Backend("cvxpy", "fairerm.solvers.cvxpy_", ("linear", "kernel"), ("cvxpy",), None, 1e-8,

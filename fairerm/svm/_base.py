@@ -6,11 +6,13 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_binary_target, check_option, check_scalar, check_sensitive_features
-from ..constraints import CONSTRAINT_NAMES, ConstraintWeights, FairnessConstraint, make_constraint
+from .._validation import (check_binary_target, check_option, check_sample_weight, check_scalar,
+                           check_sensitive_features)
+from ..constraints import CONSTRAINT_NAMES, ConstraintWeights, FairnessConstraint, make_constraint, weighted_constraint
 from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError
 from ..solvers import Solution, solve
 
@@ -41,25 +43,42 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise FairermTypeError(f"warm_start must be True or False; got {self.warm_start!r}.")
 
-    def _validate_training_data(self, X, y, sensitive_features):
-        """Validate ``X, y, sensitive_features``; return arrays, encodings and the constraint weights."""
+    def _validate_training_data(self, X, y, sensitive_features, sample_weight=None, *, accept_sparse=False):
+        """Validate ``X, y, sensitive_features, sample_weight``; return ``X``, the signed labels, the constraint
+        weights (weighted group means when there are sample weights) and the weights (or None).
+
+        With ``accept_sparse`` a CSR or CSC ``X`` is kept sparse (CSC converted to CSR, a copy of the
+        nonzeros: the solvers work on rows); it is never densified.
+        """
         if sensitive_features is None:
             raise FairermValueError(
                 f"{type(self).__name__}.fit needs sensitive_features=... (the group of each sample): the fairness "
                 "constraint compares groups. Pass it as a keyword, e.g. fit(X, y, sensitive_features=s); in a "
                 "Pipeline or GridSearchCV enable metadata routing and call set_fit_request(sensitive_features=True)."
             )
-        X = validate_data(self, X, accept_sparse=False, dtype=np.float64, order="C", ensure_all_finite=True,
-                          ensure_min_samples=2, reset=True)
+        X = validate_data(self, X, accept_sparse=("csr", "csc") if accept_sparse else False, dtype=np.float64,
+                          order="C", ensure_all_finite=True, ensure_min_samples=2, reset=True)
+        if sp.issparse(X):
+            X = sp.csr_matrix(X)  # CSC -> CSR copies the nonzeros only; CSR is kept as it is
         target = check_binary_target(y, X.shape[0])
         sens = check_sensitive_features(sensitive_features, X.shape[0])
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         constraint = make_constraint(self.constraint)
-        weights: ConstraintWeights = constraint.weights(target.signed, sens)
+        weights: ConstraintWeights = weighted_constraint(constraint, target.signed, sens, sample_weight)
+        if sample_weight is not None:
+            for label in (-1.0, 1.0):
+                if not np.any(sample_weight[target.signed == label] > 0):
+                    cls = target.classes[int(label > 0)]
+                    raise FairermValueError(
+                        f"sample_weight is zero for every sample of class {cls!r}; a binary classifier needs a "
+                        "positive weight in both classes."
+                    )
         self.classes_ = target.classes
         self.constraint_ = constraint
         self.groups_ = sens.groups
+        self.sensitive_feature_names_ = sens.names
         self.constraint_labels_ = list(weights.labels)
-        return X, target.signed, weights
+        return X, target.signed, weights, sample_weight
 
     def _previous_solution(self) -> Solution | None:
         """The last fit's solution when ``warm_start=True`` (the solvers check that it fits the new data)."""
@@ -110,10 +129,10 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         return self.classes_[(scores > 0).astype(int)]
 
-    def _check_predict_input(self, X):
+    def _check_predict_input(self, X, *, accept_sparse=False):
         check_is_fitted(self, "solution_")  # set last: a fit that failed half-way is not fitted
-        return validate_data(self, X, accept_sparse=False, dtype=np.float64, order="C", ensure_all_finite=True,
-                             reset=False)
+        return validate_data(self, X, accept_sparse=("csr", "csc") if accept_sparse else False, dtype=np.float64,
+                             order="C", ensure_all_finite=True, reset=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

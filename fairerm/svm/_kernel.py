@@ -6,12 +6,13 @@ import numbers
 import sys
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._validation import check_option, check_scalar
 from ..approximation import APPROXIMATIONS, make_feature_map
-from ..exceptions import FairermValueError
+from ..exceptions import FairermTypeError, FairermValueError
 from ..kernels import KernelSpec, check_precomputed_kernel, check_training_kernel, decision_values, gram_block
-from ..problem import KernelFermProblem, LinearFermProblem
+from ..problem import KernelFermProblem, LinearFermProblem, per_sample_box
 from ..solvers import KERNEL_SOLVERS, Solution
 from ._base import BaseFairSVC
 
@@ -156,14 +157,24 @@ class FairKernelSVC(BaseFairSVC):
         self.warm_start = warm_start
         self.verbose = verbose
 
-    def fit(self, X, y, *, sensitive_features=None):
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
         """Fit the fair kernel SVM.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) if precomputed
+            A scipy.sparse CSR/CSC matrix is accepted with ``approximation="nystroem"`` or ``"rff"``
+            (the feature maps take it as it is); the exact kernels evaluate dense rows in compiled code and
+            refuse it with an error that says what to do (an approximation, :class:`~fairerm.FairLinearSVC`
+            for the linear kernel, or ``X.toarray()`` when it fits in memory): it is never densified here.
         y : array-like of shape (n_samples,), two classes
-        sensitive_features : array-like of shape (n_samples,), required
+        sensitive_features : array-like of shape (n_samples,) or DataFrame, required
+            Several columns: each combination of values is a group (a tuple).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights: per-sample :math:`C`, :math:`c_i = C w_i` (as libsvm and
+            :class:`sklearn.svm.SVC` do), and weighted group means in the constraint,
+            :math:`u_j = \\sum_{i\\in g} w_i\\phi(x_i)/\\sum_{i\\in g} w_i - \\dots`. Integer weights give the model
+            fitted on repeated rows; a zero weight, the model without the row.
 
         Returns
         -------
@@ -177,17 +188,26 @@ class FairKernelSVC(BaseFairSVC):
             check_option(self.approximation, "approximation", (None,) + APPROXIMATIONS)
             check_scalar(self.n_components, "n_components", kind=numbers.Integral, low=1)
         spec = KernelSpec(self.kernel, self.gamma, self.degree, self.coef0)
-        X, y_signed, weights = self._validate_training_data(X, y, sensitive_features)
+        if sp.issparse(X) and self.approximation is None:
+            raise FairermTypeError(
+                f"FairKernelSVC(kernel={self.kernel!r}) evaluates the exact kernel on dense rows; got a sparse "
+                f"{type(X).__name__} of shape {X.shape}, which is not densified silently. Use "
+                "approximation='nystroem' or 'rff' (they accept sparse X), FairLinearSVC for the linear kernel "
+                "(sparse X, DCD on CSR rows), or pass X.toarray() if the dense matrix fits in memory."
+            )
+        X, y_signed, weights, sample_weight = self._validate_training_data(
+            X, y, sensitive_features, sample_weight, accept_sparse=self.approximation is not None)
+        upper = per_sample_box(self.C, sample_weight, X.shape[0])
         self.feature_map_ = None
         if self.approximation is not None:
-            return self._fit_approximate(X, y_signed, weights.weights, spec)
+            return self._fit_approximate(X, y_signed, weights.weights, spec, upper)
         psd = None
         if spec.is_precomputed:
             X = check_precomputed_kernel(X, X.shape[0], X.shape[0], name="X")
             psd = check_training_kernel(X, name="X")
         spec = spec.resolve(X)
         Cw = weights.weights
-        problem = KernelFermProblem(X, y_signed, np.full(X.shape[0], float(self.C)), Cw, float(self.epsilon), spec,
+        problem = KernelFermProblem(X, y_signed, upper, Cw, float(self.epsilon), spec,
                                     psd=psd, progress=self._report if self.verbose else None)
         smo = {"cache_size": float(self.cache_size), "shrinking": bool(self.shrinking)}
         if self.verbose:
@@ -205,7 +225,7 @@ class FairKernelSVC(BaseFairSVC):
         X, y_signed, Cw, spec = problem.X, problem.y, problem.constraint_weights, problem.kernel
         alpha = np.asarray(solution.alpha, dtype=float).copy()
         if solution.solver != "exact":  # interior-point / ADMM noise below the SV threshold
-            alpha[alpha <= 1e-8 * float(self.C)] = 0.0
+            alpha[alpha <= 1e-8 * problem.upper] = 0.0
         beta = y_signed * alpha - Cw.T @ solution.mu
         self._kernel_spec = spec
         self.gamma_ = float(spec.params()[0]) if not spec.is_precomputed else float("nan")
@@ -230,7 +250,7 @@ class FairKernelSVC(BaseFairSVC):
             self.constraint_value_ = Cw @ scores
             self.weight_norm_ = float(np.sqrt(max(float(beta @ scores), 0.0)))
 
-    def _fit_approximate(self, X, y_signed, constraint_weights, spec: KernelSpec):
+    def _fit_approximate(self, X, y_signed, constraint_weights, spec: KernelSpec, upper):
         """Linear FERM on the approximate features :math:`z(x_i)` (``approximation`` set)."""
         spec = spec.resolve(X)
         if spec.is_precomputed:
@@ -240,8 +260,7 @@ class FairKernelSVC(BaseFairSVC):
             n_components = min(n_components, X.shape[0])  # at most n landmarks (n_components_ records it)
         self.feature_map_ = make_feature_map(self.approximation, spec, n_components, self.random_state)
         Z = np.ascontiguousarray(self.feature_map_.fit_transform(X), dtype=np.float64)
-        problem = LinearFermProblem(Z, y_signed, np.full(X.shape[0], float(self.C)), constraint_weights,
-                                    float(self.epsilon))
+        problem = LinearFermProblem(Z, y_signed, upper, constraint_weights, float(self.epsilon))
         linear_solver = {"auto": "auto", "exact": "dcd"}.get(self.solver, self.solver)
         solution = self._solve(problem, linear_solver)
         self._kernel_spec = spec
@@ -251,7 +270,7 @@ class FairKernelSVC(BaseFairSVC):
         self.coef_ = solution.coef.reshape(1, -1)
         self.intercept_ = np.array([solution.intercept])
         alpha = np.asarray(solution.alpha, dtype=float)
-        self.support_ = np.flatnonzero(alpha > (1e-8 * float(self.C) if solution.solver != "dcd" else 0.0))
+        self.support_ = np.flatnonzero(alpha > (1e-8 * upper if solution.solver != "dcd" else 0.0))
         self.support_vectors_ = X[self.support_]
         self.n_support_ = np.array([np.sum(y_signed[self.support_] < 0), np.sum(y_signed[self.support_] > 0)],
                                    dtype=np.int32)
@@ -272,9 +291,15 @@ class FairKernelSVC(BaseFairSVC):
 
     def decision_function(self, X):
         """Scores :math:`f(x) = \\sum_i \\beta_i k(x_i, x) + b`; positive means ``classes_[1]``."""
-        X = self._check_predict_input(X)
+        approximate = getattr(self, "feature_map_", None) is not None
+        if sp.issparse(X) and not approximate and hasattr(self, "solution_"):
+            raise FairermTypeError(
+                f"This FairKernelSVC evaluates the exact kernel on dense rows; got a sparse {type(X).__name__}. "
+                "Pass X.toarray(), or fit with approximation='nystroem' or 'rff' to predict from sparse X."
+            )
+        X = self._check_predict_input(X, accept_sparse=approximate)
         spec = self._kernel_spec
-        if getattr(self, "feature_map_", None) is not None:
+        if approximate:
             return self.feature_map_.transform(X) @ self.coef_[0] + self.intercept_[0]
         if spec.is_precomputed:
             if X.shape[1] != self.shape_fit_[0]:
@@ -288,4 +313,5 @@ class FairKernelSVC(BaseFairSVC):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.pairwise = self.kernel == "precomputed"
+        tags.input_tags.sparse = self.approximation is not None  # the exact kernels refuse sparse X
         return tags

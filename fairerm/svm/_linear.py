@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_binary_target, check_sensitive_features
-from ..constraints import make_constraint
+from .._validation import check_binary_target, check_sample_weight, check_sensitive_features
+from ..constraints import make_constraint, weighted_constraint
 from ..exceptions import FairermValueError
-from ..problem import LinearFermProblem
+from ..problem import LinearFermProblem, per_sample_box
 from ..solvers import LINEAR_SOLVERS
 from ._base import BaseFairSVC
 
@@ -119,28 +119,38 @@ class FairLinearSVC(BaseFairSVC):
         self.solver_options = solver_options
         self.warm_start = warm_start
 
-    def fit(self, X, y, *, sensitive_features=None):
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
         """Fit the fair linear SVM.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or a dask array
-            A ``dask.array.Array`` is reduced chunk by chunk: the constraint vectors
-            :math:`u_j = \\sum_i C^u_{ji}x_i` and (for :math:`\\epsilon = 0`) the projection of the rows
-            orthogonally to them are computed by dask; the solver then holds one projected copy.
+        X : array-like or scipy.sparse CSR/CSC matrix of shape (n_samples, n_features), or a dask array
+            Sparse ``X`` is never densified: the constraint vectors are sparse products, the DCD solver
+            works on CSR rows (a CSC matrix is converted to CSR once, a copy of its nonzeros) and the
+            certificate's scores are ``X @ w``. A ``dask.array.Array`` is reduced chunk by chunk: the
+            constraint vectors :math:`u_j = \\sum_i C^u_{ji}x_i` and (for :math:`\\epsilon = 0`) the
+            projection of the rows orthogonally to them are computed by dask; the solver then holds one
+            projected copy.
         y : array-like of shape (n_samples,), two classes
-        sensitive_features : array-like of shape (n_samples,)
-            Group of each sample (two or more groups). Required.
+        sensitive_features : array-like of shape (n_samples,) or DataFrame
+            Group of each sample (two or more groups; several columns: each combination of values is a
+            group, a tuple). Required.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights: sample :math:`i`'s hinge term is weighted by :math:`w_i` (the dual box
+            becomes :math:`c_i = C w_i`, as in :class:`sklearn.svm.SVC`) and the group means of the
+            constraint vectors are weighted means, :math:`\\sum_{i\\in g} w_i x_i / \\sum_{i\\in g} w_i`.
+            Integer weights give the model fitted on repeated rows; a zero weight, the model without the row.
 
         Returns
         -------
         self
         """
         if _is_dask_array(X):
-            return self._fit_dask(X, y, sensitive_features)
+            return self._fit_dask(X, y, sensitive_features, sample_weight)
         self._check_common_params()
-        X, y_signed, weights = self._validate_training_data(X, y, sensitive_features)
-        problem = LinearFermProblem(X, y_signed, np.full(X.shape[0], float(self.C)), weights.weights,
+        X, y_signed, weights, sample_weight = self._validate_training_data(X, y, sensitive_features, sample_weight,
+                                                                           accept_sparse=True)
+        problem = LinearFermProblem(X, y_signed, per_sample_box(self.C, sample_weight, X.shape[0]), weights.weights,
                                     float(self.epsilon))
         solution = self._solve(problem, self.solver)
         self.coef_ = solution.coef.reshape(1, -1)
@@ -150,21 +160,25 @@ class FairLinearSVC(BaseFairSVC):
         self._record_solution(solution)
         return self
 
-    def _fit_dask(self, X, y, sensitive_features):
+    def _fit_dask(self, X, y, sensitive_features, sample_weight=None):
         """Fit on a dask array: constraint vectors and projection by chunks, then solve in memory."""
         import dask
         import dask.array as da
 
         self._check_common_params()
         if sensitive_features is None or X.ndim != 2:
-            return self.fit(np.asarray(X), y, sensitive_features=sensitive_features)  # the usual errors
+            return self.fit(np.asarray(X), y, sensitive_features=sensitive_features,
+                            sample_weight=sample_weight)  # the usual errors
         X = X.astype(np.float64)
         n, d = X.shape
         y, sensitive_features = (np.asarray(v.compute() if _is_dask_array(v) else v) for v in (y, sensitive_features))
+        if _is_dask_array(sample_weight):
+            sample_weight = sample_weight.compute()
         target = check_binary_target(y, n)
         sens = check_sensitive_features(sensitive_features, n)
+        sample_weight = check_sample_weight(sample_weight, n)
         constraint = make_constraint(self.constraint)
-        weights = constraint.weights(target.signed, sens)
+        weights = weighted_constraint(constraint, target.signed, sens, sample_weight)
         Cw = da.from_array(weights.weights, chunks=(weights.weights.shape[0], X.chunks[0]))
         U, finite = dask.compute(Cw @ X, da.isfinite(X).all())
         if not finite:
@@ -176,9 +190,10 @@ class FairLinearSVC(BaseFairSVC):
             X = X - (X @ Q) @ Q.T  # w orthogonal to every u_j: exact for epsilon = 0
         X_local = np.ascontiguousarray(X.compute(), dtype=np.float64)
         self.classes_, self.constraint_, self.groups_ = target.classes, constraint, sens.groups
+        self.sensitive_feature_names_ = sens.names
         self.constraint_labels_ = list(weights.labels)
         self.n_features_in_ = d
-        problem = LinearFermProblem(X_local, target.signed, np.full(n, float(self.C)), weights.weights,
+        problem = LinearFermProblem(X_local, target.signed, per_sample_box(self.C, sample_weight, n), weights.weights,
                                     float(self.epsilon))
         solution = self._solve(problem, self.solver)
         self.coef_ = solution.coef.reshape(1, -1)
@@ -190,5 +205,10 @@ class FairLinearSVC(BaseFairSVC):
 
     def decision_function(self, X):
         """Scores :math:`\\langle w, x\\rangle + b`; positive means ``classes_[1]``."""
-        X = self._check_predict_input(X)
-        return X @ self.coef_[0] + self.intercept_[0]
+        X = self._check_predict_input(X, accept_sparse=True)
+        return np.asarray(X @ self.coef_[0]).ravel() + self.intercept_[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR/CSC X, never densified
+        return tags
