@@ -330,7 +330,7 @@ def check_sample_weight(sample_weight: Any, n_samples: int, *, name: str = "samp
     if negative.any():
         rows = np.flatnonzero(negative)[:5].tolist()
         raise FairermValueError(
-            f"{name} must be non-negative; got {values[rows[0]]!r} at row {rows[0]} (negative at rows {rows}"
+            f"{name} must be non-negative; got {float(values[rows[0]])!r} at row {rows[0]} (negative at rows {rows}"
             f"{' ...' if negative.sum() > 5 else ''})."
         )
     if n_samples and not values.any():

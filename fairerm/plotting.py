@@ -348,8 +348,13 @@ def plot_group_score_distributions(scores, *, sensitive_features, kind: Literal[
     ax.set_ylabel("density" if kind == "hist" else "empirical CDF")
     ax.set_title("Score distribution by group")
     ax.grid(True, alpha=0.3)
-    ax.legend(title="group", fontsize=8)
+    ax.legend(title=_legend_title(encoding.names), fontsize=8)
     return ax
+
+
+def _legend_title(names) -> str:
+    """``"group"``, or for intersectional groups the tuple of the sensitive columns, e.g. ``"(sex, race)"``."""
+    return "group" if not names else f"({', '.join(map(str, names))})"
 
 
 def plot_group_rates(y_true, y_pred, *, sensitive_features, rates=("tpr", "fpr", "selection_rate"),
@@ -399,6 +404,7 @@ def plot_group_rates(y_true, y_pred, *, sensitive_features, rates=("tpr", "fpr",
     ax.set_ylabel("rate")
     gaps = ", ".join(f"{r} gap {np.nanmax(table[r]) - np.nanmin(table[r]):.3f}" for r in rates)
     ax.set_title(f"Rates by group ({gaps})", fontsize=9)
-    ax.legend(title=str(table.index.name), fontsize=8)
+    ax.legend(title=_legend_title(list(table.index.names)) if isinstance(table.index, pd.MultiIndex)
+              else str(table.index.name), fontsize=8)
     ax.grid(True, axis="y", alpha=0.3)
     return ax

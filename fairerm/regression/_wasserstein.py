@@ -85,6 +85,40 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
     :math:`N_s \to \infty` and if :math:`f` is consistent, :math:`\hat g` approaches the optimal
     fair predictor :math:`g^*`.
 
+    **Sample weights.** ``fit(..., sample_weight=w)`` reads the weights as importance (or survey
+    design) weights: the sample is drawn from :math:`P` and stands for the population
+    :math:`P_w`, :math:`dP_w \propto w\,dP`, with :math:`w_i = w(x_i, s_i)` (integer weights: row
+    :math:`i` stands for :math:`w_i` units). The base regressor is fitted with them (its ``fit`` must
+    accept ``sample_weight``); :math:`\hat p_s = W_s / W` are weighted proportions; :math:`\hat Q_s` is
+    the weighted quantile function of the second half, :math:`\inf\{t : \sum_{v_i \le t} w_i \ge
+    u\,W^Q_s\}`; and :math:`\hat F_s` gives the predicted point its own weight :math:`w_0`,
+    :math:`\hat F_s(t) = \big(\sum_i w_i \mathbf 1\{v_i < t\} + U(w_0 + \sum_i w_i\mathbf 1\{v_i =
+    t\})\big) / (w_0 + W^F_s)` (:func:`weighted_randomized_cdf_levels`). Zero-weight points are
+    dropped from the calibration sample. What becomes of the guarantee, for a new point
+    :math:`(X, S = s)` drawn from :math:`P_w`:
+
+    * *exact*, when ``predict`` is given the new points' weights (``predict(..., sample_weight=w0)``,
+      :math:`w_0 = w(X, s)` by the same weighting): given the multiset of the :math:`N^F_s + 1` points,
+      the new point is point :math:`j` with probability :math:`w_j / \sum_k w_k` (weighted
+      exchangeability, Tibshirani et al. 2019), and :math:`\hat F_s` is then uniform on the
+      :math:`j`-th of the intervals of lengths :math:`w_k / \sum_l w_l` that tile :math:`[0, 1]`; so
+      the level is exactly :math:`\mathcal U[0, 1]`, independent of the second halves, and
+      demographic parity holds exactly under :math:`P_w`, as above. With every weight 1 this is the
+      unweighted guarantee;
+    * *exact* too when the weights are constant within each group (e.g. weights that re-balance the
+      groups only), the default: without ``sample_weight`` at predict time each point weighs its
+      group's mean first-half weight :math:`\bar w_s`;
+    * otherwise *approximate*: since :math:`|\partial \hat F_s / \partial w_0| \le 1 / W^F_s`, the level
+      moves by at most :math:`\delta_s = \sup_{w_0}|w_0 - \bar w_s| / W^F_s` from the exact one, so its law
+      is within Kolmogorov distance :math:`\delta_s` of :math:`\mathcal U[0, 1]`, and (the map
+      :math:`u \mapsto \sum_{s'}\hat p_{s'}\hat Q_{s'}(u)` being non-decreasing) the KS distance between
+      the laws of two groups' outputs is at most :math:`\delta_s + \delta_{s'}`, of order
+      :math:`\max_i w_i / W^F_s`, i.e. one over the group's effective calibration size. That is what
+      is lost.
+
+    Integer weights equal repeated rows in law, not draw for draw: the random split and halves are
+    over rows.
+
     **Partial fairness** (``0 < alpha < 1``). For the population quantities, the law of
     :math:`g_\alpha \mid S = s` has quantile function :math:`\alpha \bar Q + (1 - \alpha) Q_s`
     (the McCann interpolant; :math:`\bar Q = \sum_s p_s Q_s`), so, with
@@ -135,17 +169,22 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
     estimator_ : regressor
         The fitted base regressor.
     groups_ : ndarray of shape (n_groups,)
-        Sorted group labels seen in the calibration sample.
+        Sorted group labels seen in the calibration sample (tuples for several columns).
+    sensitive_feature_names_ : list of str or None
+        The names of the sensitive columns when there are several (else None).
     group_weights_ : ndarray of shape (n_groups,)
-        :math:`\hat p_s`.
+        :math:`\hat p_s` (weighted proportions with ``sample_weight``).
     cdf_values_ : list of ndarray
         Per group, the sorted jittered predictions of the first half of its calibration sample
         (they define :math:`\hat F_s`).
     quantile_values_ : list of ndarray
         Per group, the sorted jittered predictions of the second half (they define
         :math:`\hat Q_s`).
+    cdf_weights_, quantile_weights_ : list of ndarray, or None
+        With ``sample_weight``: the weights of the sorted values of ``cdf_values_`` and
+        ``quantile_values_`` (None when fitted without weights).
     n_calibration_samples_ : ndarray of shape (n_groups,)
-        :math:`N_s`.
+        :math:`N_s` (with ``sample_weight``: the calibration samples of positive weight).
     jitter_scale_ : float
         :math:`\sigma`.
     random_seed_ : int

@@ -68,7 +68,7 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         if sample_weight is not None:
             for label in (-1.0, 1.0):
                 if not np.any(sample_weight[target.signed == label] > 0):
-                    cls = target.classes[int(label > 0)]
+                    cls = target.classes.tolist()[int(label > 0)]
                     raise FairermValueError(
                         f"sample_weight is zero for every sample of class {cls!r}; a binary classifier needs a "
                         "positive weight in both classes."
