@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test test-slow test-extended test-all bench docs clean
+.PHONY: demo test test-slow test-extended test-all bench docs docs-check clean
 
 $(VENV)/.base-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ test-all: $(VENV)/.test-installed
 
 docs: $(VENV)/.test-installed
 	$(PY) -m sphinx -W -b html docs docs/_build/html
+
+# The docs as a reader meets them: the site built against a local MathJax (Debian: libjs-mathjax; empty: the
+# CDN's, which needs network), then its index, API and maths pages rendered in headless Chromium (Debian:
+# chromium), failing on a broken page or link, a missing image or unrendered maths (docs/check_site.py).
+MATHJAX ?= $(firstword $(wildcard /usr/share/javascript/mathjax/MathJax.js))
+docs-check: $(VENV)/.test-installed
+	FAIRERM_DOCS_EXECUTE=off FAIRERM_DOCS_MATHJAX="$(MATHJAX)" $(PY) -m sphinx -W -E -b html -q docs docs/_build/check
+	$(PY) docs/check_site.py docs/_build/check
 
 # The pytest-benchmark suites are benchmarks/bench_*.py (their file pattern is not pytest's test_*.py).
 bench: $(VENV)/.test-installed

@@ -62,6 +62,25 @@ suppress_warnings = ["mystnb.unknown_mime_type"]
 
 intersphinx_mapping: dict = {}
 
+# --- maths ----------------------------------------------------------------------------------------
+# By default the pages load MathJax from Sphinx's CDN (what a published site wants). For a site that
+# renders offline (and for docs/check_site.py on a machine without network), FAIRERM_DOCS_MATHJAX names a
+# local MathJax: a MathJax 2 "MathJax.js" (Debian's libjs-mathjax: /usr/share/javascript/mathjax/MathJax.js)
+# or a MathJax 3/4 "tex-mml-chtml.js"; the pages then load it by a file:// URL.
+_local_mathjax = os.environ.get("FAIRERM_DOCS_MATHJAX", "").strip()
+if _local_mathjax:
+    _mathjax_file = Path(_local_mathjax).expanduser().resolve()
+    if not _mathjax_file.is_file():
+        raise FileNotFoundError(f"FAIRERM_DOCS_MATHJAX={_local_mathjax!r} is not a file; point it at MathJax.js "
+                                "(MathJax 2, e.g. Debian's libjs-mathjax) or tex-mml-chtml.js (MathJax 3/4).")
+    if _mathjax_file.name == "MathJax.js":  # MathJax 2: its own configuration API
+        mathjax_path = _mathjax_file.as_uri() + "?config=TeX-AMS-MML_HTMLorMML"
+        mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
+                                       "processEscapes": True, "processEnvironments": False,
+                                       "ignoreClass": "document", "processClass": "math|output_area"}}
+    else:
+        mathjax_path = _mathjax_file.as_uri()
+
 # --- HTML ---------------------------------------------------------------------------------------
 try:
     import sphinx_rtd_theme  # noqa: F401

@@ -47,12 +47,42 @@ from .kernels import KernelSpec, gram_symmetric, kernel_diagonal, kernel_matvec
 
 __all__ = [
     "per_sample_box",
+    "row_squared_norms",
     "LinearFermProblem",
     "KernelFermProblem",
     "hinge_primal_objective",
     "dual_objective",
     "optimal_intercept",
 ]
+
+
+_ROW_BLOCK_NONZEROS = 1 << 20
+
+
+def row_squared_norms(X) -> np.ndarray:
+    r""":math:`\|x_i\|^2` of every row of a dense array or a scipy.sparse matrix.
+
+    Sparse rows are summed from the stored values by blocks of about :math:`2^{20}` nonzeros, so the
+    memory beyond the result is a few MB whatever the number of nonzeros (``X.multiply(X)`` would copy
+    the whole matrix).
+    """
+    if isinstance(X, np.ndarray):
+        return np.einsum("ij,ij->i", X, X)
+    X = X.tocsr()
+    n = X.shape[0]
+    out = np.zeros(n)
+    indptr, data = X.indptr, X.data
+    rows_per_block = max(1, int(n * _ROW_BLOCK_NONZEROS // max(X.nnz, 1)))
+    for first in range(0, n, rows_per_block):
+        last = min(n, first + rows_per_block)
+        begin, end = int(indptr[first]), int(indptr[last])
+        if end == begin:
+            continue
+        squares = data[begin:end] ** 2
+        starts = indptr[first:last] - begin
+        nonempty = np.diff(indptr[first:last + 1]) > 0  # consecutive nonempty starts delimit each row's values
+        out[first:last][nonempty] = np.add.reduceat(squares, starts[nonempty])
+    return out
 
 
 def per_sample_box(C: float, sample_weight: np.ndarray | None, n_samples: int) -> np.ndarray:
@@ -127,10 +157,7 @@ class LinearFermProblem:
         coordinate descent crawls; interior-point methods do not mind.
         """
         if self._conditioning is None:
-            X = self.X
-            row_sq = np.einsum("ij,ij->i", X, X) if isinstance(X, np.ndarray) else np.asarray(
-                X.multiply(X).sum(axis=1)).ravel()
-            self._conditioning = float(np.max(self.upper * row_sq, initial=0.0))
+            self._conditioning = float(np.max(self.upper * row_squared_norms(self.X), initial=0.0))
         return self._conditioning
 
     def scores(self, coef: np.ndarray) -> np.ndarray:

@@ -117,6 +117,19 @@ def test_kernel_svc_sparse_with_approximations_and_refused_for_exact_kernels():
         fitted.decision_function(X)
 
 
+def test_row_norms_of_sparse_rows_by_blocks(monkeypatch):
+    import fairerm.problem as problem
+
+    X = sp.random(500, 40, density=0.05, format="csr", random_state=7)  # many empty rows
+    X[3] = 0.0
+    X.eliminate_zeros()
+    expected = np.einsum("ij,ij->i", X.toarray(), X.toarray())
+    for block in (1, 7, 1 << 20):  # one nonzero per block, a few, everything at once
+        monkeypatch.setattr(problem, "_ROW_BLOCK_NONZEROS", block)
+        np.testing.assert_allclose(problem.row_squared_norms(X), expected, rtol=1e-15, atol=0)
+        np.testing.assert_allclose(problem.row_squared_norms(X.tocsc()), expected, rtol=1e-15, atol=0)
+
+
 def test_gamma_scale_on_sparse_is_the_variance_of_all_entries():
     X, y, s = _sparse_problem(200, 15, 0.3, seed=6)
     sparse = FairKernelSVC(approximation="rff", random_state=0).fit(X, y, sensitive_features=s)

@@ -12,6 +12,8 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from ..problem import row_squared_norms
+
 __all__ = ["dcd_box_qp", "dcd_box_qp_inplace", "dcd_box_qp_inplace_csr", "run_dcd", "canonical_csr", "row_sq_norms"]
 
 
@@ -321,11 +323,8 @@ def canonical_csr(X):
 
 
 def row_sq_norms(X) -> np.ndarray:
-    r""":math:`\|x_i\|^2` of every row of a dense array or a CSR matrix."""
-    if sp.issparse(X):
-        return np.bincount(np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)), weights=X.data * X.data,
-                           minlength=X.shape[0])
-    return np.einsum("ij,ij->i", X, X)
+    r""":math:`\|x_i\|^2` of every row of a dense array or a CSR matrix (:func:`fairerm.problem.row_squared_norms`)."""
+    return row_squared_norms(X)
 
 
 def run_dcd(X, y, Z, margin, upper, sq_norm, alpha, w, c, tol, gap_tol, max_epochs, seed, shrinking):
