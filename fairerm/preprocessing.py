@@ -38,7 +38,8 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     ``fit`` computes the constraint vectors :math:`U = C^u X` on the training sample (for equal
     opportunity with two groups: :math:`u = \bar x_{a,+} - \bar x_{b,+}`) and an orthonormal basis
     :math:`Q` of their span; ``transform`` returns :math:`X - (X Q^\top) Q`. Memory is :math:`O(dr)`
-    (:math:`r` the rank of :math:`U`): the :math:`d \times d` projection matrix is never stored.
+    (:math:`r` the rank of :math:`U`): the :math:`d \times d` projection matrix is never stored. ``fit``
+    takes ``sample_weight`` (weighted group means) and sparse ``X`` (never densified).
 
     Parameters
     ----------

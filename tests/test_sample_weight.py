@@ -377,3 +377,21 @@ def test_metadata_routing_requests_sample_weight_like_sensitive_features():
         reference = FairRidge(alpha=search.best_params_["fairridge__alpha"]).fit(X, target, sensitive_features=s,
                                                                                   sample_weight=w)
         np.testing.assert_allclose(search.best_estimator_[-1].coef_, reference.coef_, atol=1e-12)
+
+
+def test_weighted_nystroem_with_every_landmark_is_the_exact_weighted_kernel_model():
+    """With n landmarks the Nystroem features reproduce the training kernel: same weighted model as exact SMO."""
+    X, y, s, w = _problem(n=100, seed=22)
+    exact = FairKernelSVC(C=1.0, gamma=0.3, tol=1e-7).fit(X, y, sensitive_features=s, sample_weight=w)
+    approximate = FairKernelSVC(C=1.0, gamma=0.3, approximation="nystroem", n_components=100, random_state=0,
+                                solver="cvxpy").fit(X, y, sensitive_features=s, sample_weight=w)
+    np.testing.assert_allclose(approximate.decision_function(X), exact.decision_function(X), atol=1e-4)
+
+
+def test_dask_input_with_weights_equals_numpy():
+    da = pytest.importorskip("dask.array")
+    X, y, s, w = _problem(n=300, seed=23)
+    reference = FairLinearSVC(C=0.5).fit(X, y, sensitive_features=s, sample_weight=w)
+    chunked = FairLinearSVC(C=0.5).fit(da.from_array(X, chunks=(100, 4)), y, sensitive_features=s,
+                                       sample_weight=da.from_array(w.astype(float), chunks=100))
+    np.testing.assert_allclose(chunked.decision_function(X), reference.decision_function(X), atol=1e-6)

@@ -17,7 +17,10 @@ estimated by the empirical frequencies on the sample. The fairness gaps are
 * equalized odds (Hardt et al. 2016): the larger of the TPR gap and the FPR gap.
 
 With two groups :math:`a, b` the DEO is :math:`|\mathrm{TPR}_a - \mathrm{TPR}_b|`; with more groups
-the largest pairwise gap, which is the range ``max - min``. All three lie in :math:`[0, 1]`.
+the largest pairwise gap, which is the range ``max - min``. All three lie in :math:`[0, 1]`. With
+``sample_weight`` every frequency is a ratio of sums of weights (fairlearn's convention), e.g.
+:math:`\mathrm{TPR}_g = \sum_{\hat y_i = 1, y_i = 1, s_i = g} w_i / \sum_{y_i = 1, s_i = g} w_i`. Several
+sensitive columns make intersectional groups, the tuples of the column values.
 
 References
 ----------

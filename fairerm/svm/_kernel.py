@@ -37,7 +37,9 @@ class FairKernelSVC(BaseFairSVC):
               = \sum_i \beta_i k(x_i, x) + b,
 
     where :math:`\langle u_j, \phi(x)\rangle` needs only the training points that enter :math:`u_j`
-    (the positives of the groups, for equal opportunity).
+    (the positives of the groups, for equal opportunity). With ``sample_weight`` the box of
+    :math:`\alpha_i` is :math:`C w_i` (per-sample :math:`C`, as libsvm's weighted SVC) and the group means
+    in :math:`u_j` are weighted means.
 
     Parameters
     ----------

@@ -35,6 +35,9 @@ class FairLinearSVC(BaseFairSVC):
     of the groups' mean scores on their positives, and :math:`\epsilon = 0` makes them equal on the
     training sample. Other notions and more groups give several rows :math:`u_j` (see
     :mod:`fairerm.constraints`). The intercept is not penalised and does not enter the constraint.
+    With ``sample_weight`` the hinge term of sample :math:`i` is weighted by :math:`C w_i` and the group
+    means in :math:`u_j` are weighted means (``fit``). ``X`` may be a scipy.sparse CSR/CSC matrix: it is
+    never densified (dual coordinate descent runs on its CSR rows).
 
     Parameters
     ----------
