@@ -95,7 +95,9 @@ __all__ = [
 
 #: Largest sample on which the median heuristic looks at all pairs (evenly spaced subset above).
 MEDIAN_MAX_POINTS = 2048
-#: Default ratio of the entropic regularisation to the median squared distance.
+#: Default ratio of the entropic regularisation to the median squared distance. At 0.1 the
+#: finite-sample floor of the Sinkhorn divergence between two samples of one law drowns the signal
+#: of a shift in 16 dimensions (docs/maths.rst, "A penalty of the representation up to scale").
 EPSILON_RATIO = 1.0
 
 

@@ -179,7 +179,7 @@ def sinkhorn_divergence(
     x, z : tensor or array-like of shape (m, d), (n, d)
         The two samples.
     epsilon : float, optional
-        :math:`\varepsilon > 0`. ``None``: ``0.1 * median_bandwidth(x, z) ** 2`` (scale-aware; with
+        :math:`\varepsilon > 0`. ``None``: ``median_bandwidth(x, z) ** 2`` (scale-aware; with
         weights, the weighted median).
     x_weights, z_weights : array-like of shape (m,), (n,), optional
         Non-negative frequency weights (normalised to the marginals :math:`a, b`); ``None``: uniform.

@@ -41,7 +41,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the plain bar: tqdm.auto warns inside Jupyter without ipywidgets, even when disabled
 
 from ..exceptions import SolverError
 from ._divergences import default_epsilon, median_bandwidth, mmd2_unbiased, pairwise_group_divergence, sinkhorn_divergence
