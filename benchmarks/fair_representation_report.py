@@ -7,7 +7,6 @@ quotes only rows chosen on the validation split among non-collapsed rows (see th
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 #: Targets of the fair-representation issue: (data set, task) -> (max DDP, min accuracy or None).
@@ -226,10 +225,12 @@ def markdown(table: pd.DataFrame, speed: pd.DataFrame | None, args) -> str:
                   "The same model stopped after a fixed number of epochs. The MMD^2 it minimises stays small while the "
                   "downstream gaps move: a penalty weight does not fix a fairness level, the stopping rule is part of the method. "
                   "*var.*: total variance of the test representation relative to the 10-epoch model.",
-                  "", "| epochs | task-1 acc | DDP | collapsed | transfer acc | DDP | collapsed | test MMD^2 | var. |", "|" + "---|" * 9]
+                  "", "| epochs | task-1 acc | DDP | maj. | collapsed | transfer acc | DDP | maj. | collapsed | test MMD^2 | var. |",
+                  "|" + "---|" * 11]
         for _, r in length.sort_values("n_epochs").iterrows():
-            lines.append(f"| {int(r.n_epochs)} | {r.task_test_accuracy:.3f} | {r.task_test_ddp:.3f} | {_flag(pd.Series([r.task_test_collapsed]))} | "
-                         f"{r.transfer_test_accuracy:.3f} | {r.transfer_test_ddp:.3f} | {_flag(pd.Series([r.transfer_test_collapsed]))} | "
+            lines.append(f"| {int(r.n_epochs)} | {r.task_test_accuracy:.3f} | {r.task_test_ddp:.3f} | {r.task_test_majority:.3f} | "
+                         f"{_flag(pd.Series([r.task_test_collapsed]))} | {r.transfer_test_accuracy:.3f} | {r.transfer_test_ddp:.3f} | "
+                         f"{r.transfer_test_majority:.3f} | {_flag(pd.Series([r.transfer_test_collapsed]))} | "
                          f"{r.test_mmd2:.4f} | {r.variance_ratio:.2f} |")
         lines.append("")
     if speed is not None and len(speed):
