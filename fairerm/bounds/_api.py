@@ -66,34 +66,43 @@ def generalization_report(
     rademacher_draws: int = 0,
     random_state: int | None = 0,
 ) -> GeneralizationReport:
-    r"""Upper bounds on the true risk and true fairness violation of a fitted model.
+    r"""Upper bounds on the true risk and true unfairness of a fitted model's deployed classifier.
 
-    For a fitted score :math:`f(x) = \langle w, \phi(x)\rangle + b` with decisions
-    :math:`h(x) = \mathbf 1[f(x) > 0]`, an i.i.d. sample :math:`S` of size :math:`n` with groups
-    :math:`s_i` and labels :math:`y_i \in \{-1, +1\}`, the report gives, with probability at least
-    :math:`1 - \delta` for all of them at once:
+    For a fitted score :math:`f(x) = \langle w, \phi(x)\rangle + b`, the deployed classifier
+    :math:`h(x) = \mathbf 1[f(x) > 0]` (what ``predict`` returns), an i.i.d. sample :math:`S` of size
+    :math:`n` with groups :math:`s_i` and labels :math:`y_i \in \{-1, +1\}`, the report gives, with
+    probability at least :math:`1 - \delta` for all of them at once, upper bounds on
 
-    * (R) the true 0-1 error :math:`P(h(x) \ne y) \le \hat L_\gamma(f) + 2\hat{\mathfrak R}_S +
-      3\sqrt{\ln(2/(\delta_R\pi_k))/(2n)}`, through the ramp loss
-      :math:`\ell_\gamma(t) = \min(1, \max(0, 1 - t/\gamma))`, with the norm-based bound
-      :math:`\hat{\mathfrak R}_S \le r\sqrt{\operatorname{tr}K + nc^2}/(n\gamma)`: Donini et al.'s
-      ``r sqrt(tr K)/n`` for the kernel :math:`k + c^2`, whose extra constant feature :math:`c`
-      carries the intercept, :math:`r \ge \rho = (\|w\|^2 + (b/c)^2)^{1/2}`;
-    * (F) the theorem's fairness quantity, the gap between groups' true mean scores on the
-      notion's examples, :math:`|\mathbb E[f\mid y{=}1, s{=}a] - \mathbb E[f\mid y{=}1, s{=}b]| \le
-      |\hat m_a - \hat m_b| + \|w\|(D_a + D_b)` with :math:`D_g = \kappa/\sqrt{n_{g,+}} +
-      \Delta\sqrt{\ln(1/\delta_F)/(2n_{g,+})}` (each group's positives enter with their size);
-    * (T) the gap of the thresholded classifier (DEO for equal opportunity), bounded through the
-      ramps :math:`\mathrm{clip}(f/\gamma, 0, 1) \le \mathbf 1[f > 0] \le \mathrm{clip}(1 + f/\gamma, 0, 1)`
-      on each group's cell.
+    * (R) the true 0-1 error :math:`P(h(x) \ne y)`;
+    * (F) the theorem's fairness quantity, the gap between groups' true mean scores on the notion's
+      examples, :math:`|\mathbb E[f\mid y{=}1, s{=}a] - \mathbb E[f\mid y{=}1, s{=}b]| \le
+      |\hat m_a - \hat m_b| + \|w\|(D_a + D_b)`, :math:`D_g = \kappa/\sqrt{n_{g,+}} +
+      \Delta\sqrt{\ln(1/\delta_F)/(2n_{g,+})}` (Donini et al. 2018, with our constants);
+    * (T) the gap of the thresholded classifier (DEO for equal opportunity), the largest upper
+      minus the smallest lower bound on the groups' rates :math:`P(h = 1 \mid \text{cell})`.
 
-    Here :math:`\kappa \ge \sup_x\|\phi(x)\|`, :math:`\Delta \ge \sup\|\phi(x) - \phi(x')\|`,
-    :math:`r` is the smallest radius :math:`r_k = r_0 t^k \ge \rho` of a grid fixed in advance
-    (weight :math:`\pi_k = 1/((k+1)(k+2))`), and :math:`\delta` is split by a union bound:
-    :math:`\delta_R = \delta/3`, :math:`\delta_F = \delta/(3m)` per cell and
-    :math:`\delta_T = \delta/(6m)` per cell and side, for :math:`m` cells (groups x strata). The
-    derivations are in :mod:`fairerm.bounds._terms`; the theorem and assumptions are printed with
-    the report.
+    ``method="pac-bayes"`` (default): (R) and (T) by the PAC-Bayes-kl theorem (Seeger 2002; Maurer
+    2004) with Gaussian posteriors around :math:`f` and priors learned on part of the sample
+    (Ambroladze et al. 2006; Parrado-Hernandez et al. 2012): a copy of the model is refitted on a
+    random ``prior_fraction`` of the rows (risk) and, per cell, on every row but a random half of
+    the cell, and each statement is evaluated only on rows its prior did not see. The deterministic
+    :math:`h` is reached through a Gibbs margin loss, :math:`\mathbf 1[yf \le 0] \le
+    Q(yg \le \theta\sigma)/\Phi(\theta)`, and the prior classifier's own errors and rates enter as
+    exact binomial tails. Each statement is also made with the prior :math:`\mathcal N(0, I)` on all
+    rows, and the smaller bound is kept (half of its delta each). Derivation and constants:
+    ``docs/bounds.rst``; :mod:`fairerm.bounds._kl`, :mod:`fairerm.bounds._gaussian`.
+
+    ``method="rademacher"``: the uniform bounds over the norm ball :math:`\|w\|^2 + (b/c)^2 \le r^2`
+    of Donini et al.'s Theorem 1, (R) :math:`\hat L_\gamma(f) + 2\hat{\mathfrak R}_S +
+    3\sqrt{\ln(2/(\delta_R\pi_k))/(2n)}` through the ramp loss, :math:`\hat{\mathfrak R}_S \le
+    r\sqrt{\operatorname{tr}K + nc^2}/(n\gamma)`, and (T) through ramps on each cell
+    (:mod:`fairerm.bounds._terms`). ``holdout=True`` (either method): the sample was not used to
+    fit the model, and (R) and (T) are exact Clopper-Pearson tails.
+
+    :math:`\delta` is split by a union bound: :math:`\delta/3` for (R), :math:`\delta/(3m)` per cell
+    for (F) and :math:`\delta/(6m)` per cell and side for (T), for :math:`m` cells (groups x strata);
+    ``report.events`` lists every event. :math:`\kappa \ge \sup_x\|\phi(x)\|` (only (F), and the
+    ``"expected"`` Rademacher complexity, need it), :math:`\Delta \ge \sup\|\phi(x) - \phi(x')\|`.
 
     Parameters
     ----------
@@ -109,8 +118,18 @@ def generalization_report(
         Group of each sample (two or more groups).
     delta : float in (0, 1), default=0.05
         Total failure probability of all the bounds together.
+    method : {"pac-bayes", "rademacher"}, default="pac-bayes"
+        Which bounds (R) and (T) use (see above); ``"pac-bayes"`` is much tighter on every data
+        set we measured (``benchmarks/results/bounds_tightness.md``).
+    prior : {"refit"} or None, default="refit"
+        ``"refit"``: data-dependent priors, from copies of the model (same hyperparameters, same
+        kernel) fitted on the prior rows; ``None``: only the prior :math:`\mathcal N(0, I)` and every
+        row. Models that cannot be refitted, and samples of fewer than 20 rows, get ``None``.
+    prior_fraction : float in (0, 1), default=0.5
+        Share of the rows that fit the risk statement's prior (``method="pac-bayes"``).
     margin : float > 0, default=1.0
-        :math:`\gamma` of the ramp losses (1: the SVM's functional margin). Fix it before seeing data.
+        :math:`\gamma` of the ramp losses (1: the SVM's functional margin; ``"rademacher"`` only).
+        Fix it before seeing data.
     intercept_scale : float > 0, default=1.0
         :math:`c`, the value of the constant feature that carries the intercept; fix it before
         seeing data (the best value, :math:`c^2 = |b|\,(\overline{k(x,x)})^{1/2}/\|w\|`, depends on
@@ -139,8 +158,9 @@ def generalization_report(
     rademacher_draws : int, default=0
         If > 0, also report a Monte Carlo estimate of :math:`\frac{r}{n\gamma}\mathbb E\|\sum_i\sigma_i\phi(x_i)\|`
         from that many sign vectors (costs :math:`O(n^2)` kernel evaluations per draw for kernels; not used in the bound).
-    random_state : int or None
-        Seed of the Monte Carlo draws.
+    random_state : int or None, default=0
+        Seed of the random splits (``"pac-bayes"``) and of the Monte Carlo draws. The splits must
+        not depend on the data: any fixed seed, chosen before looking at the bounds.
 
     Returns
     -------
@@ -164,6 +184,13 @@ def generalization_report(
     Under Fairness Constraints". NeurIPS 2018. arXiv:1802.08626.
     P. Bartlett, S. Mendelson. "Rademacher and Gaussian complexities: risk bounds and structural
     results". JMLR 3, 2002.
+    J. Langford, J. Shawe-Taylor. "PAC-Bayes & margins". NIPS 2002.
+    D. McAllester. "Simplified PAC-Bayesian margin bounds". COLT 2003.
+    M. Seeger. "PAC-Bayesian generalisation error bounds for Gaussian process classification". JMLR 3, 2002.
+    A. Maurer. "A note on the PAC Bayesian theorem". arXiv:cs/0411099, 2004.
+    A. Ambroladze, E. Parrado-Hernandez, J. Shawe-Taylor. "Tighter PAC-Bayes bounds". NIPS 2006.
+    E. Parrado-Hernandez, A. Ambroladze, J. Shawe-Taylor, S. Sun. "PAC-Bayes bounds with data
+    dependent priors". JMLR 13, 2012.
 
     Examples
     --------

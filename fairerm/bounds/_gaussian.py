@@ -231,20 +231,23 @@ def margin_statement(family: GaussianFamily, rows: np.ndarray, signed_scores: np
     s, wt = signed_scores[active] / family.mean_norm, weights[active]
     etas, thetas, shrinks = np.asarray(family.eta_grid()), np.asarray(THETA_GRID), family.shrink_grid()
     level = delta / union
-    # empirical Gibbs losses for every (a, theta, mu), and KL for every (a, mu, eta)
+    # empirical Gibbs losses for every (a, theta, mu); the KL is increasing in the kl inverse's second
+    # argument, so for each (a, mu) only the eta of the grid with the smallest KL can attain the minimum
+    cross = _MU_SEARCH[:, None] ** 2 + etas[None, :] ** 2 - 2 * family.cosine * _MU_SEARCH[:, None] * etas[None, :]
+    best_eta = np.argmin(cross, axis=1)
     losses = np.empty((len(shrinks), thetas.size, _MU_SEARCH.size))
-    kl = np.empty((len(shrinks), _MU_SEARCH.size, etas.size))
+    kl = np.empty((len(shrinks), _MU_SEARCH.size))
     margin_sets = []
     for k, a in enumerate(shrinks):
         t, kl_shape = _shape_kl(family.shrinkable, a)
         margins = s / np.sqrt(np.maximum(z**2 @ t + off, 1e-300))
         margin_sets.append((margins, kl_shape))
         losses[k] = _gibbs_losses(thetas, _MU_SEARCH, margins, wt) / m
-        kl[k] = kl_shape + 0.5 * (_MU_SEARCH[:, None] ** 2 + etas[None, :] ** 2
-                                  - 2 * family.cosine * _MU_SEARCH[:, None] * etas[None, :])
-    values = pac_bayes_kl_upper(losses[:, :, :, None], kl[:, None, :, :], m, level) / ndtr(thetas)[None, :, None, None]
-    k, i_theta, i_mu, i_eta = np.unravel_index(int(np.argmin(values)), values.shape)
-    value, theta, eta = float(values[k, i_theta, i_mu, i_eta]), float(thetas[i_theta]), float(etas[i_eta])
+        kl[k] = kl_shape + 0.5 * cross[np.arange(_MU_SEARCH.size), best_eta]
+    values = pac_bayes_kl_upper(losses, kl[:, None, :], m, level) / ndtr(thetas)[None, :, None]
+    k, i_theta, i_mu = np.unravel_index(int(np.argmin(values)), values.shape)
+    i_eta = best_eta[i_mu]
+    value, theta, eta = float(values[k, i_theta, i_mu]), float(thetas[i_theta]), float(etas[i_eta])
     margins, kl_shape = margin_sets[k]
 
     def loss(mu):

@@ -284,7 +284,7 @@ def pac_bayes_report(view, y_signed, sens, strata, constraint, *, delta, interce
         assumptions=_assumptions(view, scale_source, kappa, prior_fraction, use_prior, random_state) + notes,
         method="pac-bayes", majority_error=float(min(np.mean(y_signed > 0), np.mean(y_signed < 0))),
         classifier="the deployed classifier h(x) = 1[f(x) > 0] of the model passed in (deterministic)",
-        statements=table,
+        statements=table, splits=_split_record(risk_split, cells_idx, cell_splits, covariance),
         pac_bayes={"n_prior": int(prior_rows.size), "n_bound": int(bound_rows.size),
                    "prior": risk_note or "a copy of the model refitted on the prior rows",
                    "risk_attained_by": risk_row["part"], "risk_binomial": risk_row["binomial"],
@@ -294,9 +294,20 @@ def pac_bayes_report(view, y_signed, sens, strata, constraint, *, delta, interce
     )
 
 
+def _split_record(risk_split, cells_idx, cell_splits, covariance) -> dict:
+    """The rows of every split, for inspection: which rows each prior may have seen."""
+    record = {"risk": {"prior_rows": risk_split[0], "bound_rows": risk_split[1]},
+              "landmarks": np.arange(0) if covariance is None else covariance.landmarks}
+    for (stratum, group, idx), split in zip(cells_idx, cell_splits):
+        bound, kept = (idx, idx[:0]) if split is None else split
+        record[(stratum, group)] = {"bound_rows": bound, "kept_rows": kept}
+    return record
+
+
 def _events(table, cells, delta_score) -> list:
     """Every event of the union bound with its failure probability (they sum to delta)."""
-    events = []
+    events = [(f"(F) mean embedding of cell {row.stratum} {row.group} (n = {row.n})", delta_score)
+              for row in cells.itertuples(index=False)]
     for row in table.itertuples(index=False):
         where = "all rows" if row.stratum == RISK else f"cell {row.stratum} {row.group}"
         name = "(R) risk" if row.stratum == RISK else f"(T) {row.statement}"
@@ -304,8 +315,6 @@ def _events(table, cells, delta_score) -> list:
             events.append((f"{name}, {where}: binomial tail of the prior classifier on its {row.n} bound rows",
                            row.binomial_delta))
         events.append((f"{name}, {where}: margin statement ({row.part}, m = {row.n}, J = {row.union})", row.delta))
-    for row in cells.itertuples(index=False):
-        events.insert(0, (f"(F) mean embedding of cell {row.stratum} {row.group} (n = {row.n})", delta_score))
     return events
 
 

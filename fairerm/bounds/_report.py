@@ -104,6 +104,12 @@ class GeneralizationReport:
         mu, KL), its Gibbs and deterministic empirical losses and its binomial part.
     pac_bayes : dict
         ``"pac-bayes"``: the split sizes, the prior, and the terms of the risk statement.
+    splits : dict
+        ``"pac-bayes"``: ``splits["risk"]`` holds the ``prior_rows`` and ``bound_rows`` of the
+        risk statements, ``splits[(stratum, group)]`` each cell's ``bound_rows`` (the half its
+        data-dependent statements are evaluated on; the prior was fitted on every other row) and
+        ``kept_rows``; ``splits["landmarks"]`` the prior rows a kernel model's prior covariance
+        was estimated on.
     """
 
     model_name: str
@@ -147,6 +153,7 @@ class GeneralizationReport:
     classifier: str = ""
     statements: pd.DataFrame | None = None
     pac_bayes: dict = field(default_factory=dict)
+    splits: dict = field(default_factory=dict)
 
     @property
     def _ramp_bound(self) -> float:
@@ -242,7 +249,8 @@ class GeneralizationReport:
     def _headline_lines(self) -> list[str]:
         lines = [f"{'quantity':<44}{'empirical':>11}{'true <=':>10}", "-" * 74]
         for label, emp, bound, vacuous in self._headline_rows():
-            lines.append(f"{label:<44}{_fmt(emp):>11}{_fmt(bound):>10}{'  VACUOUS' if vacuous else ''}")
+            weak = " (weak: >= 0.5)" if "thresholded" in label and not vacuous and bound >= 0.5 else ""
+            lines.append(f"{label:<44}{_fmt(emp):>11}{_fmt(bound):>10}{'  VACUOUS' if vacuous else weak}")
         lines.append(f"(VACUOUS: risk >= {_fmt(self.majority_error)}, the majority-class error; gap >= 1;")
         lines.append("  score gap >= 2 ||w|| kappa, what holds for every score of that norm)")
         return lines
@@ -358,8 +366,9 @@ def side_by_side(reports: dict) -> str:
         cells = ""
         for _, report in items:
             _, emp, bound, vacuous = [row for row in report._headline_rows() if "ramp" not in row[0]][k]
-            cells += f"{_fmt(emp):>11}{_fmt(bound) + ('*' if vacuous else ' '):>13}"
+            mark = "*" if vacuous else ("~" if k == 2 and bound >= 0.5 else " ")
+            cells += f"{_fmt(emp):>11}{_fmt(bound) + mark:>13}"
         lines.append(f"{label:<30}{cells}")
-    lines.append(f"* vacuous (risk >= majority-class error {_fmt(first.majority_error)}; gap >= 1; "
-                 "score gap >= 2 ||w|| kappa)")
+    lines.append(f"* vacuous (risk >= the majority-class error {_fmt(first.majority_error)}, gap >= 1, "
+                 "score gap >= 2||w||kappa); ~ weak (gap >= 0.5)")
     return "\n".join(lines)
