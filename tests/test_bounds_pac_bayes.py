@@ -319,7 +319,7 @@ def test_vacuous_bounds_are_marked():
     assert not informative.vacuous["risk"] and "VACUOUS" not in informative.summary().split("(VACUOUS")[0]
     table = side_by_side({"training sample": report, "same, rademacher": generalization_report(
         model, X, y, sensitive_features=s, delta=1e-6, method="rademacher")})
-    assert "training sample" in table and "*" in table and len(table.splitlines()) == 7
+    assert "training sample" in table and "*" in table and len(table.splitlines()) == 8
 
 
 def test_prior_none_and_models_that_cannot_be_refitted():

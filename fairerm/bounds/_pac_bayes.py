@@ -46,7 +46,7 @@ from ._gaussian import (
 from ._report import GeneralizationReport
 from ._terms import binomial_lower_bound, binomial_upper_bound
 
-__all__ = ["pac_bayes_report", "THEOREM", "RIDGE_REL", "N_LANDMARKS", "MIN_SPLIT"]
+__all__ = ["pac_bayes_report", "THEOREM", "THEOREM_SHORT", "RIDGE_REL", "N_LANDMARKS", "MIN_SPLIT"]
 
 RIDGE_REL = 1e-3  # lambda = 1e-3 tr(C_prior) in M = C_prior + lambda I
 N_LANDMARKS = 1500  # kernel models: the prior covariance is estimated on at most this many prior rows
@@ -77,6 +77,16 @@ classifier's own errors and rates on the bound rows are exact binomial
 statement: |mean_a f - mean_b f| + ||w|| (D_a + D_b), D_g as in the
 Rademacher report. delta: d_R = d/3 (half binomial, half margin), d/(3m)
 per cell for (F), d/(6m) per cell and side for the rates (halved likewise)."""
+
+
+THEOREM_SHORT = """\
+Theorem used for the training sample (docs/bounds.rst; the held-out column is Clopper-Pearson):
+  with probability >= 1 - delta, for the deployed h(x) = 1[f(x) > 0],
+  P(h(x) != y) <= CP(errors of h_p) + kl^-1(L, (KL(Q||P) + ln(J xi(m)/d)) / m) / Phi(theta),
+  h_p = the model refitted on the prior rows, CP its Clopper-Pearson tail on the m bound rows,
+  L = mean over the bound rows where h_p is right of Phi(theta - mu y f(x) / (|f|_M s(x))),
+  Q = Gaussian around f, P = Gaussian around h_p's score (PAC-Bayes-kl, Seeger 2002 / Maurer 2004);
+  each group's rate likewise on half its cell; DEO <= largest upper - smallest lower rate."""
 
 
 def _refit(view, rows, labels, groups):

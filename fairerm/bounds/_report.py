@@ -358,8 +358,8 @@ def side_by_side(reports: dict) -> str:
     """
     items = list(reports.items())
     first = items[0][1]
-    head = f"{'quantity':<30}" + "".join(f"{title[:22]:>24}" for title, _ in items)
-    sub = f"{'':<30}" + "".join(f"{'empirical':>11}{'true <=':>13}" for _ in items)
+    head = f"{'quantity':<26}" + "".join(f"{title[:24]:>26}" for title, _ in items)
+    sub = f"{'':<26}" + "".join(f"{'empirical':>12}{'true <=':>14}" for _ in items)
     lines = [head, sub, "-" * len(sub)]
     labels = ["risk: 0-1 error of h", "score gap (theorem)", f"{first.rate_gap_name} of h"]
     for k, label in enumerate(labels):
@@ -367,8 +367,8 @@ def side_by_side(reports: dict) -> str:
         for _, report in items:
             _, emp, bound, vacuous = [row for row in report._headline_rows() if "ramp" not in row[0]][k]
             mark = "*" if vacuous else ("~" if k == 2 and bound >= 0.5 else " ")
-            cells += f"{_fmt(emp):>11}{_fmt(bound) + mark:>13}"
-        lines.append(f"{label:<30}{cells}")
-    lines.append(f"* vacuous (risk >= the majority-class error {_fmt(first.majority_error)}, gap >= 1, "
-                 "score gap >= 2||w||kappa); ~ weak (gap >= 0.5)")
+            cells += f"{_fmt(emp):>12}{_fmt(bound) + mark:>14}"
+        lines.append(f"{label:<26}{cells}")
+    lines.append(f"* vacuous: risk >= the majority-class error {_fmt(first.majority_error)}, gap >= 1, score gap")
+    lines.append("  >= 2 ||w|| kappa (what holds for any score of that norm); ~ weak: gap >= 0.5")
     return "\n".join(lines)
