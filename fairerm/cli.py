@@ -202,7 +202,7 @@ def _format_guarantees(result: dict, report, holdout, verbose: bool) -> str:
     lines += ["",
               f"Training sample: priors refitted on {pb.get('n_prior', 0)} of the {report.n_samples} rows (risk) and "
               "on all rows but",
-              "  half of each group's cell (rates), each bound evaluated on rows its prior did not see; kept:",
+              "  3/4 of each group's cell (rates), each bound evaluated on rows its prior did not see; kept:",
               "  the better of that and the N(0, I) prior on all rows (risk: "
               f"{pb.get('risk_attained_by', '')}).",
               "Held-out: exact Clopper-Pearson tails for the fitted (then fixed) classifier on the test rows.",

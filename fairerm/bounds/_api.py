@@ -84,9 +84,9 @@ def generalization_report(
     ``method="pac-bayes"`` (default): (R) and (T) by the PAC-Bayes-kl theorem (Seeger 2002; Maurer
     2004) with Gaussian posteriors around :math:`f` and priors learned on part of the sample
     (Ambroladze et al. 2006; Parrado-Hernandez et al. 2012): a copy of the model is refitted on a
-    random ``prior_fraction`` of the rows (risk) and, per cell, on every row but a random half of
-    the cell, and each statement is evaluated only on rows its prior did not see. The deterministic
-    :math:`h` is reached through a Gibbs margin loss, :math:`\mathbf 1[yf \le 0] \le
+    random ``prior_fraction`` of the rows (risk) and, per cell, on every row but a random three
+    quarters of the cell, and each statement is evaluated only on rows its prior did not see. The
+    deterministic :math:`h` is reached through a Gibbs margin loss, :math:`\mathbf 1[yf \le 0] \le
     Q(yg \le \theta\sigma)/\Phi(\theta)`, and the prior classifier's own errors and rates enter as
     exact binomial tails. Each statement is also made with the prior :math:`\mathcal N(0, I)` on all
     rows, and the smaller bound is kept (half of its delta each). Derivation and constants:

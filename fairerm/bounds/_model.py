@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+from sklearn import get_config
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
@@ -231,7 +232,9 @@ def _fit_copy(model: Any, X: Any, labels: np.ndarray, groups: np.ndarray, *, num
     if numeric_gamma and isinstance(getattr(model, "gamma", None), str):
         copy.set_params(gamma=float(model.gamma_))  # the same kernel, not one re-estimated on the subsample
     params = {}
-    if isinstance(getattr(copy, "steps", None), list):
+    if isinstance(getattr(copy, "steps", None), list) and get_config().get("enable_metadata_routing", False):
+        params = {"sensitive_features": groups}  # routed to the steps that requested it
+    elif isinstance(getattr(copy, "steps", None), list):
         params = {f"{name}__sensitive_features": groups for name, step in copy.steps
                   if step not in (None, "passthrough") and _accepts_sensitive_features(step)}
     elif _accepts_sensitive_features(copy):

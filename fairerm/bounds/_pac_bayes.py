@@ -11,9 +11,9 @@ margin loss). In short, for the fitted score :math:`f` and the deployed :math:`h
   :math:`\mathbf 1[h \ne y] \le \mathbf 1[yf_p \le 0] + \mathbf 1[yf_p > 0]\mathbf 1[yf \le 0]`:
   the first term is a fixed event on the bound part (exact Clopper-Pearson tail), the second is
   bounded by the margin statement;
-* **rates** -- for each cell :math:`C` (group x label), a random half :math:`C_b` of the cell is
-  the bound part and the prior is fitted on every other row, with the other half of :math:`C`
-  counted twice (so that the cell keeps its weight): given all labels and groups, the
+* **rates** -- for each cell :math:`C` (group x label), a random three quarters :math:`C_b` of the
+  cell are the bound part and the prior is fitted on every other row, with the remaining quarter of
+  :math:`C` counted four times (so that the cell keeps its weight): given all labels and groups, the
   :math:`x` of :math:`C_b` are i.i.d. from :math:`P(x \mid C)` and independent of that prior. Then
   :math:`P_C(h = 1) \le P_C(h_p = 1) + P_C(f \ge 0, h_p = 0)` and
   :math:`P_C(h = 1) \ge P_C(h_p = 1) - P_C(f \le 0, h_p = 1)`, binomial tails for the first terms
@@ -50,6 +50,7 @@ __all__ = ["pac_bayes_report", "THEOREM", "THEOREM_SHORT", "RIDGE_REL", "N_LANDM
 
 RIDGE_REL = 1e-3  # lambda = 1e-3 tr(C_prior) in M = C_prior + lambda I
 N_LANDMARKS = 1500  # kernel models: the prior covariance is estimated on at most this many prior rows
+CELL_BOUND_SHARE = 0.75  # each cell's rates are bounded on this share of the cell; the rest is counted 4 times
 MIN_SPLIT = 20  # fewer rows (or a cell of one row): no data-dependent prior
 _EXPLICIT_MAX = 2000
 RISK = "(risk)"  # the stratum name of the risk statements in ``report.statements``  # finite-dimensional features up to this dimension get the prior's covariance
@@ -86,7 +87,7 @@ Theorem used for the training sample (docs/bounds.rst; the held-out column is Cl
   h_p = the model refitted on the prior rows, CP its Clopper-Pearson tail on the m bound rows,
   L = mean over the bound rows where h_p is right of Phi(theta - mu y f(x) / (|f|_M s(x))),
   Q = Gaussian around f, P = Gaussian around h_p's score (PAC-Bayes-kl, Seeger 2002 / Maurer 2004);
-  each group's rate likewise on half its cell; DEO <= largest upper - smallest lower rate."""
+  each group's rate likewise on 3/4 of its cell; DEO <= largest upper - smallest lower rate."""
 
 
 def _refit(view, rows, labels, groups):
@@ -136,7 +137,7 @@ def _family(view, prior_view, cov_rows, intercept_scale, covariance):
 
 def _splits(n, cells_idx, use_prior, prior_fraction, rng):
     """Every random split, drawn first from the seed alone: (prior rows, bound rows), and per cell
-    (bound half, kept half) or None."""
+    (bound part, kept part) or None."""
     if not use_prior:
         return (np.arange(0), np.arange(n)), [None] * len(cells_idx)
     perm = rng.permutation(n)
@@ -148,8 +149,8 @@ def _splits(n, cells_idx, use_prior, prior_fraction, rng):
             cells.append(None)
             continue
         shuffled = rng.permutation(idx)
-        half = int(math.ceil(idx.size / 2))
-        cells.append((np.sort(shuffled[:half]), np.sort(shuffled[half:])))
+        size = min(int(math.ceil(idx.size * CELL_BOUND_SHARE)), idx.size - 1)
+        cells.append((np.sort(shuffled[:size]), np.sort(shuffled[size:])))
     return risk, cells
 
 
@@ -198,7 +199,7 @@ def _cell(view, idx, others, split, labels, groups, intercept_scale, covariance,
     """(lower, upper) bounds on P(h = 1 | cell), the statement rows, the bound rows, the prior note, prior rate.
 
     Each side is the better of the prior-free statement on the whole cell and, with a split, the
-    data-dependent one on the cell's bound half (half of ``delta_side`` each)."""
+    data-dependent one on the cell's bound part (half of ``delta_side`` each)."""
     level = delta_side / 2 if split is not None else delta_side
     f_all = view.scores[idx]
     free = _family(view, None, idx[:0], intercept_scale, None)
@@ -210,15 +211,16 @@ def _cell(view, idx, others, split, labels, groups, intercept_scale, covariance,
     if split is None:
         return lower, upper, statements, idx, None, np.nan
     bound_rows, kept = split
-    fit_rows = np.concatenate([others, kept, kept])  # the kept half twice: the cell keeps its weight
+    copies = int(round(1.0 / (1.0 - CELL_BOUND_SHARE)))  # the kept part repeated: the cell keeps its weight
+    fit_rows = np.concatenate([others] + [kept] * copies)
     prior_view, note = _refit(view, fit_rows, labels, groups)
     family = _family(view, prior_view, fit_rows, intercept_scale, covariance)
     f = view.scores[bound_rows]
     if prior_view is None:
         up = margin_statement(family, bound_rows, -f, np.ones(f.size), level)
         down = margin_statement(family, bound_rows, f, np.ones(f.size), level)
-        statements += [_statement_row("upper rate", "N(0, I), bound half", up),
-                       _statement_row("lower rate", "N(0, I), bound half", down)]
+        statements += [_statement_row("upper rate", "N(0, I), bound part", up),
+                       _statement_row("lower rate", "N(0, I), bound part", down)]
         return (max(lower, statements[-1]["value"]), min(upper, statements[-2]["value"]), statements, bound_rows,
                 note, np.nan)
     prior_positive = prior_view.scores[bound_rows] > 0
@@ -331,7 +333,8 @@ def _events(table, cells, delta_score) -> list:
 def _assumptions(view, scale_source, kappa, prior_fraction, use_prior, random_state) -> list[str]:
     split = (f"The sample is split by a random permutation (random_state={random_state!r}), independent of the "
              f"data: {prior_fraction:g} of the rows fit the risk's prior, the rest bound it; each cell's rates are "
-             "bounded on a random half of the cell, with a prior fitted on every other row (the other half twice). "
+             "bounded on a random three quarters of the cell, with a prior fitted on every other row (the remaining "
+             "quarter four times). "
              "No prior sees the rows its statement is evaluated on." if use_prior else
              "No data-dependent prior: the prior N(0, I) on (phi(x), c) is fixed in advance and every row is used.")
     scale = {

@@ -106,7 +106,7 @@ class GeneralizationReport:
         ``"pac-bayes"``: the split sizes, the prior, and the terms of the risk statement.
     splits : dict
         ``"pac-bayes"``: ``splits["risk"]`` holds the ``prior_rows`` and ``bound_rows`` of the
-        risk statements, ``splits[(stratum, group)]`` each cell's ``bound_rows`` (the half its
+        risk statements, ``splits[(stratum, group)]`` each cell's ``bound_rows`` (the part its
         data-dependent statements are evaluated on; the prior was fitted on every other row) and
         ``kept_rows``; ``splits["landmarks"]`` the prior rows a kernel model's prior covariance
         was estimated on.
