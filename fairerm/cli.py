@@ -100,7 +100,8 @@ def run_demo(args) -> dict:
         })
         fitted[name] = model
     fair_name = list(models)[-1]
-    _progress("computing the generalization reports (the PAC-Bayes priors refit the model 3 times) ...", quiet=quiet)
+    _progress("computing the generalization reports (the PAC-Bayes priors refit the model once for the risk "
+              "and once per group) ...", quiet=quiet)
     start = time.perf_counter()
     report = generalization_report(fitted[fair_name], X_train, y_train, sensitive_features=s_train, delta=args.delta)
     report_seconds = time.perf_counter() - start

@@ -16,7 +16,9 @@ from scipy.stats import binom
 
 from fairerm import FairKernelSVC, FairLinearSVC
 from fairerm.bounds import generalization_report
-from test_bounds_coverage import FEATURE_BOUND, GRIDS, P_B, draw, projection_svm, score_function
+from test_bounds_coverage import FEATURE_BOUND, GRIDS, P_B, draw, projection_svm, quadrature_grid, score_function
+
+GRIDS.setdefault(32, quadrature_grid(32))  # kernel models: 32^3 points per group (a kernel row per point)
 
 
 def true_rates(score, resolution):
@@ -99,7 +101,7 @@ def test_pac_bayes_coverage_quick():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("which", ["projection", "fair_linear_svc"])
+@pytest.mark.parametrize("which", ["projection", pytest.param("fair_linear_svc", marks=pytest.mark.extended)])
 def test_pac_bayes_coverage_linear_200_draws(which):
     delta = 0.05
     if which == "projection":
@@ -118,9 +120,9 @@ def test_pac_bayes_coverage_kernel_200_draws():
     delta = 0.05
 
     def fit(x, y, s):
-        return FairKernelSVC(C=1.0, gamma=0.5).fit(x, y, sensitive_features=s)
+        return FairKernelSVC(C=1.0, gamma=0.2).fit(x, y, sensitive_features=s)
 
-    r = run(fit, n=500, n_draws=200, delta=delta, seed=2, resolution=40)
+    r = run(fit, n=1000, n_draws=200, delta=delta, seed=2, resolution=32)
     print("\n" + summary(r))
     check_honesty(r, delta)
-    assert np.all(r["risk_bound"] < 1.0)
+    assert np.mean(r["risk_vacuous"]) < 0.5  # at n = 1000 the bound says something in most draws

@@ -286,7 +286,7 @@ def _refine(loss, kl_shape, eta, cosine, i, m, delta) -> tuple[float, float]:
     ratio = (math.sqrt(5) - 1) / 2
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
     fa, fb = value(a), value(b)
-    for _ in range(24):
+    for _ in range(20):
         if fa < fb:
             hi, b, fb = b, a, fa
             a = hi - ratio * (hi - lo)

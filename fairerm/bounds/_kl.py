@@ -49,6 +49,7 @@ _BISECTION_STEPS = 56  # halves [0, 1] to 1.4e-17
 # kl(q||p) is computed with an absolute rounding error of about 1e-16, which near p = q (kl ~ (p-q)^2)
 # moves the root by up to ~1e-8: the inverses are padded outwards by 1e-8 so that they stay valid.
 _PAD = 1e-8
+_NEWTON_STEPS = 40
 
 
 def kl_bernoulli(q, p) -> np.ndarray:
@@ -62,7 +63,7 @@ def kl_bernoulli(q, p) -> np.ndarray:
 
 def _bisect(q: np.ndarray, bound: np.ndarray, lo: np.ndarray, hi: np.ndarray, upper: bool) -> np.ndarray:
     """Bisection for kl(q||p) = bound on [lo, hi]; kl(q||.) is monotone there (increasing for the
-    upper inverse, decreasing for the lower)."""
+    upper inverse, decreasing for the lower). Returns the outer end of the final bracket, padded."""
     entropy = xlogy(q, q) + xlogy(1 - q, 1 - q)
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(_BISECTION_STEPS):
@@ -80,14 +81,37 @@ def _bisect(q: np.ndarray, bound: np.ndarray, lo: np.ndarray, hi: np.ndarray, up
 def kl_inverse_upper(q, bound) -> np.ndarray:
     r"""The largest :math:`p \in [q, 1]` with :math:`\mathrm{kl}(q\|p) \le` ``bound``, elementwise.
 
-    :math:`p \mapsto \mathrm{kl}(q\|p)` is 0 at :math:`p = q` and increasing on :math:`[q, 1]`, so
-    the set is an interval :math:`[q, p^*]` and bisection finds :math:`p^*`; the returned value is
-    the right end of the final bracket plus ``1e-8`` (the rounding of kl near :math:`p = q`), so it
-    never falls below :math:`p^*` (a valid upper bound).
+    :math:`F(p) = \mathrm{kl}(q\|p) - \varepsilon` is convex and increasing on :math:`[q, 1)`, so
+    Newton's method started right of the root stays right of it (each tangent lies below
+    :math:`F`): every iterate is a valid upper bound, and it converges quadratically. The start
+    :math:`p_0 = q + \varepsilon + \sqrt{\varepsilon^2 + 2q\varepsilon}` is right of the root because
+    :math:`\mathrm{kl}(q\|p) \ge (p - q)^2/(2p)` for :math:`p \ge q`, or, when smaller,
+    :math:`p_0 = 1 - (1-q)e^{-(\varepsilon - q\ln q)/(1-q)}`, because :math:`\mathrm{kl}(q\|p) \ge
+    q\ln q + (1-q)\ln\frac{1-q}{1-p}`; where the start rounds to 1, bisection. The result is padded by ``1e-8`` (the rounding of kl near :math:`p = q`), so it never
+    falls below :math:`p^*`.
     """
     q, bound = np.broadcast_arrays(np.clip(np.asarray(q, float), 0.0, 1.0), np.asarray(bound, float))
-    out = _bisect(q, bound, q.copy(), np.ones_like(q), upper=True)
-    return np.where(np.isinf(bound), 1.0, out)
+    shape = q.shape
+    q, bound = q.ravel(), bound.ravel()
+    eps = np.maximum(bound, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        entropy = xlogy(q, q) + xlogy(1 - q, 1 - q)
+        # two starts right of the root: refined Pinsker, and kl >= (1-q) ln((1-q)/(1-p)) + q ln q
+        tail = 1.0 - (1.0 - q) * np.exp(-(eps - xlogy(q, q)) / np.maximum(1.0 - q, 1e-300))
+        p = np.minimum(np.minimum(q + eps + np.sqrt(eps * eps + 2.0 * q * eps), tail), 1.0)
+        far = (p >= 1.0) & (q < 1.0)  # the start rounds to 1: bisection there
+        for _ in range(_NEWTON_STEPS):
+            inside = (p < 1.0) & (p > q)
+            value = entropy - xlogy(q, p) - xlogy(1 - q, 1 - p) - eps
+            slope = (p - q) / (p * (1.0 - p))
+            step = np.where(inside & (value > 0) & (slope > 0), value / slope, 0.0)
+            p = np.maximum(p - step, q)
+            if np.all(step <= 1e-15):
+                break
+    out = np.minimum(p + _PAD, 1.0)
+    if np.any(far):
+        out[far] = _bisect(q[far], eps[far], q[far].copy(), np.ones(int(far.sum())), upper=True)
+    return np.where(np.isinf(bound), 1.0, out).reshape(shape)
 
 
 def kl_inverse_lower(q, bound) -> np.ndarray:
@@ -103,18 +127,33 @@ def kl_inverse_upper_scalar(q: float, bound: float) -> float:
     q = min(max(float(q), 0.0), 1.0)
     if not math.isfinite(bound):
         return 1.0
-    entropy = (q * math.log(q) if q > 0 else 0.0) + ((1 - q) * math.log(1 - q) if q < 1 else 0.0)
-    lo, hi = q, 1.0
-    for _ in range(_BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        if mid >= 1.0:
+    eps = max(float(bound), 0.0)
+    entropy = (q * math.log(q) if q > 0 else 0.0) + ((1 - q) * math.log1p(-q) if q < 1 else 0.0)
+    tail = 1.0 - (1.0 - q) * math.exp(-(eps - (q * math.log(q) if q > 0 else 0.0)) / (1.0 - q)) if q < 1 else 1.0
+    p = min(q + eps + math.sqrt(eps * eps + 2.0 * q * eps), tail, 1.0)
+    if p >= 1.0:  # the start was capped at 1: bisection (large bounds)
+        lo, hi = q, 1.0
+        for _ in range(_BISECTION_STEPS):
+            mid = 0.5 * (lo + hi)
+            if mid >= 1.0:
+                break
+            cross = (q * math.log(mid) if q > 0 else 0.0) + ((1 - q) * math.log1p(-mid) if q < 1 else 0.0)
+            if entropy - cross > eps:
+                hi = mid
+            else:
+                lo = mid
+        return min(hi + _PAD, 1.0)
+    for _ in range(_NEWTON_STEPS):
+        if not q < p < 1.0:
             break
-        cross = (q * math.log(mid) if q > 0 else 0.0) + ((1 - q) * math.log(1 - mid) if q < 1 else 0.0)
-        if entropy - cross > bound:
-            hi = mid
-        else:
-            lo = mid
-    return min(hi + _PAD, 1.0)
+        value = entropy - (q * math.log(p) if q > 0 else 0.0) - (1 - q) * math.log(1 - p) - eps
+        if value <= 0:
+            break
+        step = value * p * (1.0 - p) / (p - q)
+        p = max(p - step, q)
+        if step <= 1e-15:
+            break
+    return min(p + _PAD, 1.0)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -357,7 +357,7 @@ def side_by_side(reports: dict) -> str:
         Column titles and the reports (of the same model, notion and delta).
     """
     items = list(reports.items())
-    first = items[0][1]
+    first = items[0][1]  # labels from the first report
     head = f"{'quantity':<26}" + "".join(f"{title[:24]:>26}" for title, _ in items)
     sub = f"{'':<26}" + "".join(f"{'empirical':>12}{'true <=':>14}" for _ in items)
     lines = [head, sub, "-" * len(sub)]
@@ -369,6 +369,7 @@ def side_by_side(reports: dict) -> str:
             mark = "*" if vacuous else ("~" if k == 2 and bound >= 0.5 else " ")
             cells += f"{_fmt(emp):>12}{_fmt(bound) + mark:>14}"
         lines.append(f"{label:<26}{cells}")
-    lines.append(f"* vacuous: risk >= the majority-class error {_fmt(first.majority_error)}, gap >= 1, score gap")
+    majority = ", ".join(f"{_fmt(report.majority_error)}" for _, report in items)
+    lines.append(f"* vacuous: risk >= the sample's majority-class error ({majority}), gap >= 1, score gap")
     lines.append("  >= 2 ||w|| kappa (what holds for any score of that norm); ~ weak: gap >= 0.5")
     return "\n".join(lines)
