@@ -38,8 +38,9 @@ test-all: $(VENV)/.test-installed
 docs: $(VENV)/.test-installed
 	$(PY) -m sphinx -W -b html docs docs/_build/html
 
+# The pytest-benchmark suites are benchmarks/bench_*.py (their file pattern is not pytest's test_*.py).
 bench: $(VENV)/.test-installed
-	$(PY) -m pytest benchmarks --benchmark-enable -q
+	$(PY) -m pytest benchmarks -o python_files="bench_*.py" -p no:cacheprovider --benchmark-enable -q
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

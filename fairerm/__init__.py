@@ -27,7 +27,7 @@ _LAZY = {
     "FairKernelSVC": "fairerm.svm",
     "fair_path": "fairerm.path",
     "FairPath": "fairerm.path",
-    "WassersteinFairRegressor": "fairerm.postprocessing",
+    "WassersteinFairRegressor": "fairerm.regression",
     "FairRidge": "fairerm.regression",
     "FairRepresentation": "fairerm.representation",
     "generalization_report": "fairerm.bounds",

@@ -25,12 +25,13 @@ __all__ = [
     "check_consistent_length",
     "check_scalar",
     "check_option",
+    "check_feature_names",
     "SensitiveEncoding",
     "BinaryTargetEncoding",
 ]
 
 
-def check_features(X: Any, *, name: str = "X", dtype=np.float64, allow_sparse: bool = False) -> np.ndarray:
+def check_features(X: Any, *, name: str = "X", dtype=np.float64) -> np.ndarray:
     """Return ``X`` as a finite 2-D C-contiguous array, or raise a clear error.
 
     Raises
@@ -45,7 +46,7 @@ def check_features(X: Any, *, name: str = "X", dtype=np.float64, allow_sparse: b
     try:
         return check_array(
             X,
-            accept_sparse="csr" if allow_sparse else False,
+            accept_sparse=False,
             dtype=dtype,
             order="C",
             ensure_all_finite=True,
@@ -58,6 +59,62 @@ def check_features(X: Any, *, name: str = "X", dtype=np.float64, allow_sparse: b
         if isinstance(exc, TypeError):
             raise FairermTypeError(msg) from exc
         raise FairermValueError(msg) from exc
+
+
+def _column_names(X: Any) -> np.ndarray | None:
+    """The column names of a DataFrame-like ``X`` when they are all strings (scikit-learn's rule)."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    if names.size and all(isinstance(name, str) for name in names):
+        return names
+    return None
+
+
+def check_feature_names(estimator: Any, X: Any, *, reset: bool) -> None:
+    """Record (``reset=True``) or check (``reset=False``) the column names of ``X``, as scikit-learn does.
+
+    A model fitted on named columns refuses, at predict time, columns that are named differently or
+    come in another order: predicting from reordered columns would silently mix up the features.
+
+    Raises
+    ------
+    FairermValueError
+        ``reset=False`` and the names of ``X`` differ from ``estimator.feature_names_in_``.
+    """
+    names = _column_names(X)
+    if reset:
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return
+    fitted = getattr(estimator, "feature_names_in_", None)
+    kind = type(estimator).__name__
+    if fitted is None:
+        if names is not None:
+            warnings.warn(f"X has feature names, but {kind} was fitted without feature names", UserWarning,
+                          stacklevel=3)
+        return
+    if names is None:
+        warnings.warn(f"X does not have valid feature names, but {kind} was fitted with feature names",
+                      UserWarning, stacklevel=3)
+        return
+    if len(names) == len(fitted) and np.array_equal(names, fitted):
+        return
+    if sorted(names.tolist()) == sorted(fitted.tolist()):
+        raise FairermValueError(
+            f"X: the feature names are the same as in fit but in another order; {kind} would mix up the "
+            f"features. Fitted order: {fitted.tolist()[:10]}; got: {names.tolist()[:10]}. Reorder the columns "
+            f"(e.g. X[model.feature_names_in_])."
+        )
+    unseen = [name for name in names.tolist() if name not in set(fitted.tolist())][:5]
+    missing = [name for name in fitted.tolist() if name not in set(names.tolist())][:5]
+    raise FairermValueError(
+        f"X: the feature names should match those that were passed during fit. Feature names unseen at fit "
+        f"time: {unseen}; feature names seen at fit time, yet now missing: {missing}."
+    )
 
 
 class SensitiveEncoding:
@@ -99,36 +156,87 @@ def warn_column_vector(name: str = "y") -> None:
                   f"{name} to (n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=4)
 
 
-def _as_1d_labels(values: Any, name: str, *, warn_column: bool = False) -> np.ndarray:
+def _missing(values: np.ndarray) -> np.ndarray:
+    """Boolean mask of missing entries (NaN, None, pandas NA/NaT) of a 1-D array."""
+    if values.dtype.kind == "f":
+        return ~np.isfinite(values)
+    if values.dtype == object:
+        return np.asarray(pd.isna(values), dtype=bool)
+    return np.zeros(values.shape[0], dtype=bool)
+
+
+def _refuse_missing(values: np.ndarray, name: str, column: Any = None, *, from_pandas: bool = False) -> None:
+    missing = _missing(values)
+    if missing.any():
+        rows = np.flatnonzero(missing)[:5].tolist()
+        where = f"{name} column {column!r}" if column is not None else name
+        what = ("NaN or infinite values" if values.dtype.kind == "f" and not from_pandas
+                else "missing values (NaN/None)")
+        raise FairermValueError(
+            f"{where} contains {what} at rows {rows}{' ...' if missing.sum() > 5 else ''}; every sample "
+            f"needs a group{' in every column' if column is not None else ''}. Impute or drop those rows first."
+        )
+
+
+def _columns(values: Any) -> list | None:
+    """``[(column name, 1-D array), ...]`` for a 2-D input with several columns, else None."""
+    if isinstance(values, pd.DataFrame):
+        return [(column, values[column].to_numpy()) for column in values.columns] if values.shape[1] > 1 else None
+    arr = np.asarray(values) if not isinstance(values, (pd.Series, pd.Index)) else None
+    if arr is not None and arr.ndim == 2 and arr.shape[1] > 1:
+        return [(j, arr[:, j]) for j in range(arr.shape[1])]
+    return None
+
+
+def _as_1d_labels(values: Any, name: str, *, warn_column: bool = False, multi_column: bool = False) -> np.ndarray:
+    """One label per sample as a 1-D array, or a clear error.
+
+    A single column (DataFrame, (n, 1) array) is taken as 1-D (with scikit-learn's
+    ``DataConversionWarning`` when ``warn_column``). Several columns are refused, unless
+    ``multi_column``: then each sample's label is the *tuple* of its column values (fairlearn's
+    intersectional groups), and a missing value in any column is refused naming the column.
+    """
     if values is None:
         raise FairermValueError(f"{name} is required; got None.")
+    columns = _columns(values)
+    if columns is not None:
+        if not multi_column:
+            shape = getattr(values, "shape", (len(values), len(columns)))
+            raise FairermValueError(
+                f"{name} must be 1-D (one label per sample); got {len(columns)} columns, shape {tuple(shape)}. "
+                f"Multi-output targets are not supported: pass one column (a column vector is accepted)."
+            )
+        for column, column_values in columns:
+            _refuse_missing(column_values, name, column, from_pandas=isinstance(values, pd.DataFrame))
+        tuples = pd.Series(list(zip(*(column_values.tolist() for _, column_values in columns))), dtype=object)
+        return tuples.to_numpy()
     if isinstance(values, pd.DataFrame):
-        if values.shape[1] == 1:
-            if warn_column:
-                warn_column_vector(name)
-            values = values.iloc[:, 0]
-        else:
-            # Several sensitive columns: their combinations are the groups (as fairlearn does).
-            values = values.astype(str).agg(",".join, axis=1)
-    if isinstance(values, (pd.Series, pd.Index)):
-        if values.isna().any():
-            raise FairermValueError(f"{name} contains missing values (NaN/None); every sample needs a group.")
-        arr = values.to_numpy()
-    else:
-        arr = np.asarray(values)
+        if warn_column:
+            warn_column_vector(name)
+        values = values.iloc[:, 0]
+    from_pandas = isinstance(values, (pd.Series, pd.Index))
+    arr = values.to_numpy() if from_pandas else np.asarray(values)
     if arr.ndim == 2 and arr.shape[1] == 1:
         if warn_column:
             warn_column_vector(name)
         arr = arr[:, 0]
-    elif arr.ndim == 2:
-        arr = np.array([",".join(map(str, row)) for row in arr], dtype=object)
     if arr.ndim != 1:
         raise FairermValueError(f"{name} must be 1-D (one label per sample); got an array of shape {arr.shape}.")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise FairermValueError(f"{name} contains NaN or infinite values; every sample needs a group.")
-    if arr.dtype == object and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in arr):
-        raise FairermValueError(f"{name} contains missing values (NaN/None); every sample needs a group.")
+    _refuse_missing(arr, name, from_pandas=from_pandas)
     return arr
+
+
+def _unique(arr: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct labels and the code of each sample; mixed, unorderable types are refused."""
+    try:
+        labels, codes = np.unique(arr, return_inverse=True)
+    except TypeError as exc:
+        kinds = sorted({type(v).__name__ for v in arr.tolist()})
+        raise FairermTypeError(
+            f"{name} mixes label types that cannot be compared ({', '.join(kinds)}); use one type, e.g. "
+            f"{name}.astype(str)."
+        ) from exc
+    return labels, codes.ravel()
 
 
 def check_sensitive_features(
@@ -140,23 +248,23 @@ def check_sensitive_features(
 ) -> SensitiveEncoding:
     """Encode a sensitive attribute as integer group codes.
 
-    Accepts a 1-D array-like, a pandas Series, or a DataFrame (several columns: each
-    combination of values is a group).
+    Accepts a 1-D array-like, a pandas Series, or several columns (a DataFrame or a 2-D array): each
+    sample's group is then the *tuple* of its column values (intersectional groups, as in fairlearn),
+    e.g. ``("F", "Black")``.
 
     Raises
     ------
     ValueError
-        Missing values, wrong length, or fewer than ``min_groups`` distinct groups.
+        Missing values (naming the column), wrong length, or fewer than ``min_groups`` distinct groups.
+    TypeError
+        Labels of types that cannot be compared.
     """
-    arr = _as_1d_labels(sensitive_features, name)
+    arr = _as_1d_labels(sensitive_features, name, multi_column=True)
     if n_samples is not None and arr.shape[0] != n_samples:
         raise FairermValueError(
             f"{name} has {arr.shape[0]} entries but X has {n_samples} samples; they must have the same length."
         )
-    try:
-        groups, codes = np.unique(arr, return_inverse=True)
-    except TypeError as exc:  # mixed, unorderable types
-        raise FairermTypeError(f"{name} mixes label types that cannot be compared ({exc}); use one type.") from exc
+    groups, codes = _unique(arr, name)
     if len(groups) < min_groups:
         raise FairermValueError(
             f"{name} has {len(groups)} distinct group(s) ({list(groups)!r}); at least {min_groups} are needed "
@@ -190,7 +298,7 @@ def check_binary_target(y: Any, n_samples: int | None = None, *, name: str = "y"
         raise FairermValueError(
             f"{name} has {arr.shape[0]} entries but X has {n_samples} samples; they must have the same length."
         )
-    classes, codes = np.unique(arr, return_inverse=True)
+    classes, codes = _unique(arr, name)
     if len(classes) != 2:
         shown = list(classes[:10])
         raise FairermValueError(

@@ -1,4 +1,4 @@
-r"""Approximate kernel feature maps that turn kernel FERM into linear FERM (DESIGN.md 2.3, large n).
+r"""Approximate kernel feature maps that turn kernel FERM into linear FERM (large n; docs/scaling.rst).
 
 An explicit map :math:`z: \mathbb R^d \to \mathbb R^D` with :math:`\langle z(x), z(x')\rangle \approx
 k(x, x')` replaces the reproducing-kernel feature map :math:`\phi`; linear FERM on the rows

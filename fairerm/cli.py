@@ -5,6 +5,10 @@ official train/test split) and prints accuracy, DEO, DDP and fit time for each (
 fit, so Numba's compilation is not counted), then the fair model's guarantees: the PAC-Bayes bounds
 from the training sample next to the exact binomial bounds from the held-out test split
 (``--verbose``: the full reports). ``--json`` prints the same numbers for a program.
+``fairerm reproduce`` runs the FERM paper's table against baselines from the installed package
+(:mod:`fairerm.baselines`), writing into a folder of the user's choice. ``fairerm fetch`` fills
+the dataset cache. Every option is checked by the parser (exit status 2, naming the option)
+before any work starts; a command that fails later exits with status 1 and one message.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
+
+from . import _argtypes
 
 __all__ = ["main"]
 
 DATASETS = ("adult", "compas", "german", "synthetic")
+FETCHABLE = ("adult", "compas", "german")
 
 
 def _progress(message: str, *, quiet: bool) -> None:
@@ -213,35 +219,29 @@ def _format_guarantees(result: dict, report, holdout, verbose: bool) -> str:
     return "\n".join(lines)
 
 
-def _find_reproduce_script() -> Path:
-    candidates = [Path(__file__).resolve().parent.parent / "benchmarks" / "reproduce_ferm.py",
-                  Path.cwd() / "benchmarks" / "reproduce_ferm.py"]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise SystemExit("fairerm reproduce needs a source checkout of fairerm (benchmarks/reproduce_ferm.py was not "
-                     "found next to the package or in the current directory).")
-
-
 def run_reproduce(argv: list[str]) -> int:
-    import importlib.util
+    """``fairerm reproduce ARGS``: the package's own protocol (nothing is read from the current folder)."""
+    from .baselines._command import main as reproduce_main
 
-    path = _find_reproduce_script()
-    spec = importlib.util.spec_from_file_location("fairerm_reproduce_ferm", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent.parent))
-    spec.loader.exec_module(module)
-    return int(module.main(argv) or 0)
+    return reproduce_main(argv, prog="fairerm reproduce", command="fairerm reproduce")
 
 
 def run_fetch(args) -> int:
+    """Put a verified copy of each dataset's raw files in the cache; exit status 1 if one cannot be."""
     from . import datasets
+    from .datasets import _fetch, _real
+    from .exceptions import DataSourceError
 
-    for name in args.datasets:
+    for name in dict.fromkeys(args.datasets or FETCHABLE):
         start = time.perf_counter()
-        bunch = datasets.load_adult(subset="all") if name == "adult" else getattr(datasets, f"load_{name}")()
-        print(f"{name}: {len(bunch.target)} rows ready in {datasets.get_data_home()} "
-              f"({time.perf_counter() - start:.1f} s)")
+        try:
+            paths = [_fetch.fetch_file(remote) for remote in _real.dataset_files(name)]
+            bunch = datasets.load_adult(subset="all") if name == "adult" else getattr(datasets, f"load_{name}")()
+        except DataSourceError as exc:
+            print(f"fairerm fetch: error: {name}: {exc}", file=sys.stderr)
+            return 1
+        print(f"{name}: {len(bunch.target)} rows ready in {paths[0].parent} "
+              f"({', '.join(p.name for p in paths)}; {time.perf_counter() - start:.1f} s)")
     return 0
 
 
@@ -252,24 +252,32 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Fit an unconstrained linear SVM and FERM (equal opportunity) on a dataset "
                                       "and print test accuracy, DEO, DDP, fit time and the generalization report.")
     demo.add_argument("--dataset", choices=DATASETS, default="adult", help="dataset (default: adult)")
-    demo.add_argument("--n-train", default="all",
-                      help="training rows to subsample, or 'all' (the default; Adult's train split has 32,561)")
-    demo.add_argument("--C", type=float, default=0.1, help="SVM regularisation C (default: 0.1)")
-    demo.add_argument("--epsilon", type=float, default=0.0, help="FERM tolerance epsilon (default: 0)")
-    demo.add_argument("--delta", type=float, default=0.05, help="confidence parameter of the bounds (default: 0.05)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--n-train", type=_argtypes.n_train, default="all",
+                      help="training rows to subsample (>= 10), or 'all' (the default; Adult's train split has 32,561)")
+    demo.add_argument("--C", type=_argtypes.real_number(0.0, low_inclusive=False), default=0.1,
+                      help="SVM regularisation C > 0 (default: 0.1)")
+    demo.add_argument("--epsilon", type=_argtypes.real_number(0.0), default=0.0,
+                      help="FERM tolerance epsilon >= 0 (default: 0)")
+    demo.add_argument("--delta", type=_argtypes.real_number(0.0, 1.0, low_inclusive=False, high_inclusive=False),
+                      default=0.05, help="confidence parameter of the bounds, in (0, 1) (default: 0.05)")
+    demo.add_argument("--seed", type=_argtypes.integer(0), default=0, help="random seed >= 0 (default: 0)")
     demo.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
-    demo.add_argument("--plot", metavar="PNG", help="also trace the epsilon path and save the Pareto front here")
+    demo.add_argument("--plot", metavar="FILE", type=_argtypes.figure_path,
+                      help="also trace the epsilon path and save the Pareto front here (.png, .pdf, .svg, ...; "
+                           "the folder must exist)")
     demo.add_argument("--verbose", action="store_true", help="print the full generalization reports (terms, events, "
                       "assumptions, theorem)")
     reproduce = sub.add_parser("reproduce", help="reproduce the FERM paper's table against baselines",
-                               description="Run benchmarks/reproduce_ferm.py (a source checkout is needed); "
-                                           "arguments after 'reproduce' are passed to it (try --help).",
+                               description="Run the FERM paper's protocol against baselines (fairerm.baselines) and "
+                                           "write the table into --output-dir (default: the current folder); "
+                                           "try 'fairerm reproduce --help'.",
                                add_help=False)
     reproduce.add_argument("args", nargs=argparse.REMAINDER)
     fetch = sub.add_parser("fetch", help="download and verify datasets into the cache",
-                           description="Download (or find) and checksum-verify datasets into the cache folder.")
-    fetch.add_argument("datasets", nargs="*", choices=("adult", "compas", "german"), default=["adult", "compas", "german"])
+                           description="Download (or find) and checksum-verify datasets into the cache folder "
+                                       "(FAIRERM_DATA, default ~/.cache/fairerm).")
+    fetch.add_argument("datasets", nargs="*", type=_argtypes.choice(FETCHABLE), metavar="DATASET",
+                       help=f"datasets to fetch: {', '.join(FETCHABLE)} (default: all three)")
     return parser
 
 
@@ -281,12 +289,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "fetch":
         return run_fetch(args)
-    if args.n_train != "all":
-        try:
-            if int(args.n_train) < 10:
-                raise ValueError
-        except ValueError:
-            parser.error(f"--n-train must be an integer >= 10 or 'all'; got {args.n_train!r}")
     result, (report, holdout) = run_demo(args)
     if args.json:
         print(json.dumps(result, indent=2, default=float))

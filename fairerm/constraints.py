@@ -85,10 +85,6 @@ class ConstraintWeights:
     def n_constraints(self) -> int:
         return self.weights.shape[0]
 
-    def support(self) -> np.ndarray:
-        """Indices of the samples that enter some constraint row."""
-        return np.flatnonzero(np.any(self.weights != 0.0, axis=0))
-
 
 def _difference_rows(mask: np.ndarray, sens: SensitiveEncoding, what: str) -> tuple[list, list]:
     """Rows "mean over group a - mean over group b" (two groups) or "group - pooled" (more)."""

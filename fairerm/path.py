@@ -1,10 +1,11 @@
 r"""Accuracy-fairness paths: fit a fair estimator along a grid of epsilons (or of C).
 
 Along an :math:`\epsilon` path the FERM solutions move continuously (the optimal :math:`w` is a
-continuous function of :math:`\epsilon`), so each fit starts from its neighbour's solution: the
-exact kernel solver reuses the dual variables and the active set of fairness constraints, OSQP
+continuous function of :math:`\epsilon`), so each fit starts from its neighbour's solution through
+the estimators' public ``warm_start=True``: the exact kernel solver reuses its SMO state, the kernel
+columns of the constraint and the active set of fairness constraints, DCD its dual variables, OSQP
 its primal and dual iterates. Sorted from the strictest :math:`\epsilon` to the loosest, the path
-traces the accuracy-fairness Pareto front of DESIGN.md 2.5.
+traces the accuracy-fairness Pareto front (``docs/maths.rst``).
 
 With ``n_jobs`` other than ``None``/1 the fits are independent (no warm start) and run through
 joblib, so a user with a Dask or Ray cluster runs them there by choosing the joblib backend
@@ -13,6 +14,7 @@ joblib, so a user with a Dask or Ray cluster runs them there by choosing the job
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
@@ -70,14 +72,14 @@ def _scores(model, X, y, sensitive_features, prefix: str, decision_values=None) 
     }
 
 
-def _fit_one(estimator, param_name, value, X, y, sensitive_features, test, warm_start):
-    model = clone(estimator).set_params(**{param_name: value})
+def _fit_one(model, param_name, value, X, y, sensitive_features, test):
+    """Fit ``model`` (a clone, or the path's warm-started estimator) at ``value``; return a copy and its row."""
+    model.set_params(**{param_name: value})
     start = time.perf_counter()
-    model._fit(X, y, sensitive_features, warm_start=warm_start)
+    model.fit(X, y, sensitive_features=sensitive_features)
     row = {param_name: value, "fit_seconds": time.perf_counter() - start}
-    # The exact kernel solver already holds f(x_i) on the training points: no kernel evaluations.
-    training_scores = model.solution_.info.get("training_decision_values")
-    row.update(_scores(model, X, y, sensitive_features, "train", training_scores))
+    # The solver's certificate already computed f(x_i) on the training points: no kernel evaluations.
+    row.update(_scores(model, X, y, sensitive_features, "train", model.solution_.training_decision_values))
     if test is not None:
         row.update(_scores(model, *test, "test"))
     row.update(
@@ -86,7 +88,7 @@ def _fit_one(estimator, param_name, value, X, y, sensitive_features, test, warm_
         status=model.status_,
         converged=model.converged_,
     )
-    return model, row
+    return copy.deepcopy(model), row
 
 
 def fair_path(
@@ -136,7 +138,7 @@ def fair_path(
     >>> list(path.results["epsilon"])
     [0.0, 0.1, 1.0]
     """
-    if not hasattr(estimator, "_fit") or not hasattr(estimator, "epsilon"):
+    if not hasattr(estimator, "warm_start") or not hasattr(estimator, "epsilon") or not hasattr(estimator, "fit"):
         raise FairermTypeError(
             f"estimator must be a fairerm fair SVM (FairLinearSVC or FairKernelSVC); got {type(estimator).__name__}."
         )
@@ -155,7 +157,9 @@ def fair_path(
         test = (X_test, y_test, sensitive_features_test)
     if n_jobs not in (None, 1):
         fitted = Parallel(n_jobs=n_jobs)(
-            delayed(_fit_one)(estimator, param_name, v, X, y, sensitive_features, test, None) for v in values
+            delayed(_fit_one)(clone(estimator).set_params(warm_start=False), param_name, v, X, y,
+                              sensitive_features, test)
+            for v in values
         )
     else:
         iterator = values
@@ -163,10 +167,8 @@ def fair_path(
             from tqdm.auto import tqdm
 
             iterator = tqdm(values, desc=f"{param_name} path", unit="fit")
-        fitted, previous = [], None
-        for v in iterator:
-            model, row = _fit_one(estimator, param_name, v, X, y, sensitive_features, test,
-                                  previous if warm_start else None)
-            previous = model.solution_
-            fitted.append((model, row))
-    return FairPath(param_name, pd.DataFrame([row for _, row in fitted]), [m for m, _ in fitted])
+        model = clone(estimator).set_params(warm_start=bool(warm_start))
+        fitted = [_fit_one(model if warm_start else clone(model), param_name, v, X, y, sensitive_features, test)
+                  for v in iterator]
+    estimators = [m.set_params(warm_start=estimator.warm_start) for m, _ in fitted]
+    return FairPath(param_name, pd.DataFrame([row for _, row in fitted]), estimators)

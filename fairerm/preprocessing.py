@@ -21,9 +21,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_binary_target, check_option, check_scalar, check_sensitive_features
+from ._memory import check_memory
+from ._validation import check_binary_target, check_option, check_scalar, check_sensitive_features, largest_magnitude
 from .constraints import CONSTRAINT_NAMES, DemographicParity, FairnessConstraint, make_constraint
 from .exceptions import FairermValueError
+from .solvers import noise_floor, orthonormal_basis
 
 __all__ = ["FairProjection"]
 
@@ -33,7 +35,8 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     ``fit`` computes the constraint vectors :math:`U = C^u X` on the training sample (for equal
     opportunity with two groups: :math:`u = \bar x_{a,+} - \bar x_{b,+}`) and an orthonormal basis
-    :math:`Q` of their span; ``transform`` returns :math:`X - (X Q^\top) Q`.
+    :math:`Q` of their span; ``transform`` returns :math:`X - (X Q^\top) Q`. Memory is :math:`O(dr)`
+    (:math:`r` the rank of :math:`U`): the :math:`d \times d` projection matrix is never stored.
 
     Parameters
     ----------
@@ -49,7 +52,8 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     removed_directions_ : ndarray of shape (rank, n_features)
         Orthonormal rows :math:`Q`.
     projection_ : ndarray of shape (n_features, n_features)
-        :math:`P = I - Q^\top Q` (symmetric).
+        :math:`P = I - Q^\top Q` (symmetric), formed on request (and refused up front if
+        :math:`d^2` doubles do not fit in memory); ``transform`` does not use it.
     constraint_labels_ : list of str
     groups_ : ndarray
     n_features_in_, feature_names_in_
@@ -110,18 +114,24 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             y_signed = check_binary_target(y, X.shape[0]).signed
         weights = constraint.weights(y_signed, sens)
         U = weights.weights @ X
-        _, singular, Vt = np.linalg.svd(U, full_matrices=False)
-        top = singular.max() if singular.size else 0.0
         # A u_j at the level of rounding noise (groups already balanced) is u_j = 0, not a direction to remove.
-        noise_floor = 1e-12 * np.abs(weights.weights).sum(axis=1).max() * np.abs(X).max()
-        keep = singular > max(self.rank_tol * top, noise_floor) if top > 0 else np.zeros_like(singular, dtype=bool)
+        floor = noise_floor(weights.weights, largest_magnitude(X))
         self.constraint_vectors_ = U
-        self.removed_directions_ = Vt[keep]
-        self.projection_ = np.eye(X.shape[1]) - self.removed_directions_.T @ self.removed_directions_
+        self.removed_directions_ = np.ascontiguousarray(orthonormal_basis(U, floor, float(self.rank_tol)).T)
         self.constraint_labels_ = list(weights.labels)
         self.groups_ = sens.groups
         self.constraint_ = constraint
         return self
+
+    @property
+    def projection_(self) -> np.ndarray:
+        """:math:`P = I - Q^\\top Q`, shape (n_features, n_features), formed on request."""
+        check_is_fitted(self, "removed_directions_")
+        d = self.removed_directions_.shape[1]
+        check_memory(8.0 * d * d, f"FairProjection.projection_ ({d} x {d})",
+                     "transform() applies X - (X Q^T) Q without it; use removed_directions_ (Q) directly.")
+        Q = self.removed_directions_
+        return np.eye(d) - Q.T @ Q
 
     def transform(self, X):
         """Project ``X`` orthogonally to the fairness directions: :math:`X - (XQ^\\top)Q`."""

@@ -26,13 +26,24 @@ and :math:`w = \sum_i \alpha_i y_i \phi(x_i) - \sum_j \mu_j u_j`. Writing
 part is :math:`\tfrac12 \beta^\top K \beta = \tfrac12\|w\|^2` and the decision function is
 :math:`f(x) = \sum_i \beta_i K(x_i, x) + b`. The sign convention: :math:`\mu_j > 0` exactly when
 :math:`\langle w, u_j\rangle = +\epsilon` is active.
+
+The two problem objects hold the data of one problem and compute, from it alone, what every solver
+and the certificate of :mod:`fairerm.solvers` need: the constraint vectors (:math:`U = C^u X`, or the
+kernel columns :math:`K C^{u\top}` and Gram :math:`M = C^u K C^{u\top}` of the :math:`u_j`), the scores
+:math:`K\beta` of an expansion, and (for the dense QP statements only) the Gram matrix itself, checked
+against the available memory first. Nothing here imports a solver.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from ._memory import check_memory
+from ._validation import largest_magnitude
+from .kernels import KernelSpec, gram_symmetric, kernel_diagonal, kernel_matvec
 
 __all__ = [
     "LinearFermProblem",
@@ -45,7 +56,7 @@ __all__ = [
 
 @dataclass
 class LinearFermProblem:
-    """Linear FERM: :math:`\\phi(x) = x`, constraint vectors :math:`U = C^u X`.
+    r"""Linear FERM: :math:`\phi(x) = x`, constraint vectors :math:`U = C^u X`.
 
     Attributes
     ----------
@@ -54,6 +65,7 @@ class LinearFermProblem:
     upper : ndarray (n,), the per-sample box :math:`c_i`
     constraint_weights : ndarray (k, n)
     epsilon : float
+    U : ndarray (k, d), computed
     """
 
     X: np.ndarray
@@ -61,10 +73,106 @@ class LinearFermProblem:
     upper: np.ndarray
     constraint_weights: np.ndarray
     epsilon: float
-    U: np.ndarray = field(init=False)
+    U: np.ndarray = field(init=False, repr=False)
+    kind = "linear"
 
     def __post_init__(self):
-        self.U = np.asarray(self.constraint_weights @ self.X)
+        self.U = np.asarray(self.constraint_weights @ self.X).reshape(self.n_constraints, self.n_features)
+        self._feature_size = None
+        self._conditioning = None
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_constraints(self) -> int:
+        return self.constraint_weights.shape[0]
+
+    @property
+    def feature_size(self) -> float:
+        r""":math:`\max_{ij}|X_{ij}|`, the scale against which round-off in :math:`u_j` is judged."""
+        if self._feature_size is None:
+            self._feature_size = largest_magnitude(self.X)
+        return self._feature_size
+
+    @property
+    def constraint_norms(self) -> np.ndarray:
+        r""":math:`\|u_j\|` for every row."""
+        return np.linalg.norm(self.U, axis=1)
+
+    @property
+    def conditioning(self) -> float:
+        r""":math:`\kappa = \max_i c_i\|x_i\|^2`, the weight of the hinge terms against the ridge.
+
+        Dual coordinate descent is invariant under rescaling the features (:math:`x \to x/t` with
+        :math:`c \to t^2c` is the same problem), so its speed depends on :math:`\kappa` alone: for
+        :math:`\kappa \gg 1` the problem is nearly a linear program (almost no regularisation) and
+        coordinate descent crawls; interior-point methods do not mind.
+        """
+        if self._conditioning is None:
+            X = self.X
+            row_sq = np.einsum("ij,ij->i", X, X) if isinstance(X, np.ndarray) else np.asarray(
+                X.multiply(X).sum(axis=1)).ravel()
+            self._conditioning = float(np.max(self.upper * row_sq, initial=0.0))
+        return self._conditioning
+
+    def scores(self, coef: np.ndarray) -> np.ndarray:
+        r""":math:`\langle w, x_i\rangle` for every training point."""
+        return np.asarray(self.X @ coef).ravel()
+
+    def weight_from_duals(self, alpha: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        r""":math:`w(\alpha,\mu) = \sum_i \alpha_i y_i x_i - \sum_j \mu_j u_j` (stationarity of the Lagrangian)."""
+        return np.asarray((alpha * self.y) @ self.X).ravel() - self.U.T @ mu
+
+    def with_epsilon(self, epsilon: float) -> "LinearFermProblem":
+        r"""The same data with another :math:`\epsilon` (arrays shared, not copied)."""
+        return replace(self, epsilon=float(epsilon))
+
+
+class KernelFermProblem:
+    """Kernel FERM from the data and a kernel; the Gram matrix is formed only if a solver asks for it.
+
+    Parameters
+    ----------
+    X : ndarray (n, d), or the (n, n) kernel matrix when ``kernel`` is precomputed (the default)
+    y : ndarray (n,) of +/-1
+    upper : ndarray (n,), the per-sample box :math:`c_i`
+    constraint_weights : ndarray (k, n), :math:`C^u`
+    epsilon : float
+    kernel : KernelSpec, optional
+        The kernel with a numeric ``gamma`` (:meth:`KernelSpec.resolve`); ``None`` means
+        ``KernelSpec("precomputed")``, so ``KernelFermProblem(K, y, upper, C, eps)`` is the problem on
+        the Gram matrix ``K``.
+    psd : bool, optional
+        Whether a precomputed kernel is known to be positive semi-definite (the estimator checks);
+        ``None``: assumed.
+    progress : callable, optional
+        ``progress(message)`` receives a line after each block of the long kernel products
+        (the estimators' ``verbose``).
+    """
+
+    kind = "kernel"
+
+    def __init__(self, X, y, upper, constraint_weights, epsilon, kernel: KernelSpec | None = None,
+                 psd: bool | None = None, progress=None):
+        self.kernel = KernelSpec("precomputed") if kernel is None else kernel
+        self.psd = psd
+        self.progress = progress
+        self.X = X
+        self.y = y
+        self.upper = upper
+        self.constraint_weights = constraint_weights
+        self.epsilon = float(epsilon)
+        self.constraint_support = np.flatnonzero(np.any(constraint_weights != 0.0, axis=0))
+        self._columns = None
+        self._diagonal = None
+        self._gram = None
+        self._fingerprint = None
 
     @property
     def n_samples(self) -> int:
@@ -74,27 +182,145 @@ class LinearFermProblem:
     def n_constraints(self) -> int:
         return self.constraint_weights.shape[0]
 
-
-@dataclass
-class KernelFermProblem:
-    """Kernel FERM on a precomputed (dense) Gram matrix ``K``; used by the QP solvers.
-
-    The fast solvers never build ``K``; they take the data and a kernel specification.
-    """
-
-    K: np.ndarray
-    y: np.ndarray
-    upper: np.ndarray
-    constraint_weights: np.ndarray
-    epsilon: float
+    @property
+    def is_precomputed(self) -> bool:
+        return self.kernel.is_precomputed
 
     @property
-    def n_samples(self) -> int:
-        return self.K.shape[0]
+    def convex(self) -> bool:
+        """Whether the problem is convex: the kernel is positive semi-definite.
+
+        Linear, RBF and polynomial kernels with :math:`c_0 \\ge 0` are; the sigmoid kernel is not in
+        general; a precomputed kernel is what the estimator's check found (``psd``).
+        """
+        name = self.kernel.name
+        if name == "sigmoid":
+            return False
+        if name == "poly":
+            return self.kernel.coef0 >= 0.0
+        if name == "precomputed":
+            return self.psd is not False
+        return True
 
     @property
-    def n_constraints(self) -> int:
-        return self.constraint_weights.shape[0]
+    def diagonal(self) -> np.ndarray:
+        """:math:`k(x_i, x_i)` for every training point."""
+        if self._diagonal is None:
+            self._diagonal = kernel_diagonal(self.X, self.kernel)
+        return self._diagonal
+
+    @property
+    def feature_size(self) -> float:
+        r""":math:`\max_i \|\phi(x_i)\| = \max_i \sqrt{k(x_i, x_i)}`."""
+        return float(np.sqrt(max(float(np.max(self.diagonal, initial=0.0)), 0.0)))
+
+    @property
+    def constraint_columns(self) -> np.ndarray:
+        r""":math:`K C^{u\top}`, shape (n, k): column :math:`j` is :math:`\langle \phi(x_i), u_j\rangle`.
+
+        Computed by blocks from the points that enter :math:`C^u` only (never the :math:`n\times n` Gram).
+        """
+        if self._columns is None:
+            support = self.constraint_support
+            weights = self.constraint_weights[:, support].T
+            if self._gram is not None or self.is_precomputed:
+                K = self._gram if self._gram is not None else self.X
+                self._columns = np.asarray(K[:, support] @ weights)
+            else:
+                self._columns = kernel_matvec(self.X, self.X[support], weights, self.kernel,
+                                              progress=self._reporter("kernel columns of the constraint"))
+        return self._columns
+
+    @property
+    def constraint_gram(self) -> np.ndarray:
+        r""":math:`M = C^u K C^{u\top}`, the Gram matrix of the :math:`u_j` (symmetrised)."""
+        support = self.constraint_support
+        M = self.constraint_weights[:, support] @ self.constraint_columns[support]
+        return 0.5 * (M + M.T)
+
+    @property
+    def constraint_norms(self) -> np.ndarray:
+        r""":math:`\|u_j\| = \sqrt{M_{jj}}`."""
+        return np.sqrt(np.maximum(np.diag(self.constraint_gram), 0.0))
+
+    def gram(self, *, what: str = "The dense kernel QP", copies: float = 1.0, hint: str = "") -> np.ndarray:
+        """The dense Gram matrix :math:`K`, refused up front when ``copies`` :math:`n^2` doubles do not fit."""
+        if self._gram is None:
+            n = self.n_samples
+            check_memory(copies * 8.0 * n * n, f"{what} on {n} samples (~{copies:g} n^2 doubles)", hint)
+            if self.is_precomputed:
+                self._gram = np.array(self.X, dtype=np.float64)
+            else:
+                self._gram = gram_symmetric(self.X, self.kernel)
+        return self._gram
+
+    @property
+    def K(self) -> np.ndarray:
+        """The dense Gram matrix (see :meth:`gram`)."""
+        return self.gram()
+
+    def kernel_times(self, beta: np.ndarray) -> np.ndarray:
+        r""":math:`K\beta`, from the points with :math:`\beta_i \ne 0` only (blocks of rows; no :math:`n\times n` Gram)."""
+        if self._gram is not None or self.is_precomputed:
+            K = self._gram if self._gram is not None else self.X
+            return np.asarray(K @ beta)
+        support = np.flatnonzero(beta)
+        if support.size == 0:
+            return np.zeros(self.n_samples)
+        return kernel_matvec(self.X, self.X[support], beta[support], self.kernel,
+                             progress=self._reporter(f"scores from {support.size} expansion points"))
+
+    def _reporter(self, what: str):
+        """A ``progress(done, total)`` for :func:`~fairerm.kernels.kernel_matvec` that reports to :attr:`progress`."""
+        if self.progress is None:
+            return None
+        return lambda done, total: self.progress(f"{what}: {done} / {total} rows")
+
+    def scores_from_duals(self, alpha: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        r""":math:`K\beta = K(y\circ\alpha) - (KC^{u\top})\mu` for :math:`\beta = y\circ\alpha - C^{u\top}\mu`.
+
+        Computed from the data: the kernel rows of the support vectors (:math:`\alpha_i > 0`) by
+        blocks, and the constraint columns; cheaper than :meth:`kernel_times` of :math:`\beta`, whose
+        support also holds every point that enters :math:`C^u`.
+        """
+        if self._gram is not None or self.is_precomputed:
+            return self.kernel_times(self.expansion(alpha, mu))
+        scores = self.kernel_times(self.y * alpha)
+        if np.any(mu):
+            scores = scores - self.constraint_columns @ mu
+        return scores
+
+    def expansion(self, alpha: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        r""":math:`\beta = y\circ\alpha - C^{u\top}\mu`, so that :math:`w = \sum_i \beta_i\phi(x_i)`."""
+        return self.y * alpha - self.constraint_weights.T @ mu
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the data, labels, constraint weights and kernel: what a warm state may be reused for."""
+        if self._fingerprint is None:
+            digest = hashlib.blake2b(digest_size=16)
+            for array in (self.X, self.y, self.constraint_weights):
+                array = np.ascontiguousarray(array)
+                digest.update(repr((array.shape, array.dtype.str)).encode())
+                digest.update(array.view(np.uint8).ravel() if array.size else b"")
+            digest.update(repr(self.kernel).encode())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
+
+    def adopt_cache(self, other: "KernelFermProblem | None") -> None:
+        """Reuse ``other``'s kernel columns and diagonal when it is the same data (same :attr:`fingerprint`)."""
+        if other is None or other is self or other.fingerprint != self.fingerprint:
+            return
+        self._columns = other._columns if self._columns is None else self._columns
+        self._diagonal = other._diagonal if self._diagonal is None else self._diagonal
+
+    def with_epsilon(self, epsilon: float) -> "KernelFermProblem":
+        r"""The same data and caches with another :math:`\epsilon`."""
+        twin = KernelFermProblem(self.X, self.y, self.upper, self.constraint_weights, epsilon, self.kernel, self.psd,
+                                 self.progress)
+        twin._columns, twin._diagonal, twin._gram, twin._fingerprint = (self._columns, self._diagonal, self._gram,
+                                                                        self._fingerprint)
+        return twin
 
 
 def hinge_primal_objective(w_norm_sq: float, decision_values: np.ndarray, y: np.ndarray, upper: np.ndarray) -> float:

@@ -22,3 +22,14 @@ def make_problem(n=200, d=4, n_groups=2, seed=0, shift=1.0):
 def make_problem_fixture():
     """The problem factory, as a fixture (tests/ is not a package)."""
     return make_problem
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fuzz suites' tally (inputs tried, valid, refused by type, per entry point), when they ran."""
+    import sys
+
+    helpers = sys.modules.get("fuzz_helpers")
+    if helpers is None or not helpers.TALLY:
+        return
+    terminalreporter.write_sep("-", "fuzz tally")
+    terminalreporter.write_line(helpers.write_tally())

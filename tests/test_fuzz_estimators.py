@@ -5,7 +5,7 @@ Every input gives either a valid result that satisfies the invariants below, rec
 the data (never read from the estimator's own constraint attributes), or a ValueError/TypeError
 whose message names an argument. Any other exception, a NaN, or an invariant broken fails.
 
-Profiles (tests/test_fuzz_common.py): each property runs ``quick`` (40 inputs) in the default job
+Profiles (tests/fuzz_helpers.py): each property runs ``quick`` (40 inputs) in the default job
 and ``ci`` (1,000 inputs, ``FAIRERM_FUZZ_EXAMPLES`` to change) in the slow job. The last test prints
 the table of inputs tried and errors raised per entry point (``pytest -s``, or set
 ``FAIRERM_FUZZ_REPORT=path`` to append it to a file).
@@ -22,8 +22,8 @@ from sklearn.linear_model import Ridge
 
 from fairerm import FairKernelSVC, FairLinearSVC, FairProjection, WassersteinFairRegressor
 from fairerm.exceptions import ConvergenceWarning
-from test_fuzz_common import CI, INVARIANTS, QUICK, check_error, hostile_classification, positives_mean_gaps, record
-from test_fuzz_common import run_property, write_tally
+from fuzz_helpers import CI, INVARIANTS, QUICK, check_error, hostile_classification, positives_mean_gaps, record
+from fuzz_helpers import CI_AGAINST_CVXPY, QUICK_SMALL, run_property
 
 _FIT_ARGUMENTS = {"X", "y", "sensitive_features"}
 
@@ -143,6 +143,66 @@ def _kernel_property(data):
 
 
 # ------------------------------------------------------------------------------------------------
+INVARIANTS["FairLinearSVC = cvxpy"] = ("realistic sizes (200-5,000 rows), scales 1e-6..1e6: status 'optimal' => the "
+                                       "objective recomputed from coef_ and intercept_ is within 1e-4 (relative) of "
+                                       "CLARABEL's on the same problem and |<w, u>| <= eps (recomputed)")
+INVARIANTS["FairKernelSVC = cvxpy"] = ("100-300 rows, scales 1e-6..1e6: status 'optimal' => objective within 1e-4 of the "
+                                       "cvxpy dual on the same kernel")
+
+
+def _objective(model, X, y, C):
+    """The primal objective recomputed here from the fitted attributes."""
+    signed = np.where(y == model.classes_[1], 1.0, -1.0)
+    hinge = np.maximum(0.0, 1.0 - signed * model.decision_function(X))
+    norm_sq = model.coef_[0] @ model.coef_[0] if hasattr(model, "coef_") else model.weight_norm_ ** 2
+    return 0.5 * norm_sq + C * hinge.sum()
+
+
+def _against_cvxpy(make, entry, sizes, X_y_s, data):
+    X, y, s = X_y_s
+    C = 10.0 ** data.draw(st.sampled_from([-2, -1, 0, 1, 2]), label="log10 C")
+    epsilon = data.draw(st.sampled_from([0.0, 1e-3, 0.05]), label="epsilon")
+    model = make(C, epsilon, data)
+    try:
+        warned = _fit_quietly(model, X, y, s)
+    except Exception as exc:  # noqa: BLE001
+        check_error(entry, exc, _FIT_ARGUMENTS)
+        return
+    assert bool(warned) == (not model.converged_), (model.status_, warned)
+    if not model.converged_:
+        record(entry, f"not certified, warned (solver={model.get_params()['solver']!r})")
+        return
+    params = {k: v for k, v in model.get_params().items() if k in ("kernel", "gamma")}
+    reference = type(model)(C=C, epsilon=epsilon, solver="cvxpy", **params)
+    if _fit_quietly(reference, X, y, s) or not reference.converged_:
+        record(entry, "optimal (reference not certified)")
+        return
+    ours, theirs = _objective(model, X, y, C), _objective(reference, X, y, C)
+    assert ours == pytest.approx(model.objective_, rel=1e-9)  # the reported objective is the model's
+    assert abs(ours - theirs) <= 1e-4 * max(abs(theirs), 1e-300), (ours, theirs, model.solver_, model.status_)
+    assert np.all(np.abs(model.constraint_value_) <= epsilon + 1e-6 * (1 + np.abs(model.constraint_value_).max()))
+    record(entry, "optimal = cvxpy")
+
+
+def _linear_vs_cvxpy_property(sizes):
+    def prop(data):
+        n = data.draw(st.sampled_from(sizes), label="n")
+        data_set = data.draw(hostile_classification(n_min=n, n_max=n, d_max=8), label="data")
+        solver = data.draw(st.sampled_from(["auto", "dcd", "osqp"]), label="solver")
+        _against_cvxpy(lambda C, eps, d: FairLinearSVC(C=C, epsilon=eps, solver=solver), "FairLinearSVC = cvxpy",
+                       sizes, data_set, data)
+    return prop
+
+
+def _kernel_vs_cvxpy_property(data):
+    n = data.draw(st.sampled_from([100, 200, 300]), label="n")
+    data_set = data.draw(hostile_classification(n_min=n, n_max=n, d_max=5), label="data")
+    gamma = data.draw(st.sampled_from(["scale", 0.1, 1.0]), label="gamma")
+    _against_cvxpy(lambda C, eps, d: FairKernelSVC(C=C, epsilon=eps, gamma=gamma), "FairKernelSVC = cvxpy", None,
+                   data_set, data)
+
+
+# ------------------------------------------------------------------------------------------------
 INVARIANTS["WassersteinFairRegressor"] = ("predictions finite and inside [min f - sigma, max f + sigma] of the "
                                           "calibration predictions f (recomputed, sigma the jitter); same "
                                           "outputs twice")
@@ -178,30 +238,45 @@ _PROPERTIES = {
     "kernel": _kernel_property,
     "wasserstein": _wasserstein_property,
 }
+_ENTRIES = {"projection": ("FairProjection",), "linear": ("FairLinearSVC",), "kernel": ("FairKernelSVC",),
+            "wasserstein": ("WassersteinFairRegressor",)}
+#: Objective against cvxpy at realistic sizes: a few inputs in the default job, hundreds in the slow one.
+_QUICK_AGAINST_CVXPY = {"linear_vs_cvxpy": (_linear_vs_cvxpy_property([200, 1000, 2000]), QUICK_SMALL),
+                        "kernel_vs_cvxpy": (_kernel_vs_cvxpy_property, QUICK_SMALL)}
+_CI_AGAINST_CVXPY = {"linear_vs_cvxpy": (_linear_vs_cvxpy_property([200, 1000, 2000, 5000]), CI_AGAINST_CVXPY),
+                     "kernel_vs_cvxpy": (_kernel_vs_cvxpy_property, CI_AGAINST_CVXPY)}
+_ENTRIES.update(linear_vs_cvxpy=("FairLinearSVC = cvxpy",), kernel_vs_cvxpy=("FairKernelSVC = cvxpy",))
 
 
 @pytest.mark.parametrize("name", sorted(_PROPERTIES))
 def test_fuzz_quick(name):
-    run_property(_PROPERTIES[name], QUICK)
+    run_property(_PROPERTIES[name], QUICK, _ENTRIES[name])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(_PROPERTIES))
 def test_fuzz_ci(name):
-    run_property(_PROPERTIES[name], CI)
+    run_property(_PROPERTIES[name], CI, _ENTRIES[name])
 
 
-def test_zz_fuzz_table():
-    """Print the tally (run last in this module); it must show inputs for every entry point that ran."""
-    table = write_tally()
-    print("\n" + table)
-    from test_fuzz_common import TALLY
-
-    for entry in ("FairProjection", "FairLinearSVC", "FairKernelSVC", "WassersteinFairRegressor"):
-        assert sum(TALLY[entry].values()) > 0, entry
+@pytest.mark.parametrize("name", sorted(_QUICK_AGAINST_CVXPY))
+def test_fuzz_objective_against_cvxpy_quick(name):
+    prop, profile = _QUICK_AGAINST_CVXPY[name]
+    run_property(prop, profile, _ENTRIES[name])
 
 
 @pytest.mark.slow
-def test_zz_fuzz_table_ci():
-    """The same table after the slow job's 1,000-input runs."""
-    test_zz_fuzz_table()
+@pytest.mark.parametrize("name", sorted(_CI_AGAINST_CVXPY))
+def test_fuzz_objective_against_cvxpy_ci(name):
+    prop, profile = _CI_AGAINST_CVXPY[name]
+    run_property(prop, profile, _ENTRIES[name])
+
+
+def test_positives_mean_gaps_by_hand():
+    X = np.array([[1.0, 0.0], [3.0, 2.0], [5.0, 4.0], [7.0, 8.0], [100.0, 100.0]])
+    positive = np.array([True, True, True, True, False])
+    two = positives_mean_gaps(X, positive, np.array(["a", "a", "b", "b", "b"]))
+    np.testing.assert_allclose(two, [[2.0 - 6.0, 1.0 - 6.0]])
+    three = positives_mean_gaps(X, positive, np.array([0, 0, 1, 2, 2]))
+    pooled = np.array([4.0, 3.5])
+    np.testing.assert_allclose(three, [[2.0, 1.0] - pooled, [5.0, 4.0] - pooled, [7.0, 8.0] - pooled])

@@ -7,7 +7,11 @@ import pytest
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.svm import SVC
 
+from fairerm import _memory as memory_module
 from fairerm import kernels as km
+from fairerm.kernels import _gram as gram_module
+from fairerm.kernels import _maps as maps
+from fairerm.kernels._spec import PRECOMPUTED
 from fairerm.exceptions import FairermTypeError, FairermValueError, MemoryBudgetError
 from fairerm.kernels import (
     KernelSpec,
@@ -61,7 +65,7 @@ def test_gram_block_matches_sklearn_and_numpy_twin(name, params, n, m, d):
     reference = pairwise_kernels(A, B, metric=name, **params)
     np.testing.assert_allclose(gram_block(A, B, spec), reference, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(numpy_kernel(name, A, B, **params), reference, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(km._gram_loop(spec.code, A, B, *spec.params()), reference, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(maps.gram_loop(spec.code, A, B, *spec.params()), reference, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("name,params", SPECS)
@@ -79,8 +83,8 @@ def test_parallel_and_serial_maps_agree(name, params):
     spec = _spec(name, params)
     G1, G2 = A @ B.T, A @ B.T
     sq_a, sq_b = (A**2).sum(1), (B**2).sum(1)
-    km._map_block_inplace(G1, sq_a, sq_b, spec.code, *spec.params())
-    km._map_block_serial(G2, sq_a, sq_b, spec.code, *spec.params())
+    maps.map_block_inplace(G1, sq_a, sq_b, spec.code, *spec.params())
+    maps.map_block_serial(G2, sq_a, sq_b, spec.code, *spec.params())
     np.testing.assert_allclose(G1, G2, rtol=0, atol=0)
     np.testing.assert_allclose(G1, numpy_kernel(name, A, B, **params), rtol=1e-10, atol=1e-10)
 
@@ -112,7 +116,7 @@ def test_kernel_row_into_writes_only_the_indexed_entries(name, params):
 def test_kernel_row_into_precomputed_reads_the_matrix():
     K = np.arange(12.0).reshape(3, 4)
     out = np.zeros(4)
-    km.kernel_row_into(km.PRECOMPUTED, K, 2, K, np.empty(0, dtype=np.int64), 0, 0, 1.0, 0.0, 1, out)
+    km.kernel_row_into(PRECOMPUTED, K, 2, K, np.empty(0, dtype=np.int64), 0, 0, 1.0, 0.0, 1, out)
     np.testing.assert_array_equal(out, K[2])
 
 
@@ -239,15 +243,15 @@ def test_check_memory_refuses_what_does_not_fit(monkeypatch):
     available = km.available_memory_bytes()
     assert available is None or available > 0
     check_memory(1024, "a small array")
-    monkeypatch.setattr(km, "available_memory_bytes", lambda: 10 * 2**30)
+    monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: 10 * 2**30)
     with pytest.raises(MemoryBudgetError, match=r"needs 20\.0 GiB but only 10\.0 GiB .* Use rows") as info:
         check_memory(20 * 2**30, "The test matrix", "Use rows.")
     assert isinstance(info.value, MemoryError)
     check_memory(9 * 2**30, "a fitting array")
-    monkeypatch.setattr(km, "available_memory_bytes", lambda: 8 * 10**4 - 1)
+    monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: 8 * 10**4 - 1)
     with pytest.raises(MemoryBudgetError, match="100 x 100 Gram block"):
         gram_block(np.ones((100, 2)), np.ones((100, 2)), KernelSpec("linear"))
-    monkeypatch.setattr(km, "available_memory_bytes", lambda: None)
+    monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: None)
     check_memory(1e30, "anything, where the available memory is unknown")
 
 
@@ -255,13 +259,13 @@ def test_kernel_matvec_never_forms_more_than_one_block(monkeypatch):
     """Memory O(block * m): every Gram block it forms holds at most block_bytes."""
     A, B = _data(100, 30, 2, seed=13)
     shapes = []
-    original = km.gram_block
+    original = gram_module.gram_block
 
     def recording_gram_block(X, Y, spec, *, out=None):
         shapes.append(X.shape[0] * Y.shape[0])
         return original(X, Y, spec, out=out)
 
-    monkeypatch.setattr(km, "gram_block", recording_gram_block)
+    monkeypatch.setattr(gram_module, "gram_block", recording_gram_block)
     W = np.ones((30, 2))
     result = kernel_matvec(A, B, W, KernelSpec("rbf", gamma=0.2), block_bytes=30 * 8 * 7)
     assert max(shapes) <= 7 * 30 and sum(shapes) == 100 * 30

@@ -9,8 +9,8 @@ from fairerm import FairLinearSVC
 from fairerm.constraints import constraint_weights
 from fairerm.exceptions import FairermValueError
 from fairerm.problem import LinearFermProblem
-from fairerm.solvers import solve_linear
-from fairerm.solvers.linear_dcd import dcd_box_qp, solve_linear_dcd
+from fairerm.solvers import solve, solve_linear
+from fairerm.solvers.linear_dcd import dcd_box_qp
 
 
 def _rel(a, b):
@@ -30,7 +30,7 @@ def test_dcd_matches_cvxpy(make_problem, epsilon):
     y = y.astype(float)
     cw = constraint_weights(y, s).weights
     ref = solve_linear(LinearFermProblem(X, y, np.full(400, 0.5), cw, epsilon), "cvxpy")
-    sol = solve_linear_dcd(LinearFermProblem(X, y, np.full(400, 0.5), cw, epsilon))
+    sol = solve(LinearFermProblem(X, y, np.full(400, 0.5), cw, epsilon), "dcd")
     assert sol.converged and sol.solver == "dcd"
     assert _rel(X @ sol.coef + sol.intercept, X @ ref.coef + ref.intercept) < 1e-4
     assert sol.primal_objective == pytest.approx(ref.primal_objective, rel=1e-6)
@@ -54,7 +54,7 @@ def test_dcd_several_constraints_match_cvxpy(make_problem):
     cw = make_constraint("equalized_odds").weights(y, check_sensitive_features(s, len(y))).weights
     for eps in (0.0, 0.03):
         ref = solve_linear(LinearFermProblem(X, y, np.ones(500), cw, eps), "cvxpy")
-        sol = solve_linear_dcd(LinearFermProblem(X, y, np.ones(500), cw, eps))
+        sol = solve(LinearFermProblem(X, y, np.ones(500), cw, eps), "dcd")
         assert sol.converged
         assert _rel(X @ sol.coef + sol.intercept, X @ ref.coef + ref.intercept) < 1e-4
         assert sol.primal_objective == pytest.approx(ref.primal_objective, rel=1e-6)
@@ -95,8 +95,8 @@ def test_estimator_dcd_auto_and_warm_start(make_problem, monkeypatch):
     assert FairLinearSVC(C=0.3).fit(X, y, sensitive_features=s).solver_ == "cvxpy"
     problem = LinearFermProblem(X, np.where(y > 0, 1.0, -1.0), np.full(300, 0.3),
                                 constraint_weights(y, s).weights, 0.1)
-    cold = solve_linear_dcd(problem)
-    warm = solve_linear_dcd(problem, warm_start=cold)
+    cold = solve(problem, "dcd")
+    warm = solve(problem, "dcd", warm_start=cold)
     assert warm.info["epochs"] <= cold.info["epochs"]
     assert warm.primal_objective == pytest.approx(cold.primal_objective, rel=1e-8)
 
@@ -158,7 +158,7 @@ def test_dcd_fast_path_certifies_the_optimum(epsilon):
     """One DCD solve + optimal intercept + interior-point working-set step: no intercept search,
     KKT certified, and the same optimum as CLARABEL on the whole problem."""
     problem, _ = _gaussian_problem(3000, 10, epsilon)
-    sol = solve_linear_dcd(problem)
+    sol = solve(problem, "dcd")
     assert sol.converged and sol.info["kkt_polished"]
     assert not sol.info["intercept_search"]
     assert sol.info["inner_solves"] <= (1 if epsilon == 0.0 else 3)
@@ -182,7 +182,7 @@ def test_dcd_falls_back_to_the_intercept_search(monkeypatch):
         return None if len(calls) == 1 else real(inner, b, **kwargs)
 
     monkeypatch.setattr(module, "_polish", decline_first)
-    sol = solve_linear_dcd(problem)
+    sol = solve(problem, "dcd")
     assert len(calls) == 2 and sol.info["intercept_search"] and sol.info["inner_solves"] > 1
     assert sol.converged and sol.info["kkt_polished"]
     ref = solve_linear(problem, "cvxpy")

@@ -374,3 +374,26 @@ def test_fit_does_not_touch_the_parameters_or_a_prefit_estimator(small_data):
     unfitted = Ridge()
     WassersteinFairRegressor(unfitted, random_state=0).fit(X, y, sensitive_features=s)
     assert not hasattr(unfitted, "coef_")  # cloned, not fitted in place
+
+
+def test_per_row_draws_depend_on_the_values_not_the_container():
+    """The same rows as dense float64, float32 (same values), DataFrame, CSR and CSC get the same
+    fair predictions: the jitter and U of a row are a hash of its values (issue 16)."""
+    import pandas as pd
+    import scipy.sparse as sp
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    s = rng.integers(0, 2, n)
+    X32 = (rng.normal(size=(n, 4)) * (rng.random((n, 4)) < 0.5)).astype(np.float32)  # many zeros
+    X32[:, 0] += 2 * s
+    X = X32.astype(np.float64)
+    y = X @ np.array([1.0, 0.5, -0.3, 0.0]) + 0.1 * rng.normal(size=n)
+    model = WassersteinFairRegressor(Ridge(), random_state=0).fit(X, y, sensitive_features=s)
+    reference = model.predict(X, sensitive_features=s)
+    for container in (X32, pd.DataFrame(X), sp.csr_matrix(X), sp.csc_matrix(X32)):
+        np.testing.assert_array_equal(model.predict(container, sensitive_features=s), reference)
+    # and the draws still differ between different rows (not one shared draw)
+    jitter_free = model.estimator_.predict(X)
+    assert np.unique(np.round(reference - jitter_free, 12)).size > n // 2

@@ -178,3 +178,56 @@ def test_pipeline_routes_sensitive_features():
         pipe = make_pipeline(StandardScaler(), step).fit(X, y, sensitive_features=s)
     gaps = mean_prediction_gaps(pipe.predict(X), s)
     np.testing.assert_allclose(gaps, 0.0, atol=1e-9)
+
+
+def test_predict_refuses_reordered_dataframe_columns():
+    """Fit on df[["age", "income", "hours"]], predict on another order: refused, not silently wrong (issue 16)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 300
+    s = rng.integers(0, 2, n)
+    df = pd.DataFrame({"age": rng.normal(40, 10, n), "income": rng.normal(50, 20, n), "hours": rng.normal(40, 5, n)})
+    y = df["age"] + 2 * df["income"] + rng.normal(size=n)
+    model = FairRidge(epsilon=0.1).fit(df[["age", "income", "hours"]], y, sensitive_features=s)
+    model.predict(df[["age", "income", "hours"]])
+    with pytest.raises(FairermValueError, match="another order"):
+        model.predict(df[["income", "age", "hours"]])
+    with pytest.raises(FairermValueError, match="feature names should match"):
+        model.predict(df.rename(columns={"hours": "minutes"})[["age", "income", "minutes"]])
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        model.predict(df[["age", "income", "hours"]].to_numpy())
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.1])
+def test_wide_data_uses_the_n_by_n_form_and_matches_the_d_by_d_one(epsilon):
+    """d > n: the Woodbury (n x n) form of the normal equations gives the d x d form's solution (issue 16)."""
+    from fairerm.solvers import ridge
+
+    rng = np.random.default_rng(1)
+    n, d = 60, 400
+    s = rng.integers(0, 2, n)
+    X = rng.normal(size=(n, d)) + 0.5 * s[:, None] * (rng.random(d) < 0.1)
+    y = X[:, :5].sum(axis=1) + rng.normal(size=n)
+    wide = FairRidge(alpha=2.0, epsilon=epsilon).fit(X, y, sensitive_features=s)
+    Xc = X - X.mean(0)
+    assert ridge._RidgeInverse(Xc, 2.0).wide
+    A = Xc.T @ Xc + 2.0 * np.eye(d)  # the d x d statement, solved here by KKT directly
+    u = X[s == 0].mean(0) - X[s == 1].mean(0)
+    w0 = np.linalg.solve(A, Xc.T @ (y - y.mean()))
+    Ainv_u = np.linalg.solve(A, u)
+    gap = u @ w0
+    mu = np.sign(gap) * max(abs(gap) - epsilon, 0.0) / (u @ Ainv_u)
+    np.testing.assert_allclose(wide.coef_, w0 - mu * Ainv_u, rtol=1e-7, atol=1e-10)
+    assert abs(wide.coef_ @ u) <= epsilon + 1e-9
+
+
+def test_wide_ridge_memory_is_checked_before_the_normal_equations(monkeypatch):
+    from fairerm import _memory
+    from fairerm.exceptions import MemoryBudgetError
+
+    monkeypatch.setattr(_memory, "available_memory_bytes", lambda: 2**20)
+    rng = np.random.default_rng(2)
+    X, s = rng.normal(size=(400, 2000)), rng.integers(0, 2, 400)
+    with pytest.raises(MemoryBudgetError, match="400 x 400 normal equations"):
+        FairRidge().fit(X, X[:, 0], sensitive_features=s)

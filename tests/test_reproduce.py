@@ -1,9 +1,13 @@
-"""Tests of the FERM reproduction: the baselines against independent references, the model
-selection rule, and a smoke run of ``benchmarks/reproduce_ferm.py`` whose table must be well formed."""
+"""Tests of the FERM reproduction (fairerm.baselines): the baselines against independent references, the
+model selection rule, the protocol, and runs of ``run_reproduction`` / ``fairerm reproduce`` whose table
+must be well formed."""
 
 from __future__ import annotations
 
-import importlib.util
+import os
+import re
+import shutil
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -13,32 +17,26 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.baselines import (  # noqa: E402
+from fairerm import FairLinearSVC
+from fairerm.baselines import (
     METHODS,
     CovarianceConstrainedClassifier,
     ExponentiatedGradientClassifier,
     HardtPostProcessing,
+    Method,
     ProjectedLinearSVC,
+    SplitPlan,
+    linear_svm,
+    paired_differences,
+    rebuild_report,
+    run_reproduction,
     select_candidate,
 )
-from benchmarks.baselines.methods import linear_svm  # noqa: E402
-from benchmarks.baselines.report import total_warnings  # noqa: E402
-from fairerm import FairLinearSVC  # noqa: E402
-from fairerm.exceptions import FairermValueError  # noqa: E402
+from fairerm.baselines._report import total_warnings
+from fairerm.exceptions import FairermTypeError, FairermValueError, SolverNotInstalledError
 
+ROOT = Path(__file__).resolve().parents[1]
 REQUIRED_COLUMNS = ["dataset", "method", "accuracy_mean", "accuracy_std", "deo_mean", "deo_std", "fit_seconds"]
-
-
-def load_script():
-    """Import benchmarks/reproduce_ferm.py by path, as ``fairerm reproduce`` does."""
-    spec = importlib.util.spec_from_file_location("reproduce_ferm_under_test", ROOT / "benchmarks" / "reproduce_ferm.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def biased_problem(n=600, d=5, seed=0):
@@ -212,10 +210,10 @@ def check_table(table: pd.DataFrame, datasets, n_runs):
 
 @pytest.mark.realdata
 def test_quick_run_on_german_writes_a_well_formed_table(tmp_path):
-    script = load_script()
-    args = ["--quick", "--datasets", "german", "--n-splits", "1", "--output-dir", str(tmp_path), "--no-progress",
-            "--methods", "linear_svm", "hardt_linear", "ferm_linear", "rbf_svm", "ferm_rbf"]
-    table = script.main(args)
+    keys = ("linear_svm", "hardt_linear", "ferm_linear", "rbf_svm", "ferm_rbf")
+    methods = [m for m in METHODS if m.key in keys]
+    settings = dict(datasets=["german"], quick=True, n_splits=1, output_dir=tmp_path, progress=False)
+    table = run_reproduction(methods, **settings)
     csv = pd.read_csv(tmp_path / "ferm_table_quick.csv")
     assert len(csv) == len(table) == 7  # the linear and RBF SVMs give a naive and a fairly-selected row each
     assert set(REQUIRED_COLUMNS) <= set(csv.columns)
@@ -227,16 +225,207 @@ def test_quick_run_on_german_writes_a_well_formed_table(tmp_path):
     # --append keeps other data sets' rows and the hand-written part of the Markdown file.
     (tmp_path / "ferm_table_quick.md").write_text(markdown + "\nMY NOTES\n")
     csv.assign(dataset="compas").to_csv(tmp_path / "ferm_table_quick.csv", index=False)
-    merged = script.main(args + ["--append"])
+    runs = pd.read_csv(tmp_path / "ferm_runs_quick.csv")
+    assert len(runs) == 7 and (runs["split"] == 0).all() and (runs["scheme"] == "random").all()
+    runs.assign(dataset="compas").to_csv(tmp_path / "ferm_runs_quick.csv", index=False)
+    merged = run_reproduction(methods, append=True, **settings)
     assert sorted(merged["dataset"].unique()) == ["compas", "german"]
     assert "MY NOTES" in (tmp_path / "ferm_table_quick.md").read_text()
+    merged_runs = pd.read_csv(tmp_path / "ferm_runs_quick.csv")
+    assert list(merged_runs["dataset"]) == ["compas"] * 7 + ["german"] * 7  # the per-split records are kept too
 
 
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_full_quick_smoke_run(tmp_path):
-    """What CI runs: ``reproduce_ferm.py --quick`` on the three data sets, every method."""
-    table = load_script().main(["--quick", "--output-dir", str(tmp_path), "--no-progress", "--n-jobs", "2"])
+    """What CI runs: ``fairerm reproduce --quick`` on the three data sets, every method."""
+    table = run_reproduction(quick=True, output_dir=tmp_path, progress=False, n_jobs=2)
     check_table(table, ["adult", "compas", "german"], {"adult": 1, "compas": 2, "german": 2})
     for name in ("adult", "compas", "german"):
         assert (tmp_path / f"ferm_scatter_{name}_quick.png").stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- the public API: methods, errors, protocol
+
+def test_method_definitions_are_checked():
+    ok = dict(key="mine", family="linear", build=LogisticRegression, grid={"C": (1.0,)}, quick_grid={"C": (1.0,)},
+              rows={"Mine": "fair"})
+    assert Method(**ok).candidates(quick=False) == [{"C": 1.0}]
+    for change, error, match in [
+        ({"key": "my method"}, FairermValueError, "Method key must be a Python identifier"),
+        ({"family": "tree"}, FairermValueError, "Method family must be one of"),
+        ({"build": "LogisticRegression"}, FairermTypeError, "Method build must be callable"),
+        ({"grid": {"C": 1.0}}, FairermValueError, "Method grid must map each hyperparameter"),
+        ({"quick_grid": {"C": ()}}, FairermValueError, "Method quick_grid must map"),
+        ({"rows": {}}, FairermValueError, "Method rows must map at least one"),
+        ({"rows": {"Mine": "best"}}, FairermValueError, "selection rule must be one of"),
+    ]:
+        with pytest.raises(error, match=match):
+            Method(**{**ok, **change})
+
+
+def test_run_reproduction_checks_its_arguments_before_any_work(tmp_path):
+    linear = [m for m in METHODS if m.key == "linear_svm"]
+    with pytest.raises(FairermValueError, match=r"datasets must name one or more of \['adult', 'compas', 'german'\]"):
+        run_reproduction(linear, datasets=["mnist"], output_dir=tmp_path)
+    with pytest.raises(FairermValueError, match=r"distinct keys; repeated: \['linear_svm'\]"):
+        run_reproduction(linear * 2, output_dir=tmp_path)
+    with pytest.raises(FairermTypeError, match="methods must be a non-empty sequence"):
+        run_reproduction(["linear_svm"], output_dir=tmp_path)
+    with pytest.raises(FairermValueError, match="output_dir: .*inside the installed fairerm package"):
+        run_reproduction(linear, output_dir=ROOT / "fairerm" / "out")
+    with pytest.raises(FairermValueError, match="n_splits must be an integer >= 1; got 0"):
+        run_reproduction(linear, n_splits=0, output_dir=tmp_path)
+    with pytest.raises(FairermValueError, match="there is no table to rebuild"):
+        rebuild_report(tmp_path)
+    assert not (ROOT / "fairerm" / "out").exists() and not any(tmp_path.iterdir())
+
+
+def test_missing_fairlearn_names_the_extra(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "fairlearn", None)  # import fairlearn now fails
+    X, y, s = biased_problem(n=100)
+    for estimator in (HardtPostProcessing(linear_svm(1.0)), ExponentiatedGradientClassifier(LogisticRegression())):
+        with pytest.raises(SolverNotInstalledError, match=re.escape('pip install "fairerm[baselines]"')):
+            estimator.fit(X, y, sensitive_features=s)
+    with pytest.raises(SolverNotInstalledError, match=r"the methods hardt_linear, expgrad_logistic, expgrad_svm, "
+                                                      r"hardt_rbf need fairlearn"):
+        run_reproduction(output_dir=tmp_path)
+    assert [m.key for m in METHODS if m.missing_requirements()] == ["hardt_linear", "expgrad_logistic",
+                                                                     "expgrad_svm", "hardt_rbf"]
+    assert not any(tmp_path.iterdir())
+
+
+def test_paired_differences_match_scipy_paired_t_interval():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    n = 7
+    records = []
+    for name, ours, shift in [("FERM", True, 0.0), ("Hardt", False, 0.01), ("ZZ", False, -0.02)]:
+        for split in range(n):
+            records.append(dict(dataset="compas", split=split, method=name, ours=ours,
+                                accuracy=0.66 + 0.01 * np.sin(split) + shift + 0.003 * rng.normal(),
+                                deo=0.05 + 0.02 * np.cos(split) - shift + 0.004 * rng.normal()))
+    runs = pd.DataFrame(records).sample(frac=1.0, random_state=1)  # row order must not matter
+    paired = paired_differences(runs, confidence=0.9)
+    assert sorted(zip(paired["ours"], paired["baseline"])) == [("FERM", "Hardt"), ("FERM", "ZZ")]
+    for row in paired.itertuples(index=False):
+        for metric in ("accuracy", "deo"):
+            a = runs[runs.method == row.ours].sort_values("split")[metric].to_numpy()
+            b = runs[runs.method == row.baseline].sort_values("split")[metric].to_numpy()
+            interval = stats.ttest_rel(a, b).confidence_interval(0.9)
+            assert getattr(row, f"{metric}_diff") == pytest.approx(np.mean(a - b), abs=1e-15)
+            assert getattr(row, f"{metric}_low") == pytest.approx(interval.low, rel=1e-10)
+            assert getattr(row, f"{metric}_high") == pytest.approx(interval.high, rel=1e-10)
+        assert row.n_pairs == n
+    as_text = paired_differences(runs.assign(ours=runs["ours"].astype(str)), confidence=0.9)  # a CSV's "True"
+    pd.testing.assert_frame_equal(as_text, paired)
+    one = paired_differences(runs[runs.split == 0])
+    assert (one["n_pairs"] == 1).all() and one["deo_low"].isna().all()
+
+
+def test_split_plans_are_checked():
+    with pytest.raises(FairermValueError, match="needs official=True or n_random >= 1"):
+        SplitPlan()
+    with pytest.raises(FairermValueError, match="SplitPlan.test_size must be < 1"):
+        SplitPlan(n_random=2, test_size=1.0)
+    assert SplitPlan(official=True, n_random=10, test_size=1 / 3).describe() == (
+        "the official train / test files and 10 random 67/33 splits stratified by label and group")
+
+
+@pytest.mark.realdata
+def test_random_splits_are_stratified_disjoint_and_numbered_after_the_official_one():
+    from fairerm.baselines import load_splits
+
+    splits = load_splits("adult", SplitPlan(official=True, n_random=2, test_size=1 / 3), seed=3,
+                         kernel_max_train=500)
+    assert [(s.index, s.scheme) for s in splits] == [(0, "official"), (1, "random"), (2, "random")]
+    assert (len(splits[0].y_train), len(splits[0].y_test)) == (32_561, 16_281)
+    for split in splits[1:]:
+        assert len(split.y_train) + len(split.y_test) == 48_842
+        assert len(split.y_test) == pytest.approx(48_842 / 3, abs=1)
+        for part_y, part_s in ((split.y_train, split.s_train), (split.y_test, split.s_test)):
+            cell = np.mean((part_y == 1) & (part_s == "Female"))
+            assert cell == pytest.approx(np.mean((splits[0].y_train == 1) & (splits[0].s_train == "Female")),
+                                         abs=0.003)
+        assert len(split.kernel_rows) == 500 and split.kernel_rows.max() < len(split.y_train)
+    assert not splits[1].X_test.equals(splits[2].X_test)
+    with pytest.raises(FairermValueError, match="only adult has an official"):
+        load_splits("german", SplitPlan(official=True))
+
+
+@pytest.mark.slow
+def test_report_is_rebuilt_from_the_committed_table_by_the_script(tmp_path):
+    """``python benchmarks/reproduce_ferm.py --report-only``: the thin script over the package, no fitting."""
+    shutil.copy(ROOT / "benchmarks" / "results" / "ferm_table.csv", tmp_path / "ferm_table.csv")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "reproduce_ferm.py"), "--report-only",
+                          "--output-dir", str(tmp_path)], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, MPLBACKEND="Agg"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "ferm_table.md").read_text()
+    committed = pd.read_csv(ROOT / "benchmarks" / "results" / "ferm_table.csv")
+    assert text.split("## Checks")[0].count("\n| adult |") == (committed["dataset"] == "adult").sum()
+    assert "DESIGN.md" not in text and "docs/reproduction.rst" in text
+    assert "Protocol: Adult (sex): the official train / test files, one run (std 0); COMPAS" in text
+    for name in ("adult", "compas", "german"):
+        assert (tmp_path / f"ferm_scatter_{name}.png").stat().st_size > 10_000
+
+
+def docs_example(title: str) -> str:
+    """The first Python code block after the section ``title`` of docs/reproduction.rst."""
+    text = (ROOT / "docs" / "reproduction.rst").read_text()
+    section = text[text.index(f"\n{title}\n"):]
+    block = section[section.index(".. code-block:: python"):].split("\n\n", 1)[1]
+    lines = []
+    for line in block.splitlines():
+        if line and not line.startswith("   "):
+            break
+        lines.append(line[3:])
+    return "\n".join(lines)
+
+
+@pytest.mark.realdata
+def test_docs_example_adds_a_method_to_the_same_table(tmp_path, monkeypatch):
+    code = docs_example("Adding your own method to the table")
+    assert "run_reproduction([*others, mine]" in code
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "docs/reproduction.rst", "exec"), namespace)  # noqa: S102 - our own documentation
+    table = namespace["table"]
+    assert list(table["method"]) == ["Naive linear SVM", "Linear SVM", "Linear FERM (eps=0)", "My logistic regression"]
+    assert table[["accuracy_mean", "deo_mean"]].notna().all().all()
+    assert ((table["accuracy_mean"] > 0.6) & (table["n_runs"] == 2)).all()
+    assert table.loc[3, "selected_params"].startswith("{'C': ")
+    markdown = (tmp_path / "my_results" / "ferm_table_quick.md").read_text()
+    assert "| german | My logistic regression |" in markdown
+    assert "## Paired comparisons" in markdown and "| german | Linear FERM (eps=0) | My logistic regression | 2 |" \
+        in markdown
+    runs = pd.read_csv(tmp_path / "my_results" / "ferm_runs_quick.csv")
+    assert set(runs["method"]) == set(table["method"]) and len(runs) == 2 * len(table)
+    paired = paired_differences(runs)
+    assert set(paired["baseline"]) == {"Naive linear SVM", "Linear SVM", "My logistic regression"}
+
+
+@pytest.mark.realdata
+def test_docs_example_of_paired_comparisons_runs(tmp_path, monkeypatch):
+    """The split-plan example, with two methods and 3 splits instead of every method and 30 (its API is what counts)."""
+    import fairerm.baselines
+
+    code = docs_example("Several random splits and paired comparisons")
+    assert 'SplitPlan(n_random=30)' in code and 'paired_differences(pd.read_csv("out/ferm_runs.csv"))' in code
+    calls = []
+
+    def smaller(**kwargs):
+        calls.append(kwargs)
+        kwargs["split_plans"] = {name: SplitPlan(n_random=3) for name in kwargs["split_plans"]}
+        methods = [m for m in METHODS if m.key in ("linear_svm", "ferm_linear")]
+        return run_reproduction(methods, cv_folds=2, max_train=1500, progress=False, **kwargs)
+
+    monkeypatch.setattr(fairerm.baselines, "run_reproduction", smaller)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "docs/reproduction.rst", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert calls and calls[0]["datasets"] == ["compas"]
+    paired = namespace["paired"]
+    assert list(paired["ours"]) == ["Linear FERM (eps=0)"] * 2 and (paired["n_pairs"] == 3).all()
+    assert (paired["deo_low"] <= paired["deo_diff"]).all() and (paired["deo_diff"] <= paired["deo_high"]).all()

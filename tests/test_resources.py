@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from fairerm import FairKernelSVC
-from fairerm import kernels as kernels_module
+from fairerm import _memory as memory_module
 from fairerm.datasets import _fetch
 from fairerm.exceptions import DataSourceError, MemoryBudgetError
 from fairerm.kernels import KernelSpec, check_memory, gram_symmetric
@@ -52,7 +52,7 @@ def _problem(n, d=3, seed=0):
 @pytest.fixture
 def little_memory(monkeypatch):
     """Pretend only 1 MiB is available; make any dense Gram matrix an error if it is formed anyway."""
-    monkeypatch.setattr(kernels_module, "available_memory_bytes", lambda: 2**20)
+    monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: 2**20)
     return 2**20
 
 
@@ -68,18 +68,18 @@ def test_check_memory_reports_needed_available_and_hint(little_memory):
 
 
 def test_check_memory_is_silent_where_available_memory_is_unknown(monkeypatch):
-    monkeypatch.setattr(kernels_module, "available_memory_bytes", lambda: None)
+    monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: None)
     check_memory(1e18, "An absurd allocation")
 
 
 def test_dense_qp_kernel_problem_is_refused_before_allocating(little_memory, monkeypatch):
     """solver='cvxpy' on n = 400 needs ~4 n^2 doubles = 4.9 MiB > 1 MiB: refused before any Gram matrix."""
-    import fairerm.solvers as solvers
+    import fairerm.problem as problem_module
 
     def no_gram(*args, **kwargs):
         raise AssertionError("the Gram matrix was formed before the memory check")
 
-    monkeypatch.setattr(solvers, "gram_symmetric", no_gram)
+    monkeypatch.setattr(problem_module, "gram_symmetric", no_gram)
     X, y, s = _problem(400)
     with pytest.raises(MemoryBudgetError) as info:
         FairKernelSVC(solver="cvxpy").fit(X, y, sensitive_features=s)

@@ -7,8 +7,7 @@ from sklearn.metrics.pairwise import pairwise_kernels
 from fairerm.constraints import constraint_weights
 from fairerm.kernels import KernelSpec
 from fairerm.problem import KernelFermProblem, LinearFermProblem
-from fairerm.solvers import solve_kernel, solve_linear
-from fairerm.solvers.cvxpy_ import solve_kernel_cvxpy
+from fairerm.solvers import solve, solve_kernel, solve_linear
 
 KERNELS = {
     "linear": ({"metric": "linear"}, KernelSpec("linear")),
@@ -67,11 +66,10 @@ def test_three_kernel_solvers_agree(make_problem, kernel, epsilon):
     kw, spec = KERNELS[kernel]
     cw = constraint_weights(y, s).weights
     K = pairwise_kernels(X, X, **kw)
-    ref = solve_kernel_cvxpy(KernelFermProblem(K, y.astype(float), np.ones(150), cw, epsilon))
+    ref = solve(KernelFermProblem(K, y.astype(float), np.ones(150), cw, epsilon), "cvxpy")
     f_ref = K @ ref.expansion_coef + ref.intercept
     for solver, opts in (("exact", {"tol": 1e-6}), ("osqp", {})):
-        sol = solve_kernel(X, y.astype(float), spec, upper=np.ones(150), constraint_weights=cw, epsilon=epsilon,
-                           solver=solver, **opts)
+        sol = solve_kernel(KernelFermProblem(X, y.astype(float), np.ones(150), cw, epsilon, spec), solver, **opts)
         assert sol.converged, sol.status
         assert _rel(K @ sol.expansion_coef + sol.intercept, f_ref) < 1e-3
         assert sol.primal_objective == pytest.approx(ref.primal_objective, rel=1e-5)
@@ -88,9 +86,8 @@ def test_exact_solver_with_several_constraints_matches_cvxpy(make_problem, const
     kw, spec = KERNELS["rbf"]
     cw = constraint_weights(y, s, constraint).weights
     K = pairwise_kernels(X, X, **kw)
-    ref = solve_kernel_cvxpy(KernelFermProblem(K, y.astype(float), np.ones(150), cw, epsilon))
-    sol = solve_kernel(X, y.astype(float), spec, upper=np.ones(150), constraint_weights=cw, epsilon=epsilon,
-                       tol=1e-6)
+    ref = solve(KernelFermProblem(K, y.astype(float), np.ones(150), cw, epsilon), "cvxpy")
+    sol = solve_kernel(KernelFermProblem(X, y.astype(float), np.ones(150), cw, epsilon, spec), tol=1e-6)
     assert sol.converged
     assert sol.primal_objective == pytest.approx(ref.primal_objective, rel=1e-5)
     assert np.all(np.abs(cw @ K @ sol.expansion_coef) <= epsilon + 1e-5)
@@ -101,9 +98,9 @@ def test_exact_solver_on_a_precomputed_kernel(make_problem):
     kw, spec = KERNELS["rbf"]
     cw = constraint_weights(y, s).weights
     K = pairwise_kernels(X, X, **kw)
-    a = solve_kernel(X, y.astype(float), spec, upper=np.ones(120), constraint_weights=cw, epsilon=0.05, tol=1e-6)
-    b = solve_kernel(K, y.astype(float), KernelSpec("precomputed"), upper=np.ones(120), constraint_weights=cw,
-                     epsilon=0.05, tol=1e-6)
+    a = solve_kernel(KernelFermProblem(X, y.astype(float), np.ones(120), cw, 0.05, spec), tol=1e-6)
+    b = solve_kernel(KernelFermProblem(K, y.astype(float), np.ones(120), cw, 0.05, KernelSpec("precomputed")),
+                     tol=1e-6)
     np.testing.assert_allclose(K @ a.expansion_coef + a.intercept, K @ b.expansion_coef + b.intercept, atol=1e-5)
 
 
@@ -113,5 +110,4 @@ def test_unknown_solver_is_a_clear_error(make_problem):
     with pytest.raises(ValueError, match="solver must be one of"):
         solve_linear(LinearFermProblem(X, y.astype(float), np.ones(20), cw, 0.0), "gurobi")
     with pytest.raises(ValueError, match="solver must be one of"):
-        solve_kernel(X, y.astype(float), KernelSpec("linear"), upper=np.ones(20), constraint_weights=cw,
-                     epsilon=0.0, solver="libsvm")
+        solve_kernel(KernelFermProblem(X, y.astype(float), np.ones(20), cw, 0.0, KernelSpec("linear")), "libsvm")

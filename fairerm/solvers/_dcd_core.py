@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["dcd_box_qp"]
+__all__ = ["dcd_box_qp", "dcd_box_qp_inplace"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -45,7 +45,7 @@ def _duality_gap(X, y, Z, margin, upper, alpha, w, c):
 
 
 @numba.njit(cache=True, nogil=True)
-def _dcd_box_qp_core(X, y, Z, margin, upper, sq_norm, alpha, w, c, tol, gap_tol, max_epochs, seed, shrinking):
+def dcd_box_qp_inplace(X, y, Z, margin, upper, sq_norm, alpha, w, c, tol, gap_tol, max_epochs, seed, shrinking):
     """Dual coordinate descent on :math:`\\min_{0\\le\\alpha\\le c} \\tfrac12\\alpha^\\top Q_P\\alpha - m^\\top\\alpha`.
 
     Updates ``alpha``, ``w`` (:math:`\\sum\\alpha_i y_i x_i`) and ``c`` (:math:`\\sum\\alpha_i y_i Z_i`) in
@@ -173,7 +173,7 @@ def dcd_box_qp(X, y, margin, upper, *, basis=None, alpha=None, tol=1e-6, gap_tol
     alpha = np.zeros(X.shape[0]) if alpha is None else np.clip(np.array(alpha, dtype=np.float64), 0.0, upper)
     w = X.T @ (alpha * y)
     c = Z.T @ (alpha * y)
-    epochs, spread, rel_gap = _dcd_box_qp_core(X, y, Z, np.ascontiguousarray(margin, dtype=np.float64), upper,
+    epochs, spread, rel_gap = dcd_box_qp_inplace(X, y, Z, np.ascontiguousarray(margin, dtype=np.float64), upper,
                                                sq_norm, alpha, w, c, float(tol), float(gap_tol), int(max_epochs),
                                                int(seed), bool(shrinking))
     return alpha, w - Q @ c, epochs, spread, rel_gap

@@ -1,4 +1,11 @@
-"""The result object every FERM solver returns."""
+r"""What a backend returns, and the certified :class:`Solution` the front door makes of it.
+
+A backend (one module per way of solving) returns a :class:`BackendResult`: its primal and dual
+variables and its *own* report (status, iterations, diagnostics). The front door
+(:func:`fairerm.solvers.solve`) turns it into a :class:`Solution`, whose ``status`` is
+``"optimal"`` only when the :class:`Certificate` computed from the returned variables holds
+(see :mod:`fairerm.solvers._certificate`); the backend's own word is kept as ``backend_status``.
+"""
 
 from __future__ import annotations
 
@@ -7,45 +14,152 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import largest_magnitude
-from ..problem import LinearFermProblem, dual_objective, hinge_primal_objective
+__all__ = ["BackendResult", "Certificate", "Fallback", "Solution"]
 
-__all__ = ["Solution", "linear_solution", "enforce_linear_feasibility"]
+
+@dataclass
+class BackendResult:
+    r"""The raw output of one backend.
+
+    Attributes
+    ----------
+    alpha : ndarray (n,)
+        Multipliers of the margin constraints.
+    mu : ndarray (k,)
+        Signed multipliers of the fairness constraints (:math:`\mu_j > 0` where
+        :math:`\langle w, u_j\rangle = +\epsilon` is active).
+    intercept : float
+    coef : ndarray (d,) or None
+        The primal :math:`w` of a linear problem (``None``: :math:`w = w(\alpha, \mu)`).
+    expansion_coef : ndarray (n,) or None
+        :math:`\beta` with :math:`w = \sum_i\beta_i\phi(x_i)` of a kernel problem (``None``:
+        :math:`\beta = y\circ\alpha - C^{u\top}\mu`).
+    status : str
+        The backend's own status (``"optimal"``, ``"solved"``, ``"max_iter_reached"``, ...).
+    converged : bool
+        Whether the backend met its own stopping rule.
+    n_iter : int
+    info : dict
+        Backend diagnostics (free form; estimators never read them).
+    warm_state : object
+        What the same backend can restart from (opaque to everyone else).
+    """
+
+    alpha: np.ndarray
+    mu: np.ndarray
+    intercept: float
+    status: str
+    converged: bool
+    coef: np.ndarray | None = None
+    expansion_coef: np.ndarray | None = None
+    n_iter: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+    warm_state: Any = None
+
+
+@dataclass(frozen=True)
+class Certificate:
+    r"""Optimality of a returned point, recomputed from its primal and dual variables.
+
+    With :math:`P` the primal objective at the returned :math:`(w, b)` and :math:`D` the dual
+    objective at the returned :math:`(\alpha, \mu)` made feasible (:math:`0\le\alpha\le c`,
+    :math:`y^\top\alpha = 0`), weak duality gives :math:`D \le P^\star \le P` whenever the returned
+    :math:`w` satisfies the constraints, so :math:`P - P^\star \le P - D`.
+
+    Attributes
+    ----------
+    primal_objective, dual_objective : float
+        :math:`P` and :math:`D` (a lower bound on the optimum).
+    duality_gap : float
+        :math:`P - D`.
+    relative_gap : float
+        :math:`(P - D) / \max(|P|, |D|)`.
+    max_violation : float
+        :math:`\max_j (|\langle w, u_j\rangle| - \epsilon)_+`.
+    gap_tol, violation_tol : float
+        The tolerances the certificate is judged by.
+    convex : bool
+        False for a kernel that is not positive semi-definite: the gap then certifies a stationary
+        point, not a global optimum.
+    """
+
+    primal_objective: float
+    dual_objective: float
+    duality_gap: float
+    relative_gap: float
+    max_violation: float
+    gap_tol: float
+    violation_tol: float
+    convex: bool = True
+
+    @property
+    def holds(self) -> bool:
+        """Relative gap and constraint violation both within their tolerances."""
+        return bool(self.relative_gap <= self.gap_tol and self.max_violation <= self.violation_tol)
+
+    def describe(self) -> str:
+        """One line for a warning: the measured gap and violation against their tolerances."""
+        return (f"relative duality gap {self.relative_gap:.3g} (primal {self.primal_objective:.8g}, dual "
+                f"{self.dual_objective:.8g}; tolerance {self.gap_tol:g}), constraint violation "
+                f"{self.max_violation:.3g} (tolerance {self.violation_tol:.3g})")
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A solver that ``solver="auto"`` tried and left, and why."""
+
+    solver: str
+    reason: str
 
 
 @dataclass
 class Solution:
-    """Solution of a FERM problem (see :mod:`fairerm.problem`).
+    r"""A solution of a FERM problem (see :mod:`fairerm.problem`), certified by the front door.
 
     Attributes
     ----------
     solver : str
-        Name of the solver that produced it (``"cvxpy"``, ``"osqp"``, ``"exact"``, ...).
+        The backend that produced it.
     status : str
-        The solver's own status string (e.g. ``"optimal"``, ``"solved"``, ``"max_iter_reached"``).
+        ``"optimal"`` exactly when :attr:`certificate` holds. Otherwise the backend's own status
+        when it stopped early (e.g. ``"max_iter_reached"``), or ``"inaccurate"`` when it claimed
+        convergence that the certificate does not confirm.
     converged : bool
-        Whether the solver met its tolerance. A solution with ``converged=False`` is the last
-        iterate; callers warn with the status.
+        ``status == "optimal"``.
     intercept : float
         :math:`b`.
-    alpha : ndarray (n,) or None
-        Multipliers of the margin constraints (dual variables), when the solver has them.
     mu : ndarray (k,)
-        Multipliers of the fairness constraints, signed: :math:`\\mu_j > 0` iff
-        :math:`\\langle w, u_j\\rangle = +\\epsilon` is active.
-    coef : ndarray (d,) or None
-        Primal weight vector :math:`w` (linear problems).
-    expansion_coef : ndarray (n,) or None
-        :math:`\\beta = y\\circ\\alpha - C^{u\\top}\\mu`, so :math:`w = \\sum_i\\beta_i\\phi(x_i)` (kernel problems).
+        Signed multipliers of the fairness constraints.
     constraint_value : ndarray (k,)
-        :math:`\\langle w, u_j \\rangle` computed from the returned solution.
+        :math:`\langle w, u_j\rangle`, computed from the returned :math:`w`.
     primal_objective, dual_objective : float
-        Objective values (``dual_objective`` is NaN when the solver has no dual).
+        From the certificate.
+    alpha : ndarray (n,)
+        Multipliers of the margin constraints.
+    coef : ndarray (d,) or None
+        :math:`w` (linear problems).
+    expansion_coef : ndarray (n,) or None
+        :math:`\beta`, :math:`w = \sum_i\beta_i\phi(x_i)` (kernel problems).
+    w_norm_sq : float
+        :math:`\|w\|^2`.
+    training_decision_values : ndarray (n,)
+        :math:`f(x_i) = \langle w, \phi(x_i)\rangle + b` on the training points (computed for the
+        certificate, so free to the caller).
     n_iter : int
+        Iterations of the backend (summed over refinements and fallbacks tried).
     solve_time : float
-        Seconds spent in the solver.
+        Seconds, from the front door's call to its return.
+    backend_status : str
+        What the backend itself reported.
+    certificate : Certificate
+    fallbacks : list of Fallback
+        The solvers ``"auto"`` tried before this one, with the reason each was left.
+    refinements : int
+        How many times the backend was restarted with a tighter tolerance to meet the certificate.
     info : dict
-        Anything else a solver reports (e.g. number of inner SVM solves, residuals).
+        Backend diagnostics (never read by the estimators).
+    warm_state : object
+        Backend state a later solve of the same data can restart from.
     """
 
     solver: str
@@ -55,68 +169,26 @@ class Solution:
     mu: np.ndarray
     constraint_value: np.ndarray
     primal_objective: float
-    alpha: np.ndarray | None = None
+    dual_objective: float
+    alpha: np.ndarray
     coef: np.ndarray | None = None
     expansion_coef: np.ndarray | None = None
-    dual_objective: float = float("nan")
+    w_norm_sq: float = float("nan")
+    training_decision_values: np.ndarray | None = field(default=None, repr=False)
     n_iter: int = 0
     solve_time: float = 0.0
-    info: dict[str, Any] = field(default_factory=dict)
+    backend_status: str = ""
+    certificate: Certificate | None = None
+    fallbacks: list[Fallback] = field(default_factory=list)
+    refinements: int = 0
+    info: dict[str, Any] = field(default_factory=dict, repr=False)
+    warm_state: Any = field(default=None, repr=False)
 
     @property
     def duality_gap(self) -> float:
-        """Primal minus dual objective (non-negative up to solver accuracy)."""
+        """Primal minus dual objective (non-negative up to round-off for a convex problem)."""
         return self.primal_objective - self.dual_objective
 
-
-def linear_solution(problem: LinearFermProblem, coef: np.ndarray, intercept: float, alpha: np.ndarray,
-                    mu: np.ndarray, **report) -> Solution:
-    r"""Assemble the :class:`Solution` of a linear problem from its primal and dual variables.
-
-    The constraint value and the primal objective come from ``coef``; the dual objective from
-    :math:`w(\alpha,\mu) = \sum_i (\alpha_i y_i - (C^{u\top}\mu)_i) x_i`. ``report`` holds
-    ``solver``, ``status``, ``converged``, ``n_iter``, ``solve_time`` and ``info``.
-    """
-    decision = np.asarray(problem.X @ coef).ravel() + intercept
-    w_from_duals = np.asarray((alpha * problem.y - problem.constraint_weights.T @ mu) @ problem.X).ravel()
-    return Solution(
-        intercept=float(intercept),
-        mu=mu,
-        constraint_value=problem.U @ coef,
-        primal_objective=hinge_primal_objective(coef @ coef, decision, problem.y, problem.upper),
-        dual_objective=dual_objective(w_from_duals @ w_from_duals, alpha, mu, problem.epsilon),
-        alpha=alpha,
-        coef=coef,
-        **report,
-    )
-
-
-def enforce_linear_feasibility(problem: LinearFermProblem, solution: Solution) -> Solution:
-    r"""Move :math:`w` along :math:`\operatorname{span}\{u_j\}` so that :math:`|\langle w,u_j\rangle| \le \epsilon` holds.
-
-    Solvers meet the constraint only to their tolerance, and on badly scaled data (features of
-    size :math:`10^6`, fuzzing found it) an interior-point "optimal" point violated it by far more.
-    The smallest change of :math:`w` that fixes the violated rows :math:`V` is
-    :math:`\Delta w = -U_V^\top (U_V U_V^\top)^{+} (U_V w - \sigma_V\epsilon)` (the intercept does not
-    enter the constraint and is kept). Violations at round-off level are left alone;
-    ``info["feasibility_correction"]`` records whether a correction was made.
-    """
-    if solution.coef is None or problem.n_constraints == 0:
-        return solution
-    values = problem.U @ solution.coef
-    row_norms = np.linalg.norm(problem.U, axis=1)
-    round_off = 1e-12 * row_norms * np.linalg.norm(solution.coef)
-    # u_j at rounding-noise level (groups already balanced) is u_j = 0, not a direction to act on.
-    live = row_norms > 1e-12 * max(1.0, largest_magnitude(problem.X))
-    violated = live & (np.abs(values) > problem.epsilon + round_off)
-    solution.info["feasibility_correction"] = bool(violated.any())
-    if not violated.any():
-        return solution
-    U_V = problem.U[violated]
-    target = np.sign(values[violated]) * problem.epsilon
-    step, *_ = np.linalg.lstsq(U_V @ U_V.T, values[violated] - target, rcond=None)
-    coef = solution.coef - U_V.T @ step
-    info = dict(solution.info)
-    return linear_solution(problem, coef, solution.intercept, solution.alpha, solution.mu, solver=solution.solver,
-                           status=solution.status, converged=solution.converged, n_iter=solution.n_iter,
-                           solve_time=solution.solve_time, info=info)
+    @property
+    def relative_gap(self) -> float:
+        return float("nan") if self.certificate is None else self.certificate.relative_gap

@@ -46,7 +46,7 @@ __all__ = ["SVMIPMResult", "svm_ipm"]
 
 @dataclass
 class SVMIPMResult:
-    """Outcome of :func:`svm_ipm`: ``alpha`` (clipped to the box), ``w``, ``b``, ``status``
+    r"""Outcome of :func:`svm_ipm`: ``alpha`` (clipped to the box), ``w``, ``b``, ``status``
     (``"optimal"``, ``"max_iter_reached"``, ``"numerical_error"``, or ``"infeasible_dual"`` when
     :math:`-p_b` is not a value of :math:`y^\top\alpha` on the box, i.e. the primal is unbounded),
     Newton steps and final residuals."""

@@ -2,7 +2,7 @@ r"""FERM written plainly in cvxpy: the readable statement every fast path is tes
 
 * Linear FERM, the primal of :mod:`fairerm.problem` verbatim (variables :math:`w, b, \xi`);
   the multipliers :math:`\alpha, \mu` are read from the constraints' dual values.
-* Kernel FERM, the dual in :math:`(\alpha, \mu)` (DESIGN.md 2.2), with the quadratic form
+* Kernel FERM, the dual in :math:`(\alpha, \mu)` (:mod:`fairerm.problem`), with the quadratic form
   written through a factor :math:`K = R R^\top` so that cvxpy sees a sum of squares:
 
   .. math::
@@ -24,17 +24,13 @@ import time
 
 import numpy as np
 
-from ..exceptions import SolverError, SolverNotInstalledError
-from ..problem import (
-    KernelFermProblem,
-    LinearFermProblem,
-    dual_objective,
-    hinge_primal_objective,
-    optimal_intercept,
-)
-from ._solution import Solution, linear_solution
+from ..exceptions import FairermValueError, SolverError, SolverNotInstalledError
+from ..problem import KernelFermProblem, LinearFermProblem, optimal_intercept
+from ._constraint_space import live_constraints
+from ._dense_kernel import dense_gram_factor
+from ._solution import BackendResult
 
-__all__ = ["solve_linear_cvxpy", "solve_kernel_cvxpy", "gram_factor"]
+__all__ = ["solve_linear", "solve_kernel"]
 
 
 def _import_cvxpy():
@@ -50,6 +46,8 @@ def _solve(problem, cvxpy_solver: str | None, verbose: bool, **options):
     solver = cvxpy_solver or ("CLARABEL" if "CLARABEL" in cp.installed_solvers() else None)
     try:
         problem.solve(solver=solver, verbose=verbose, **options)
+    except (TypeError, ValueError) as exc:  # an option the cvxpy solver does not know
+        raise FairermValueError(f"solver_options: the cvxpy solver {solver!r} refused {sorted(options)}: {exc}") from exc
     except cp.error.SolverError as exc:
         raise SolverError(f"cvxpy solver {solver!r} failed: {exc}. Try another cvxpy_solver or solver='osqp'.") from exc
     status = problem.status
@@ -59,9 +57,10 @@ def _solve(problem, cvxpy_solver: str | None, verbose: bool, **options):
     return status, solver
 
 
-def solve_linear_cvxpy(
-    problem: LinearFermProblem, *, cvxpy_solver: str | None = None, verbose: bool = False, **options
-) -> Solution:
+def solve_linear(
+    problem: LinearFermProblem, *, warm_start=None, cvxpy_solver: str | None = None, verbose: bool = False,
+    **options
+) -> BackendResult:
     r"""Solve linear FERM in its primal form with cvxpy.
 
     The problem is solved for :math:`w' = t w` on :math:`X / t` with the objective times :math:`t^2`
@@ -72,7 +71,7 @@ def solve_linear_cvxpy(
     :math:`C = 10^{-6}` and returned a 2000x suboptimal "optimal" point for :math:`|X| \sim 10^6`,
     :math:`C = 0.1`; scaled, it failed on integer-valued :math:`|X| \sim 10^6` with :math:`C = 10^6`.
     """
-    x_size = float(np.max(np.abs(problem.X), initial=0.0))
+    x_size = problem.feature_size
     c_size = float(np.max(problem.upper, initial=0.0))
     scales = [float(np.sqrt(x_size / np.sqrt(c_size))) if x_size > 0 and c_size > 0 else 1.0, 1.0, x_size or 1.0]
     for attempt, scale in enumerate(dict.fromkeys(scales)):
@@ -85,7 +84,7 @@ def solve_linear_cvxpy(
 
 
 def _solve_linear_scaled(problem: LinearFermProblem, scale: float, cvxpy_solver: str | None, verbose: bool,
-                         **options) -> Solution:
+                         **options) -> BackendResult:
     cp = _import_cvxpy()
     n, d = problem.X.shape
     w = cp.Variable(d)
@@ -97,7 +96,7 @@ def _solve_linear_scaled(problem: LinearFermProblem, scale: float, cvxpy_solver:
     # Rows u_j = 0 (e.g. data already projected) hold for every w; interior-point solvers can
     # misreport such degenerate rows as infeasible, so they are left out (their mu_j is 0).
     U = problem.U
-    live = np.linalg.norm(U, axis=1) > 1e-12 * max(1.0, float(np.max(np.abs(problem.X), initial=0.0)))
+    live = live_constraints(problem)
     constraints = [margin, xi >= 0]
     if live.any():
         upper_side = (U[live] / scale) @ w <= problem.epsilon
@@ -115,72 +114,30 @@ def _solve_linear_scaled(problem: LinearFermProblem, scale: float, cvxpy_solver:
     if live.any():
         mu[live] = (np.asarray(upper_side.dual_value, dtype=float)
                     - np.asarray(lower_side.dual_value, dtype=float)) / scale**2
-    return linear_solution(problem, coef, intercept, alpha, mu, solver="cvxpy", status=status,
-                           converged=status == "optimal", n_iter=int(qp.solver_stats.num_iters or 0),
-                           solve_time=elapsed, info={"cvxpy_solver": used})
+    return BackendResult(alpha=alpha, mu=mu, intercept=intercept, coef=coef, status=status,
+                         converged=status == "optimal", n_iter=int(qp.solver_stats.num_iters or 0),
+                         info={"cvxpy_solver": used, "scale": scale, "seconds": elapsed})
 
 
-def gram_factor(K: np.ndarray, *, rtol: float = 1e-12) -> np.ndarray:
-    """A factor :math:`R` with :math:`K = R R^\\top` from the eigendecomposition of ``K``.
-
-    Eigenvalues below ``rtol * max_eigenvalue`` (round-off of a PSD matrix) are dropped.
-    """
-    eigval, eigvec = np.linalg.eigh(0.5 * (K + K.T))
-    keep = eigval > rtol * max(eigval.max(), 0.0)
-    return eigvec[:, keep] * np.sqrt(eigval[keep])
-
-
-def solve_kernel_cvxpy(
-    problem: KernelFermProblem, *, cvxpy_solver: str | None = None, verbose: bool = False, **options
-) -> Solution:
-    """Solve kernel FERM in its dual form :math:`(\\alpha, \\mu)` with cvxpy."""
+def solve_kernel(
+    problem: KernelFermProblem, *, warm_start=None, cvxpy_solver: str | None = None, verbose: bool = False,
+    **options
+) -> BackendResult:
+    """Solve kernel FERM in its dual form :math:`(\\alpha, \\mu)` with cvxpy (intercept: the optimal one for :math:`w`)."""
     cp = _import_cvxpy()
     n = problem.n_samples
     k = problem.n_constraints
-    R = gram_factor(problem.K)
+    R = dense_gram_factor(problem, "cvxpy")
     Cu = problem.constraint_weights
     alpha = cp.Variable(n)
     mu = cp.Variable(k)
     beta = cp.multiply(problem.y, alpha) - Cu.T @ mu
     objective = cp.Minimize(0.5 * cp.sum_squares(R.T @ beta) - cp.sum(alpha) + problem.epsilon * cp.norm1(mu))
     qp = cp.Problem(objective, [alpha >= 0, alpha <= problem.upper, problem.y @ alpha == 0])
-    start = time.perf_counter()
     status, used = _solve(qp, cvxpy_solver, verbose, **options)
-    elapsed = time.perf_counter() - start
     alpha_value = np.clip(np.asarray(alpha.value, dtype=float), 0.0, problem.upper)
     mu_value = np.asarray(mu.value, dtype=float).reshape(k)
-    return kernel_solution_from_duals(problem, alpha_value, mu_value, "cvxpy", status, status == "optimal",
-                                      n_iter=int(qp.solver_stats.num_iters or 0), solve_time=elapsed,
-                                      info={"cvxpy_solver": used})
-
-
-def kernel_solution_from_duals(
-    problem: KernelFermProblem,
-    alpha: np.ndarray,
-    mu: np.ndarray,
-    solver: str,
-    status: str,
-    converged: bool,
-    **extra,
-) -> Solution:
-    """Assemble a :class:`Solution` from dual variables on a dense Gram matrix."""
-    beta = problem.y * alpha - problem.constraint_weights.T @ mu
-    K_beta = problem.K @ beta
-    beta_K_beta = float(beta @ K_beta)
-    intercept = optimal_intercept(K_beta, problem.y, problem.upper)
-    info = dict(extra.pop("info", {}))
-    info["w_norm_sq"] = beta_K_beta
-    return Solution(
-        solver=solver,
-        status=status,
-        converged=converged,
-        intercept=intercept,
-        mu=mu,
-        constraint_value=problem.constraint_weights @ K_beta,
-        primal_objective=hinge_primal_objective(beta_K_beta, K_beta + intercept, problem.y, problem.upper),
-        dual_objective=dual_objective(beta_K_beta, alpha, mu, problem.epsilon),
-        alpha=alpha,
-        expansion_coef=beta,
-        info=info,
-        **extra,
-    )
+    scores = problem.K @ problem.expansion(alpha_value, mu_value)
+    return BackendResult(alpha=alpha_value, mu=mu_value, intercept=optimal_intercept(scores, problem.y, problem.upper),
+                         status=status, converged=status == "optimal", n_iter=int(qp.solver_stats.num_iters or 0),
+                         info={"cvxpy_solver": used, "factor_rank": R.shape[1]})

@@ -53,9 +53,9 @@ a bracketing regula falsi (Illinois) over warm-started inner solves, before a se
 
 **Multipliers and the active set.** Stationarity :math:`w = \sum_i\alpha_i y_i x_i - U_A^\top\mu_A`
 gives :math:`U_A^\top\mu_A = Qc - v`, i.e. :math:`\mu_A = (U_AU_A^\top)^{+}U_A(Qc) - t`. For
-:math:`\epsilon > 0` the active set is updated as in :mod:`fairerm.solvers.exact` (drop a
-constraint whose multiplier has the wrong sign, add the most violated one): one constraint needs at
-most two intercept searches.
+:math:`\epsilon > 0` the active set is updated by the method of :mod:`fairerm.solvers._active_set`
+(drop a constraint whose multiplier has the wrong sign, add the most violated one), shared with the
+kernel solver: one constraint needs at most two equality solves.
 
 References
 ----------
@@ -72,19 +72,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import largest_magnitude
-from ..problem import LinearFermProblem, dual_objective, hinge_primal_objective, optimal_intercept
-from ._dcd_core import _dcd_box_qp_core, dcd_box_qp
-from ._solution import Solution
+from ..exceptions import FairermValueError
+from ..problem import LinearFermProblem, optimal_intercept
+from ._active_set import fairness_active_set
+from ._constraint_space import gram_basis, live_constraints, noise_floor
+from ._dcd_core import dcd_box_qp, dcd_box_qp_inplace
+from ._solution import BackendResult
 from ._svm_ipm import svm_ipm
 
-__all__ = ["solve_linear_dcd", "dcd_box_qp", "live_constraint_rows"]
+__all__ = ["solve_linear", "solve_linear_dcd", "dcd_box_qp"]
 
 
 class _FixedActiveSet:
     """Warm-started solves of the fixed-intercept QP for one active set (state kept between calls)."""
 
-    def __init__(self, X, y, upper, Q, offsets, alpha0, tol, gap_tol, max_epochs, seed, shrinking):
+    def __init__(self, X, y, upper, Q, offsets, alpha0, tol, gap_tol, max_epochs, seed, shrinking, kkt_tol=1e-7):
         self.X, self.y, self.upper, self.Q = X, y, upper, Q
         self.offsets = offsets
         self.Z = np.ascontiguousarray(X @ Q)
@@ -94,13 +96,14 @@ class _FixedActiveSet:
         self.w = X.T @ (self.alpha * y)
         self.c = self.Z.T @ (self.alpha * y)
         self.tol, self.gap_tol, self.max_epochs, self.seed, self.shrinking = tol, gap_tol, max_epochs, seed, shrinking
+        self.kkt_tol = kkt_tol
         self.n_solves = self.epochs = 0
         self.converged = True
 
     def balance(self, b: float) -> float:
         """Solve at intercept ``b``; return :math:`g(b) = \\sum_i\\alpha_i(b) y_i`."""
         margin = 1.0 - self.y * (b + self.offsets)
-        epochs, spread, rel_gap = _dcd_box_qp_core(self.X, self.y, self.Z, margin, self.upper, self.sq_norm,
+        epochs, spread, rel_gap = dcd_box_qp_inplace(self.X, self.y, self.Z, margin, self.upper, self.sq_norm,
                                                    self.alpha, self.w, self.c, self.tol, self.gap_tol, self.max_epochs,
                                                    self.seed + self.n_solves, self.shrinking)
         self.n_solves += 1
@@ -162,17 +165,14 @@ def _intercept_search(inner: _FixedActiveSet, b0: float, btol: float, max_solves
     return b, False
 
 
-def live_constraint_rows(U: np.ndarray, X: np.ndarray, constraint_weights: np.ndarray) -> np.ndarray:
-    """Rows :math:`u_j` that are not round-off zeros (zero rows hold for every ``w``; e.g. projected data)."""
-    reference = np.abs(constraint_weights).sum(axis=1) * max(1.0, largest_magnitude(X))
-    return np.linalg.norm(U, axis=1) > 1e-12 * np.maximum(reference, 1e-300)
-
-
 def _reduced_primal(inner: _FixedActiveSet, working: np.ndarray, bound: np.ndarray):
-    """The primal restricted to the working set, the other points' hinge terms fixed.
+    r"""The primal restricted to the working set, the other points' hinge terms fixed.
 
     Solved by the interior-point method of :mod:`fairerm.solvers._svm_ipm` on the projected working
-    rows (:math:`O(|S| d^2)` per step); CLARABEL through cvxpy is the fallback if it fails.
+    rows (:math:`O(|S| d^2)` per step); when its Woodbury form fails (one direction of the data
+    dominating by orders of magnitude cancels it) the :math:`m\times m` form is tried for up to 1,000
+    rows (:math:`O(m^3)` per Newton step: at 2,000 rows a failing attempt cost 30 s). ``None`` when
+    neither certifies the working-set problem.
     """
     X, y, upper, Q, offsets = inner.X, inner.y, inner.upper, inner.Q, inner.offsets
     d = X.shape[1]
@@ -184,38 +184,14 @@ def _reduced_primal(inner: _FixedActiveSet, working: np.ndarray, bound: np.ndarr
         pull = pull - Q @ (Q.T @ pull)
     arguments = dict(offsets=offsets[working], pull=pull, pull_intercept=pull_b)
     result = svm_ipm(rows, y[working], upper[working], **arguments)
-    if result.status != "optimal" and result.status != "infeasible_dual" and d < working.size <= 2000:
-        # the Woodbury form cancels when one direction of the data dominates; the m x m form does not
+    if result.status != "optimal" and result.status != "infeasible_dual" and d < working.size <= 1000:
         result = svm_ipm(rows, y[working], upper[working], newton="direct", **arguments)
     if result.status == "optimal":
         return result.w, result.b, result.alpha
-    return _reduced_primal_clarabel(inner, working, bound, pull, pull_b)
+    return None
 
 
-def _reduced_primal_clarabel(inner: _FixedActiveSet, working: np.ndarray, bound: np.ndarray, pull, pull_b):
-    """:func:`_reduced_primal` stated in cvxpy and solved by CLARABEL (the slower fallback)."""
-    import cvxpy as cp
-
-    X, y, upper, Q, offsets = inner.X, inner.y, inner.upper, inner.Q, inner.offsets
-    d = X.shape[1]
-    w, b = cp.Variable(d), cp.Variable()
-    xi = cp.Variable(working.size)
-    margins = cp.multiply(y[working], X[working] @ w + b + offsets[working]) >= 1 - xi
-    constraints = [margins, xi >= 0]
-    if Q.shape[1]:
-        constraints.append(Q.T @ w == 0)
-    objective = 0.5 * cp.sum_squares(w) + upper[working] @ xi - pull @ w - pull_b * b
-    problem = cp.Problem(cp.Minimize(objective), constraints)
-    try:
-        problem.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
-    except cp.error.SolverError:
-        return None
-    if problem.status != "optimal" or w.value is None:
-        return None
-    return np.asarray(w.value), float(b.value), np.clip(np.asarray(margins.dual_value), 0.0, upper[working])
-
-
-def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float = 1e-7, band: float = 0.05,
+def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float | None = None, band: float = 0.05,
             max_working: int | None = None, max_rounds: int = 12):
     r"""Finish with an exact working-set step; return ``(alpha, b)`` when the KKT conditions certify it.
 
@@ -232,6 +208,7 @@ def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float = 1e-7, band: float
     :math:`\max(20000, n/10)`: the interior-point method holds a few copies of the working rows).
     """
     X, y, upper, alpha = inner.X, inner.y, inner.upper, inner.alpha
+    kkt_tol = inner.kkt_tol if kkt_tol is None else kkt_tol
     n = X.shape[0]
     max_working = max(20000, n // 10) if max_working is None else max_working
     yf_start = y * (X @ inner.w_perp() + b + inner.offsets)
@@ -276,108 +253,95 @@ class _Outcome:
     search_converged: bool
 
 
-def _equality_solve(X, y, upper, U, active, signs, epsilon, alpha0, b0, options, rank_rtol):
-    """Solve with the constraints ``active`` held at :math:`\\langle w,u_j\\rangle = \\sigma_j\\epsilon`."""
-    d, k = X.shape[1], U.shape[0]
-    mu = np.zeros(k)
-    if active:
-        U_A = U[active]
-        eigval, eigvec = np.linalg.eigh(U_A @ U_A.T)
-        keep = eigval > rank_rtol * max(float(eigval.max()), 1e-300)
-        V, D = eigvec[:, keep], eigval[keep]
-        rhs = signs * epsilon
-        t = V @ ((V.T @ rhs) / D)
-        if np.linalg.norm(U_A @ (U_A.T @ t) - rhs) > 1e-9 * (1.0 + np.linalg.norm(rhs)):
-            return None  # inconsistent equalities on dependent rows
-        Q = U_A.T @ (V / np.sqrt(D))
-        v = U_A.T @ t
-    else:
-        Q, v, t = np.zeros((d, 0)), np.zeros(d), None
-    offsets = X @ v
-    inner = _FixedActiveSet(X, y, upper, Q, offsets, alpha0, **options["inner"])
-    # Fast path: one DCD solve at the starting intercept, the intercept that is optimal for its w,
-    # and the exact working-set step. Measured on 300,000 x 100 synthetic rows: 20 epochs + 1.4 s of
-    # polish, where the full intercept search took 7 solves (110 epochs). The search below is the
-    # fallback when the step cannot certify the KKT conditions from that iterate.
-    inner.balance(b0)
-    b = optimal_intercept(X @ inner.w_perp() + offsets, y, upper)
-    polished = _polish(inner, b)
-    ok = True
-    inner.searched = polished is None
-    if polished is None:
-        b, ok = _intercept_search(inner, b, options["btol"], options["max_solves"])
+class _EqualitySolves:
+    """The equality solves of one fit, each warm-started from the previous one's alpha and intercept."""
+
+    def __init__(self, X, y, upper, U, alpha0, b0, options, rank_rtol, floor):
+        self.X, self.y, self.upper, self.U = X, y, upper, U
+        self.alpha0, self.b0 = alpha0, b0
+        self.options, self.rank_rtol, self.floor = options, rank_rtol, floor
+        self.last: _Outcome | None = None
+
+    def __call__(self, active: list, signs: np.ndarray) -> _Outcome | None:
+        """Solve with the constraints ``active`` held at :math:`\\langle w,u_j\\rangle = \\sigma_j\\epsilon`."""
+        X, y, upper, U, options = self.X, self.y, self.upper, self.U, self.options
+        d, k = X.shape[1], U.shape[0]
+        alpha0 = self.alpha0 if self.last is None else self.last.inner.alpha
+        b0 = self.b0 if self.last is None else self.last.intercept
+        mu = np.zeros(k)
+        if active:
+            U_A = U[active]
+            V, D = gram_basis(U_A @ U_A.T, self.floor, self.rank_rtol)
+            rhs = signs * options["epsilon"]
+            t = V @ ((V.T @ rhs) / D) if D.size else np.zeros(len(active))
+            if np.linalg.norm(U_A @ (U_A.T @ t) - rhs) > 1e-9 * (1.0 + np.linalg.norm(rhs)):
+                return None  # inconsistent equalities on dependent rows
+            Q = U_A.T @ (V / np.sqrt(D)) if D.size else np.zeros((d, 0))
+            v = U_A.T @ t
+        else:
+            Q, v = np.zeros((d, 0)), np.zeros(d)
+        offsets = X @ v
+        inner = _FixedActiveSet(X, y, upper, Q, offsets, alpha0, **options["inner"])
+        # Fast path: one DCD solve at the starting intercept, the intercept that is optimal for its w,
+        # and the exact working-set step. Measured on 300,000 x 100 synthetic rows: 20 epochs + 1.4 s of
+        # polish, where the full intercept search took 7 solves (110 epochs). The search below is the
+        # fallback when the step cannot certify the KKT conditions from that iterate.
+        inner.balance(b0)
+        b = optimal_intercept(X @ inner.w_perp() + offsets, y, upper)
         polished = _polish(inner, b)
-    if polished is not None:  # exact KKT point: replace the iterate
-        inner.alpha[:], b = polished
-        inner.w[:] = X.T @ (inner.alpha * y)
-        inner.c[:] = inner.Z.T @ (inner.alpha * y)
-        ok = inner.converged = True
-    inner.polished = polished is not None
-    w = inner.w_perp() + v
-    if active:
-        mu[active] = V @ ((V.T @ (U_A @ (Q @ inner.c))) / D) - t
-    return _Outcome(inner, b, w, mu, ok)
+        ok = True
+        inner.searched = polished is None
+        if polished is None:
+            b, ok = _intercept_search(inner, b, options["btol"], options["max_solves"])
+            polished = _polish(inner, b)
+        if polished is not None:  # exact KKT point: replace the iterate
+            inner.alpha[:], b = polished
+            inner.w[:] = X.T @ (inner.alpha * y)
+            inner.c[:] = inner.Z.T @ (inner.alpha * y)
+            ok = inner.converged = True
+        inner.polished = polished is not None
+        w = inner.w_perp() + v
+        if active and D.size:
+            mu[active] = V @ ((V.T @ (U_A @ (Q @ inner.c))) / D) - t
+        self.last = _Outcome(inner, b, w, mu, ok)
+        return self.last
 
 
-def _active_set(X, y, upper, U, epsilon, live, initial, alpha0, b0, options, rank_rtol, ctol):
-    """Primal-dual active-set method over the live fairness rows (as in :mod:`fairerm.solvers.exact`)."""
-    active = dict(initial)
-    last = None
-    for _ in range(4 * len(live) + 10):
-        order = sorted(active)
-        out = _equality_solve(X, y, upper, U, order, np.array([active[j] for j in order], dtype=float), epsilon,
-                              alpha0 if last is None else last.inner.alpha,
-                              b0 if last is None else last.intercept, options, rank_rtol)
-        if out is None:
-            return last, False
-        last = out
-        wrong = [j for j in order if out.mu[j] * active[j] < -ctol * (1.0 + abs(out.mu[j]))]
-        if wrong:
-            del active[min(wrong, key=lambda j: out.mu[j] * active[j])]
-            continue
-        values = U @ out.w
-        violated = [j for j in live if j not in active and abs(values[j]) > epsilon + ctol]
-        if not violated:
-            return out, True
-        worst = max(violated, key=lambda j: abs(values[j]))
-        active[worst] = float(np.sign(values[worst]))
-    return last, False
-
-
-def solve_linear_dcd(
+def solve_linear(
     problem: LinearFermProblem,
     *,
-    tol: float = 0.1,
-    gap_tol: float = 1e-3,
+    warm_start=None,
+    kkt_tol: float = 1e-7,
     max_epochs: int = 200,
+    inner_tol: float = 0.1,
+    inner_gap_tol: float = 1e-3,
     intercept_tol: float = 1e-3,
     max_solves: int = 200,
     shrinking: bool = True,
     random_state: int = 0,
     rank_rtol: float = 1e-10,
-    warm_start: Solution | None = None,
-) -> Solution:
+) -> BackendResult:
     r"""Solve linear FERM by dual coordinate descent and an exact working-set step (module docstring).
 
     Parameters
     ----------
     problem : LinearFermProblem
         Dense ``X`` (C-contiguous float64); memory beyond it is :math:`O(n k + d k)`.
-    tol : float
-        Projected-gradient spread at which each inner DCD solve stops (liblinear's ``eps``).
-    gap_tol : float
-        Or when its duality gap is at most ``gap_tol`` times :math:`\max(1, \text{primal value})`:
-        the objective is then within that relative accuracy of the fixed-intercept optimum, and
-        :math:`\|w - w^\star\|^2 \le 2\,\text{gap}` by strong convexity.
+    warm_start : Solution, optional
+        A previous solution (its ``alpha``, ``intercept`` and active constraints are reused).
+    kkt_tol : float
+        Tolerance of the KKT conditions that the exact working-set step (:func:`_polish`) certifies.
     max_epochs : int
-        Passes over the data per inner solve.
+        Passes over the data per inner DCD solve.
+    inner_tol : float
+        Projected-gradient spread at which each inner DCD solve stops (liblinear's ``eps``).
+    inner_gap_tol : float
+        Or when its duality gap is at most ``inner_gap_tol`` times :math:`\max(1, \text{primal value})`.
+        The defaults stop the iterative part early and rely on the exact step for the last digits;
+        ``info["kkt_polished"]`` says whether it certified the KKT conditions (it declines when more
+        than :math:`\max(20000, n/10)` points lie near the margin).
     intercept_tol : float
-        Relative width of the bracket on :math:`b` at which the intercept search stops.
-
-    The defaults stop the iterative part early (liblinear's ``eps = 0.1``) and rely on the exact
-    working-set step (:func:`_polish`) for the last digits; ``info["kkt_polished"]`` says whether
-    it certified the KKT conditions (it declines when more than :math:`\max(20000, n/10)` points lie
-    near the margin).
+        Relative width of the bracket on :math:`b` at which the fallback intercept search stops.
     max_solves : int
         Inner solves allowed per active set.
     shrinking : bool
@@ -385,57 +349,58 @@ def solve_linear_dcd(
         Seed of the coordinate order.
     rank_rtol : float
         Relative eigenvalue threshold for dependent constraint rows.
-    warm_start : Solution, optional
-        A previous solution (its ``alpha``, ``intercept`` and active constraints are reused).
 
     Returns
     -------
-    Solution
-        ``coef`` :math:`w`, ``intercept`` :math:`b`, ``alpha``, signed ``mu``; ``info`` holds the number of
-        inner solves, epochs, :math:`|y^\top\alpha|`, whether the exact step certified the optimum
+    BackendResult
+        ``coef`` :math:`w`, ``intercept`` :math:`b`, ``alpha``, signed ``mu``; ``info`` holds the number
+        of inner solves, epochs, :math:`|y^\top\alpha|`, whether the exact step certified the optimum
         (``kkt_polished``) and whether the intercept search was needed (``intercept_search``).
     """
-    start = time.perf_counter()
+    if not isinstance(problem.X, np.ndarray):
+        raise FairermValueError(f"solver='dcd' needs a dense X (numpy array); got {type(problem.X).__name__}. Use "
+                                "solver='osqp' for sparse X.")
     X = np.ascontiguousarray(problem.X, dtype=np.float64)
     y = np.ascontiguousarray(problem.y, dtype=np.float64)
     upper = np.ascontiguousarray(problem.upper, dtype=np.float64)
     U = np.asarray(problem.U, dtype=np.float64).reshape(problem.n_constraints, X.shape[1])
     epsilon = float(problem.epsilon)
-    live = [int(j) for j in np.flatnonzero(live_constraint_rows(U, X, problem.constraint_weights))]
-    options = {"inner": dict(tol=float(tol), gap_tol=float(gap_tol), max_epochs=int(max_epochs), seed=int(random_state),
-                             shrinking=bool(shrinking)),
-               "btol": float(intercept_tol), "max_solves": int(max_solves)}
-    alpha0 = warm_start.alpha if warm_start is not None else None
-    b0 = float(warm_start.intercept) if warm_start is not None else 0.0
+    live = [int(j) for j in np.flatnonzero(live_constraints(problem))]
+    floor = noise_floor(problem.constraint_weights, problem.feature_size)
+    options = {"inner": dict(tol=float(inner_tol), gap_tol=float(inner_gap_tol), max_epochs=int(max_epochs),
+                             seed=int(random_state), shrinking=bool(shrinking), kkt_tol=float(kkt_tol)),
+               "btol": float(intercept_tol), "max_solves": int(max_solves), "epsilon": epsilon}
+    alpha0 = warm_start.alpha if warm_start is not None and warm_start.alpha is not None else None
+    if alpha0 is not None and alpha0.shape != y.shape:
+        alpha0 = None
+    b0 = float(warm_start.intercept) if alpha0 is not None else 0.0
+    solves = _EqualitySolves(X, y, upper, U, alpha0, b0, options, rank_rtol, floor)
     if epsilon == 0.0:
-        out = _equality_solve(X, y, upper, U, live, np.zeros(len(live)), 0.0, alpha0, b0, options, rank_rtol)
-        set_converged, method = True, "projection"
+        out = solves(live, np.zeros(len(live)))
+        set_converged, method = out is not None, "projection"
+        if out is None:  # dependent live rows are always consistent at 0; defensive
+            out = solves([], np.zeros(0))
     else:
         initial = {}
-        if warm_start is not None:
-            initial = {j: float(np.sign(m)) for j, m in enumerate(np.asarray(warm_start.mu)) if m != 0.0 and j in live}
-        out, set_converged = _active_set(X, y, upper, U, epsilon, live, initial, alpha0, b0, options, rank_rtol,
-                                         ctol=1e-7 * max(1.0, epsilon))
+        if warm_start is not None and warm_start.mu is not None and len(warm_start.mu) == problem.n_constraints:
+            initial = {j: float(np.sign(m)) for j, m in enumerate(np.asarray(warm_start.mu)) if m != 0.0}
+        out, set_converged = fairness_active_set(solves, lambda outcome: U @ outcome.w, U @ U.T, live, epsilon,
+                                                 initial=initial, ctol=1e-7 * max(1.0, epsilon))
+        if out is None:
+            out = solves([], np.zeros(0))
         method = "active_set"
-    inner, w, mu = out.inner, out.w, out.mu
-    decision = X @ w + out.intercept
+    inner = out.inner
     converged = inner.converged and out.search_converged and set_converged
     status = "optimal" if converged else ("max_epochs_reached" if not inner.converged else "intercept_search_failed"
                                           if not out.search_converged else "active_set_not_converged")
-    return Solution(
-        solver="dcd",
-        status=status,
-        converged=bool(converged),
-        intercept=float(out.intercept),
-        mu=mu,
-        constraint_value=U @ w,
-        primal_objective=hinge_primal_objective(w @ w, decision, y, upper),
-        dual_objective=dual_objective(w @ w, inner.alpha, mu, epsilon),
-        alpha=inner.alpha.copy(),
-        coef=w,
-        n_iter=int(inner.epochs),
-        solve_time=time.perf_counter() - start,
+    return BackendResult(
+        alpha=inner.alpha.copy(), mu=out.mu, intercept=float(out.intercept), coef=out.w, status=status,
+        converged=bool(converged), n_iter=int(inner.epochs),
         info={"method": method, "inner_solves": inner.n_solves, "epochs": inner.epochs,
               "dual_equality_residual": float(abs(inner.alpha @ y)), "live_constraints": len(live),
               "kkt_polished": inner.polished, "intercept_search": inner.searched},
     )
+
+
+#: The backend's entry point under its historical name.
+solve_linear_dcd = solve_linear

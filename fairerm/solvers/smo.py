@@ -14,11 +14,13 @@ the rows of a low-rank correction :math:`Z` (so the kernel used is :math:`K' = K
 :math:`p \in \mathbb{R}^n` a linear term and :math:`C_i > 0` per-sample upper bounds.
 
 With :math:`p = -\mathbf 1`, :math:`C_i = C` and :math:`Z = 0` this is the standard C-SVM dual.
-The fair kernel SVM of Donini et al. (2018) needs the two generalisations: with
-:math:`\epsilon = 0` the kernel of the features projected orthogonally to the fairness vector
-:math:`u` is :math:`K' = K - k_u k_u^\top / \|u\|^2` (:math:`Z = k_u/\|u\|`, rank one; rank
-:math:`k` for several constraints); with :math:`\epsilon > 0` and the multiplier :math:`\mu`
-fixed, the linear term is :math:`p = -\mathbf 1 - \mu\, y \odot k_u`.
+The fair kernel SVM of Donini et al. (2018) needs the two generalisations
+(:mod:`fairerm.solvers.kernel_smo`): with :math:`\epsilon = 0` the kernel of the features projected
+orthogonally to the fairness vector :math:`u` is :math:`K' = K - k_u k_u^\top / \|u\|^2`
+(:math:`Z = k_u/\|u\|`, rank one; rank :math:`r` for several constraints); with :math:`\epsilon > 0`
+each step of the active set over the fairness constraints holds some of them at
+:math:`\langle w, u_j\rangle = \sigma_j\epsilon`, which projects the kernel the same way and shifts the
+margins: :math:`p = -\mathbf 1 + y\odot o`.
 
 The returned intercept :math:`b` follows libsvm (:math:`b = -\rho`), so the decision function is
 :math:`f(x) = \sum_i \alpha_i y_i k'(x_i, x) + b`.
@@ -52,7 +54,7 @@ from ..kernels import KernelSpec, check_memory, check_precomputed_kernel, kernel
 from . import _smo_cache as rows_cache
 from . import _smo_core as core
 
-__all__ = ["SMOResult", "solve_svm_dual"]
+__all__ = ["SMOResult", "solve_svm_dual", "check_row_cache"]
 
 SMOStatus = Literal["optimal", "max_iter_reached"]
 
@@ -207,6 +209,15 @@ def _check_data(X: Any, kernel: KernelSpec) -> tuple[np.ndarray, KernelSpec]:
     return X, kernel.resolve(X)
 
 
+def check_row_cache(n: int, cache_size: float) -> int:
+    """Rows the cache of ``cache_size`` MB holds for ``n`` points (at least 2, at most ``n``), refused up
+    front when they do not fit in memory."""
+    n_rows = int(min(n, max(2, cache_size * 2**20 // (8 * n))))
+    check_memory(8.0 * n_rows * n, f"The SMO row cache ({n_rows} rows of {n}; cache_size={cache_size:g} MB)",
+                 "Lower cache_size.")
+    return n_rows
+
+
 def _chunk_size(n: int) -> int:
     """Iterations per compiled call: about 5e7 / n entry updates, so a chunk lasts well under a second."""
     return max(1_000, int(5e7 // max(n, 1)))
@@ -226,6 +237,7 @@ def solve_svm_dual(
     max_iter: int | None = None,
     cache_size: float = 200.0,
     shrinking: bool = True,
+    progress=None,
 ) -> SMOResult:
     r"""Solve the SVM dual with a general linear term, per-sample bounds and a low-rank correction.
 
@@ -258,8 +270,8 @@ def solve_svm_dual(
         (``p`` and ``upper`` may differ; its ``alpha`` must be feasible for the new ``upper``).
         Starts from its :math:`\alpha` *and* its :math:`Q\alpha`, so no kernel row is computed to
         initialise the gradient (and none at all for :math:`\bar G` when ``upper`` is unchanged):
-        along a path in :math:`\mu` (the fair SVM's multiplier) this is much cheaper than
-        ``alpha0``. Not together with ``alpha0``.
+        along the steps of the fairness active set and along epsilon paths this is much cheaper
+        than ``alpha0``. Not together with ``alpha0``.
     tol : float
         Stopping tolerance on the maximal violating pair gap (libsvm's ``eps``).
     max_iter : int, optional
@@ -270,6 +282,9 @@ def solve_svm_dual(
         at most ``n``); libsvm stores float32 rows, twice as many in the same budget.
     shrinking : bool
         Use libsvm's shrinking heuristic.
+    progress : callable, optional
+        ``progress(message)`` receives the iteration count and the violating-pair gap after each
+        chunk of iterations (``KeyboardInterrupt`` lands between chunks too).
 
     Returns
     -------
@@ -316,8 +331,7 @@ def solve_svm_dual(
 
     gamma, coef0, degree = (1.0, 0.0, 1) if kernel.is_precomputed else kernel.params()
     QD = kernel_diagonal(X, kernel) - np.einsum("ij,ij->i", Z, Z)
-    n_rows = int(min(n, max(2, cache_size * 2**20 // (8 * n))))
-    check_memory(8.0 * n_rows * n, f"The SMO row cache ({n_rows} rows of {n})", "Lower cache_size.")
+    n_rows = check_row_cache(n, cache_size)
     rows = rows_cache.make_rows(kernel.code, X, Z, y, gamma, coef0, degree, n_rows)
     state = rows[rows_cache.R_STATE]
     work = np.empty(n, dtype=np.int64)
@@ -337,6 +351,8 @@ def solve_svm_dual(
     while True:
         flag, gap = core.smo_iterate(chunk, max_iter, tol, bool(shrinking), rows, p, C, QD, alpha, status, G,
                                      G_bar, work)
+        if progress is not None:
+            progress(f"SMO: {int(state[rows_cache.S_ITER])} iterations, violating-pair gap {gap:.3g} (tol {tol:g})")
         if flag != 1:
             break
     converged = flag == 0

@@ -1,4 +1,4 @@
-"""What the fair SVM estimators share: input validation, the constraint, the convergence report."""
+"""What the fair SVM estimators share: input validation, the call of the solver, the convergence report."""
 
 from __future__ import annotations
 
@@ -11,14 +11,18 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_binary_target, check_option, check_scalar, check_sensitive_features
 from ..constraints import CONSTRAINT_NAMES, ConstraintWeights, FairnessConstraint, make_constraint
-from ..exceptions import ConvergenceWarning, FairermValueError
-from ..solvers import Solution
+from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError
+from ..solvers import Solution, solve
 
 __all__ = ["BaseFairSVC"]
 
 
 class BaseFairSVC(ClassifierMixin, BaseEstimator):
-    """Shared machinery of :class:`~fairerm.FairLinearSVC` and :class:`~fairerm.FairKernelSVC`."""
+    """Shared machinery of :class:`~fairerm.FairLinearSVC` and :class:`~fairerm.FairKernelSVC`.
+
+    A fit reads: validate -> build the problem (:mod:`fairerm.problem`) -> :func:`fairerm.solvers.solve`
+    -> store the fitted attributes -> warn if the solution is not certified optimal.
+    """
 
     _solvers: tuple[str, ...] = ()
 
@@ -28,11 +32,16 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         if not isinstance(self.constraint, FairnessConstraint):
             check_option(self.constraint, "constraint", CONSTRAINT_NAMES)
         check_option(self.solver, "solver", self._solvers)
-        check_scalar(self.tol, "tol", low=0.0, low_inclusive=False)
+        if self.tol is not None:
+            check_scalar(self.tol, "tol", low=0.0, low_inclusive=False)
         if self.max_iter is not None:
             check_scalar(self.max_iter, "max_iter", kind=numbers.Integral, low=1)
+        if self.solver_options is not None and not isinstance(self.solver_options, dict):
+            raise FairermTypeError(f"solver_options must be a dict or None; got {type(self.solver_options).__name__}.")
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise FairermTypeError(f"warm_start must be True or False; got {self.warm_start!r}.")
 
-    def _validate_training_data(self, X, y, sensitive_features, *, accept_sparse=False):
+    def _validate_training_data(self, X, y, sensitive_features):
         """Validate ``X, y, sensitive_features``; return arrays, encodings and the constraint weights."""
         if sensitive_features is None:
             raise FairermValueError(
@@ -40,8 +49,8 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
                 "constraint compares groups. Pass it as a keyword, e.g. fit(X, y, sensitive_features=s); in a "
                 "Pipeline or GridSearchCV enable metadata routing and call set_fit_request(sensitive_features=True)."
             )
-        X = validate_data(self, X, accept_sparse="csr" if accept_sparse else False, dtype=np.float64,
-                          order="C", ensure_all_finite=True, ensure_min_samples=2, reset=True)
+        X = validate_data(self, X, accept_sparse=False, dtype=np.float64, order="C", ensure_all_finite=True,
+                          ensure_min_samples=2, reset=True)
         target = check_binary_target(y, X.shape[0])
         sens = check_sensitive_features(sensitive_features, X.shape[0])
         constraint = make_constraint(self.constraint)
@@ -52,22 +61,46 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         self.constraint_labels_ = list(weights.labels)
         return X, target.signed, weights
 
+    def _previous_solution(self) -> Solution | None:
+        """The last fit's solution when ``warm_start=True`` (the solvers check that it fits the new data)."""
+        return getattr(self, "solution_", None) if self.warm_start else None
+
+    def _solve(self, problem, solver: str, backend_options: dict | None = None) -> Solution:
+        """:func:`fairerm.solvers.solve` with this estimator's ``tol``, ``max_iter`` and solver options."""
+        options = dict(self.solver_options or {})
+        if solver == "auto":
+            if options:
+                raise FairermValueError(
+                    f"solver_options {sorted(options)} are options of one solver; with solver='auto' several may "
+                    f"run. Name the solver (e.g. solver={self._solvers[1]!r}) to pass them."
+                )
+            options = backend_options or {}
+        else:
+            options = {**((backend_options or {}).get(solver) or {}), **options}
+        return solve(problem, solver, warm_start=self._previous_solution(), tol=self.tol, max_iter=self.max_iter,
+                     options=options or None)
+
     def _record_solution(self, solution: Solution) -> None:
-        """Store the solver's report and warn when it did not converge."""
+        """Store the solver's report and warn when the solution is not certified optimal."""
         self.solution_ = solution
         self.mu_ = np.asarray(solution.mu, dtype=float)
         self.n_iter_ = int(solution.n_iter)
         self.status_ = solution.status
         self.converged_ = bool(solution.converged)
         self.solver_ = solution.solver
+        self.fallbacks_ = [(fallback.solver, fallback.reason) for fallback in solution.fallbacks]
         self.objective_ = float(solution.primal_objective)
+        self.duality_gap_ = float(solution.duality_gap)
         self.fit_time_ = float(solution.solve_time)
         if not solution.converged:
+            what = ("the kernel is not positive semi-definite, so this is a stationary point of a non-convex "
+                    "problem, not a certified optimum" if solution.status == "stationary_point"
+                    else "the model is the last iterate")
             warnings.warn(
                 ConvergenceWarning(
                     f"{type(self).__name__}: solver {solution.solver!r} stopped with status {solution.status!r} "
-                    f"after {solution.n_iter} iterations; the model is the last iterate. Increase max_iter, "
-                    "loosen tol, rescale the features (StandardScaler) or try another solver."
+                    f"after {solution.n_iter} iterations: {solution.certificate.describe()}; {what}. Increase "
+                    "max_iter, tighten tol, rescale the features (StandardScaler) or try another solver."
                 ),
                 stacklevel=3,
             )
@@ -77,10 +110,10 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         return self.classes_[(scores > 0).astype(int)]
 
-    def _check_predict_input(self, X, *, accept_sparse=False):
+    def _check_predict_input(self, X):
         check_is_fitted(self, "solution_")  # set last: a fit that failed half-way is not fitted
-        return validate_data(self, X, accept_sparse="csr" if accept_sparse else False, dtype=np.float64,
-                             order="C", ensure_all_finite=True, reset=False)
+        return validate_data(self, X, accept_sparse=False, dtype=np.float64, order="C", ensure_all_finite=True,
+                             reset=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

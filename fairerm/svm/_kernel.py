@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 
 from .._validation import check_option, check_scalar
 from ..approximation import APPROXIMATIONS, make_feature_map
 from ..exceptions import FairermValueError
-from ..kernels import KernelSpec, check_precomputed_kernel, decision_values, gram_block
-from ..problem import LinearFermProblem
-from ..solvers import KERNEL_SOLVERS, Solution, solve_kernel, solve_linear
-from ..solvers.exact import constraint_kernel_columns
+from ..kernels import KernelSpec, check_precomputed_kernel, check_training_kernel, decision_values, gram_block
+from ..problem import KernelFermProblem, LinearFermProblem
+from ..solvers import KERNEL_SOLVERS, Solution
 from ._base import BaseFairSVC
 
 __all__ = ["FairKernelSVC"]
-
-
-def solver_weights_match(solution: Solution, alpha: np.ndarray) -> bool:
-    """Whether the solver's own <w, u> and ||w||^2 describe the stored model (alpha not thresholded)."""
-    return "w_norm_sq" in solution.info and np.array_equal(alpha, solution.alpha)
 
 
 class FairKernelSVC(BaseFairSVC):
@@ -57,20 +52,32 @@ class FairKernelSVC(BaseFairSVC):
         Tolerance :math:`\epsilon \ge 0` on :math:`|\langle w, u_j\rangle|`.
     constraint : str or FairnessConstraint, default="equal_opportunity"
     solver : {"auto", "exact", "osqp", "cvxpy"}, default="auto"
-        ``"exact"`` (``"auto"``): our SMO with kernel rows on demand; for :math:`\epsilon = 0` a
-        single SVM solve on the projected kernel :math:`K' = K - K C^{u\top}M^{+}C^u K`, for
-        :math:`\epsilon > 0` an active-set method over the fairness constraints (a few warm-started
-        SVM solves). ``"osqp"`` and ``"cvxpy"``: the QP on the dense kernel (teaching and testing;
-        they need :math:`O(n^2)` memory and :math:`O(n^3)` time).
-    tol : float, default=1e-3
-        SMO stopping tolerance (libsvm's maximal-violating-pair gap).
+        ``"exact"`` (``"auto"``'s first choice): our SMO with kernel rows on demand; for
+        :math:`\epsilon = 0` a single SVM solve on the projected kernel
+        :math:`K' = K - K C^{u\top}M^{+}C^u K`, for :math:`\epsilon > 0` an active-set method over the
+        fairness constraints (a few warm-started SVM solves). ``"osqp"`` and ``"cvxpy"``: the QP on the
+        dense kernel (teaching and testing; they need :math:`O(n^2)` memory and :math:`O(n^3)` time;
+        ``"auto"`` falls back to them up to 1,000 samples when the SMO result is not certified).
+    tol : float or None, default=None
+        The solver's stopping tolerance in its own terms (``"exact"``: libsvm's maximal-violating-pair
+        gap, default 1e-3; ``"osqp"``: ``eps_abs = eps_rel``, default 1e-7; ``"cvxpy"``: CLARABEL's
+        tolerances, default 1e-8). ``None``: the solver's default.
     max_iter : int or None
-        SMO iteration limit per SVM solve.
+        The solver's iteration budget (``"exact"``: SMO steps per SVM solve).
     cache_size : float, default=200
-        Kernel row cache of the SMO solver, in MB.
+        Kernel row cache of the SMO solver, in MB (``"exact"`` only).
     shrinking : bool, default=True
+        libsvm's shrinking heuristic (``"exact"`` only).
     solver_options : dict or None
-        Extra options for the ``"osqp"``/``"cvxpy"`` solvers (or the linear solver, with ``approximation``).
+        The named solver's own options (OSQP settings, cvxpy's; with ``approximation``, the linear
+        solver's); an option the solver does not know is an error.
+    warm_start : bool, default=False
+        Start from the previous fit's solution (its SMO state when the data are the same; used by
+        :func:`~fairerm.fair_path`).
+    verbose : bool, default=False
+        Report progress on standard error: the blocks of the kernel columns of the constraint and of
+        the certificate's scores, and the SMO's iterations and violating-pair gap (a long fit can
+        also be interrupted with Ctrl-C between blocks and chunks of iterations).
     approximation : {None, "nystroem", "rff"}, default=None
         ``None``: the exact kernel. ``"nystroem"`` / ``"rff"``: map ``X`` through an explicit feature
         map :math:`z` with :math:`\langle z(x), z(x')\rangle \approx k(x, x')` (Nystroem landmarks, or
@@ -109,7 +116,10 @@ class FairKernelSVC(BaseFairSVC):
         :math:`\|w\|` in the feature space.
     gamma_ : float
         The numeric :math:`\gamma` used.
-    classes_, constraint_labels_, status_, converged_, n_iter_, solver_, objective_, fit_time_, solution_
+    classes_, constraint_labels_
+    status_, converged_, n_iter_, solver_, fallbacks_, objective_, duality_gap_, fit_time_, solution_
+        The solver's report, as in :class:`~fairerm.FairLinearSVC` (``status_ == "optimal"`` is certified
+        by the duality gap recomputed from the fitted expansion).
     feature_map_ : fitted transformer or None
         The approximate feature map (``approximation`` set); the model is then ``coef_`` (its weight
         vector in the feature space), ``intercept_`` and ``constraint_vectors_`` (the :math:`u_j` in
@@ -124,8 +134,9 @@ class FairKernelSVC(BaseFairSVC):
     _solvers = KERNEL_SOLVERS
 
     def __init__(self, C=1.0, *, kernel="rbf", gamma="scale", degree=3, coef0=0.0, epsilon=0.0,
-                 constraint="equal_opportunity", solver="auto", tol=1e-3, max_iter=None, cache_size=200.0,
-                 shrinking=True, solver_options=None, approximation=None, n_components=100, random_state=None):
+                 constraint="equal_opportunity", solver="auto", tol=None, max_iter=None, cache_size=200.0,
+                 shrinking=True, solver_options=None, approximation=None, n_components=100, random_state=None,
+                 warm_start=False, verbose=False):
         self.C = C
         self.kernel = kernel
         self.gamma = gamma
@@ -142,6 +153,8 @@ class FairKernelSVC(BaseFairSVC):
         self.approximation = approximation
         self.n_components = n_components
         self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
 
     def fit(self, X, y, *, sensitive_features=None):
         """Fit the fair kernel SVM.
@@ -156,11 +169,10 @@ class FairKernelSVC(BaseFairSVC):
         -------
         self
         """
-        return self._fit(X, y, sensitive_features)
-
-    def _fit(self, X, y, sensitive_features, warm_start: Solution | None = None):
         self._check_common_params()
         check_scalar(self.cache_size, "cache_size", low=0.0)
+        if not isinstance(self.shrinking, (bool, np.bool_)):
+            raise FairermValueError(f"shrinking must be True or False; got {self.shrinking!r}.")
         if self.approximation is not None:
             check_option(self.approximation, "approximation", (None,) + APPROXIMATIONS)
             check_scalar(self.n_components, "n_components", kind=numbers.Integral, low=1)
@@ -168,22 +180,36 @@ class FairKernelSVC(BaseFairSVC):
         X, y_signed, weights = self._validate_training_data(X, y, sensitive_features)
         self.feature_map_ = None
         if self.approximation is not None:
-            return self._fit_approximate(X, y_signed, weights.weights, spec, warm_start)
+            return self._fit_approximate(X, y_signed, weights.weights, spec)
+        psd = None
         if spec.is_precomputed:
             X = check_precomputed_kernel(X, X.shape[0], X.shape[0], name="X")
+            psd = check_training_kernel(X, name="X")
         spec = spec.resolve(X)
-        n = X.shape[0]
         Cw = weights.weights
-        options = dict(self.solver_options or {})
-        if self.solver in ("auto", "exact"):
-            options.update(tol=float(self.tol), max_iter=self.max_iter, cache_size=float(self.cache_size),
-                           shrinking=bool(self.shrinking), warm_start=warm_start)
-        solution = solve_kernel(X, y_signed, spec, upper=np.full(n, float(self.C)), constraint_weights=Cw,
-                                epsilon=float(self.epsilon), solver=self.solver, **options)
+        problem = KernelFermProblem(X, y_signed, np.full(X.shape[0], float(self.C)), Cw, float(self.epsilon), spec,
+                                    psd=psd, progress=self._report if self.verbose else None)
+        smo = {"cache_size": float(self.cache_size), "shrinking": bool(self.shrinking)}
+        if self.verbose:
+            smo["verbose"] = True
+        solution = self._solve(problem, self.solver, {"exact": smo})
+        self._store_expansion(problem, solution)
+        self._record_solution(solution)
+        return self
+
+    def _report(self, message: str) -> None:
+        print(f"[{type(self).__name__}] {message}", file=sys.stderr, flush=True)
+
+    def _store_expansion(self, problem: KernelFermProblem, solution: Solution) -> None:
+        """The scikit-learn SVC attributes and the expansion :math:`w = \\sum_i\\beta_i\\phi(x_i)`."""
+        X, y_signed, Cw, spec = problem.X, problem.y, problem.constraint_weights, problem.kernel
         alpha = np.asarray(solution.alpha, dtype=float).copy()
-        if solution.solver != "exact":  # interior-point / ADMM noise below the SV threshold
+        thresholded = solution.solver != "exact" and np.any((alpha > 0) & (alpha <= 1e-8 * float(self.C)))
+        if thresholded:  # interior-point / ADMM noise below the SV threshold
             alpha[alpha <= 1e-8 * float(self.C)] = 0.0
-        beta = y_signed * alpha - Cw.T @ solution.mu
+            beta = y_signed * alpha - Cw.T @ solution.mu
+        else:
+            beta = solution.expansion_coef
         self._kernel_spec = spec
         self.gamma_ = float(spec.params()[0]) if not spec.is_precomputed else float("nan")
         self.shape_fit_ = X.shape
@@ -196,24 +222,18 @@ class FairKernelSVC(BaseFairSVC):
         self.expansion_indices_ = np.flatnonzero(beta != 0.0)
         self.expansion_coef_ = beta[self.expansion_indices_]
         self.expansion_vectors_ = X[self.expansion_indices_] if not spec.is_precomputed else np.empty((0, 0))
-        self.constraint_support_ = np.flatnonzero(np.any(Cw != 0.0, axis=0))
+        self.constraint_support_ = problem.constraint_support
         self.constraint_weights_ = Cw[:, self.constraint_support_]
-        if solver_weights_match(solution, alpha):
-            # The solver computed <w, u_j> and ||w||^2 from the same alpha and mu.
+        if not thresholded:
+            # the front door computed <w, u_j> and ||w||^2 from this expansion and the data
             self.constraint_value_ = np.asarray(solution.constraint_value, dtype=float)
-            self.weight_norm_ = float(np.sqrt(max(solution.info["w_norm_sq"], 0.0)))
-        else:
-            KCt = constraint_kernel_columns(X, Cw, spec)
-            self.constraint_value_ = KCt[self.expansion_indices_].T @ self.expansion_coef_
-            if spec.is_precomputed:
-                K_ee = X[np.ix_(self.expansion_indices_, self.expansion_indices_)]
-            else:
-                K_ee = gram_block(self.expansion_vectors_, self.expansion_vectors_, spec)
-            self.weight_norm_ = float(np.sqrt(max(self.expansion_coef_ @ K_ee @ self.expansion_coef_, 0.0)))
-        self._record_solution(solution)
-        return self
+            self.weight_norm_ = float(np.sqrt(max(solution.w_norm_sq, 0.0)))
+        else:  # thresholded: recompute from the stored expansion
+            scores = problem.kernel_times(beta)
+            self.constraint_value_ = Cw @ scores
+            self.weight_norm_ = float(np.sqrt(max(float(beta @ scores), 0.0)))
 
-    def _fit_approximate(self, X, y_signed, constraint_weights, spec: KernelSpec, warm_start: Solution | None):
+    def _fit_approximate(self, X, y_signed, constraint_weights, spec: KernelSpec):
         """Linear FERM on the approximate features :math:`z(x_i)` (``approximation`` set)."""
         spec = spec.resolve(X)
         if spec.is_precomputed:
@@ -225,11 +245,8 @@ class FairKernelSVC(BaseFairSVC):
         Z = np.ascontiguousarray(self.feature_map_.fit_transform(X), dtype=np.float64)
         problem = LinearFermProblem(Z, y_signed, np.full(X.shape[0], float(self.C)), constraint_weights,
                                     float(self.epsilon))
-        linear_solver = "dcd" if self.solver in ("auto", "exact") else self.solver
-        options = dict(self.solver_options or {})
-        if linear_solver == "dcd" and self.max_iter is not None:
-            options.setdefault("max_epochs", int(self.max_iter))
-        solution = solve_linear(problem, linear_solver, warm_start=warm_start, **options)
+        linear_solver = {"auto": "auto", "exact": "dcd"}.get(self.solver, self.solver)
+        solution = self._solve(problem, linear_solver)
         self._kernel_spec = spec
         self.gamma_ = float(spec.params()[0])
         self.shape_fit_ = X.shape
@@ -237,7 +254,7 @@ class FairKernelSVC(BaseFairSVC):
         self.coef_ = solution.coef.reshape(1, -1)
         self.intercept_ = np.array([solution.intercept])
         alpha = np.asarray(solution.alpha, dtype=float)
-        self.support_ = np.flatnonzero(alpha > (1e-8 * float(self.C) if linear_solver != "dcd" else 0.0))
+        self.support_ = np.flatnonzero(alpha > (1e-8 * float(self.C) if solution.solver != "dcd" else 0.0))
         self.support_vectors_ = X[self.support_]
         self.n_support_ = np.array([np.sum(y_signed[self.support_] < 0), np.sum(y_signed[self.support_] > 0)],
                                    dtype=np.int32)
@@ -270,9 +287,6 @@ class FairKernelSVC(BaseFairSVC):
                 )
             return X[:, self.expansion_indices_] @ self.expansion_coef_ + self.intercept_[0]
         return decision_values(X, self.expansion_vectors_, self.expansion_coef_, self.intercept_[0], spec)
-
-    def _more_tags(self):  # scikit-learn < 1.6
-        return {"pairwise": self.kernel == "precomputed"}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

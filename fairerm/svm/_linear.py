@@ -8,7 +8,7 @@ from .._validation import check_binary_target, check_sensitive_features
 from ..constraints import make_constraint
 from ..exceptions import FairermValueError
 from ..problem import LinearFermProblem
-from ..solvers import LINEAR_SOLVERS, Solution, solve_linear
+from ..solvers import LINEAR_SOLVERS
 from ._base import BaseFairSVC
 
 __all__ = ["FairLinearSVC"]
@@ -45,21 +45,28 @@ class FairLinearSVC(BaseFairSVC):
         scores (so it depends on the scale of ``X``; standardise features first).
     constraint : {"equal_opportunity", "demographic_parity", "equalized_odds"} or FairnessConstraint
     solver : {"auto", "cvxpy", "osqp", "dcd"}, default="auto"
-        ``"cvxpy"`` (``"auto"`` below 1,000 samples): the primal written plainly in cvxpy and solved by
-        the interior-point solver CLARABEL (``solver_options={"cvxpy_solver": ...}`` picks another).
-        ``"osqp"``: the same primal in sparse form handed to OSQP directly, warm-started along paths
-        (:func:`~fairerm.fair_path`). ``"dcd"`` (``"auto"`` from 1,000 samples on, dense ``X``): dual
-        coordinate descent in Numba, finished by an exact working-set step (an interior-point method
-        with :math:`d\times d` Newton systems) that certifies the KKT conditions with the unpenalised
-        intercept (:mod:`fairerm.solvers.linear_dcd`); memory is the data plus :math:`O(n)`.
-        Options (``tol``, ``gap_tol``, ``max_epochs``, ...) go through ``solver_options``.
-    tol : float, default=1e-7
-        OSQP's absolute and relative tolerances (``solver="osqp"``).
+        ``"cvxpy"``: the primal written plainly in cvxpy and solved by the interior-point solver
+        CLARABEL (``solver_options={"cvxpy_solver": ...}`` picks another). ``"osqp"``: the same
+        primal in sparse form handed to OSQP. ``"dcd"``: dual coordinate descent in Numba, finished
+        by an exact working-set step (an interior-point method with :math:`d\times d` Newton systems)
+        that certifies the KKT conditions with the unpenalised intercept
+        (:mod:`fairerm.solvers.linear_dcd`); memory is the data plus :math:`O(n)`. ``"auto"``:
+        cvxpy below 1,000 samples, dcd from there, each falling back to the others when its result
+        is not certified (``fallbacks_`` records it).
+    tol : float or None, default=None
+        The solver's stopping tolerance, in its own terms (``"dcd"``: the KKT tolerance of the exact
+        step, default 1e-7; ``"osqp"``: ``eps_abs = eps_rel``, default 1e-7; ``"cvxpy"``: CLARABEL's
+        gap and feasibility tolerances, default 1e-8). ``None``: the solver's default.
     max_iter : int or None, default=None
-        OSQP's iteration limit (default 200,000; ``solver="osqp"``), or the epochs per inner DCD
-        solve (``solver="dcd"``).
+        The solver's iteration budget (``"dcd"``: epochs per inner solve; ``"osqp"``, ``"cvxpy"``:
+        iterations). A fit stopped by it warns and is not refitted by another solver.
     solver_options : dict or None
-        Extra options for the solver (OSQP settings, or ``cvxpy_solver`` and its options).
+        The named solver's own options (OSQP settings, ``cvxpy_solver`` and its options, or the DCD
+        options of :func:`fairerm.solvers.linear_dcd.solve_linear`); an option the solver does not
+        know is an error.
+    warm_start : bool, default=False
+        Start from the previous fit's solution (scikit-learn's convention; used by
+        :func:`~fairerm.fair_path`).
 
     Attributes
     ----------
@@ -74,8 +81,15 @@ class FairLinearSVC(BaseFairSVC):
     mu_ : ndarray of shape (n_constraints,)
         Multipliers of the fairness constraints (:math:`\mu_j > 0` iff :math:`\langle w,u_j\rangle = \epsilon`).
     constraint_labels_ : list of str
-    status_, converged_, n_iter_, solver_, objective_, fit_time_, solution_
-        The solver's report (``solution_`` is the full :class:`~fairerm.solvers.Solution`).
+    status_ : str
+        ``"optimal"`` when the duality gap and the constraint violation recomputed from the returned
+        primal and dual variables are within tolerance (``solution_.certificate``); otherwise the
+        solver's own reason for stopping, or ``"inaccurate"``.
+    converged_, n_iter_, solver_, objective_, duality_gap_, fit_time_
+    fallbacks_ : list of (solver, reason)
+        The solvers ``"auto"`` tried before ``solver_``, and why each was left.
+    solution_ : Solution
+        The full report (:class:`~fairerm.solvers.Solution`).
 
     References
     ----------
@@ -94,8 +108,8 @@ class FairLinearSVC(BaseFairSVC):
 
     _solvers = LINEAR_SOLVERS
 
-    def __init__(self, C=1.0, *, epsilon=0.0, constraint="equal_opportunity", solver="auto", tol=1e-7,
-                 max_iter=None, solver_options=None):
+    def __init__(self, C=1.0, *, epsilon=0.0, constraint="equal_opportunity", solver="auto", tol=None,
+                 max_iter=None, solver_options=None, warm_start=False):
         self.C = C
         self.epsilon = epsilon
         self.constraint = constraint
@@ -103,6 +117,7 @@ class FairLinearSVC(BaseFairSVC):
         self.tol = tol
         self.max_iter = max_iter
         self.solver_options = solver_options
+        self.warm_start = warm_start
 
     def fit(self, X, y, *, sensitive_features=None):
         """Fit the fair linear SVM.
@@ -123,7 +138,17 @@ class FairLinearSVC(BaseFairSVC):
         """
         if _is_dask_array(X):
             return self._fit_dask(X, y, sensitive_features)
-        return self._fit(X, y, sensitive_features)
+        self._check_common_params()
+        X, y_signed, weights = self._validate_training_data(X, y, sensitive_features)
+        problem = LinearFermProblem(X, y_signed, np.full(X.shape[0], float(self.C)), weights.weights,
+                                    float(self.epsilon))
+        solution = self._solve(problem, self.solver)
+        self.coef_ = solution.coef.reshape(1, -1)
+        self.intercept_ = np.array([solution.intercept])
+        self.constraint_vectors_ = problem.U
+        self.constraint_value_ = self.constraint_vectors_ @ self.coef_[0]
+        self._record_solution(solution)
+        return self
 
     def _fit_dask(self, X, y, sensitive_features):
         """Fit on a dask array: constraint vectors and projection by chunks, then solve in memory."""
@@ -132,7 +157,7 @@ class FairLinearSVC(BaseFairSVC):
 
         self._check_common_params()
         if sensitive_features is None or X.ndim != 2:
-            return self._fit(np.asarray(X), y, sensitive_features)  # the usual errors
+            return self.fit(np.asarray(X), y, sensitive_features=sensitive_features)  # the usual errors
         X = X.astype(np.float64)
         n, d = X.shape
         y, sensitive_features = (np.asarray(v.compute() if _is_dask_array(v) else v) for v in (y, sensitive_features))
@@ -153,36 +178,15 @@ class FairLinearSVC(BaseFairSVC):
         self.classes_, self.constraint_, self.groups_ = target.classes, constraint, sens.groups
         self.constraint_labels_ = list(weights.labels)
         self.n_features_in_ = d
-        solution = self._solve(X_local, target.signed, weights.weights, None)
+        problem = LinearFermProblem(X_local, target.signed, np.full(n, float(self.C)), weights.weights,
+                                    float(self.epsilon))
+        solution = self._solve(problem, self.solver)
+        self.coef_ = solution.coef.reshape(1, -1)
+        self.intercept_ = np.array([solution.intercept])
         self.constraint_vectors_ = U
         self.constraint_value_ = U @ self.coef_[0]
         self._record_solution(solution)
         return self
-
-    def _fit(self, X, y, sensitive_features, warm_start: Solution | None = None):
-        self._check_common_params()
-        X, y_signed, weights = self._validate_training_data(X, y, sensitive_features)
-        solution = self._solve(X, y_signed, weights.weights, warm_start)
-        self.constraint_vectors_ = weights.weights @ X
-        self.constraint_value_ = self.constraint_vectors_ @ self.coef_[0]
-        self._record_solution(solution)
-        return self
-
-    def _solve(self, X, y_signed, constraint_weights, warm_start: Solution | None) -> Solution:
-        problem = LinearFermProblem(X, y_signed, np.full(X.shape[0], float(self.C)), constraint_weights,
-                                    float(self.epsilon))
-        options = dict(self.solver_options or {})
-        if self.solver == "osqp":
-            options.setdefault("eps_abs", self.tol)
-            options.setdefault("eps_rel", self.tol)
-            if self.max_iter is not None:
-                options.setdefault("max_iter", int(self.max_iter))
-        if self.solver == "dcd" and self.max_iter is not None:
-            options.setdefault("max_epochs", int(self.max_iter))
-        solution = solve_linear(problem, self.solver, warm_start=warm_start, **options)
-        self.coef_ = solution.coef.reshape(1, -1)
-        self.intercept_ = np.array([solution.intercept])
-        return solution
 
     def decision_function(self, X):
         """Scores :math:`\\langle w, x\\rangle + b`; positive means ``classes_[1]``."""

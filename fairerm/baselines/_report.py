@@ -1,13 +1,12 @@
-"""Tables, checks and scatter plots of the FERM reproduction (``benchmarks/reproduce_ferm.py``).
+"""Tables, checks and scatter plots of the FERM reproduction (:func:`~fairerm.baselines.run_reproduction`).
 
-The reference numbers are those of the FERM authors' published code (DESIGN.md, section 8):
-Adult, sensitive attribute sex, one run on their own split; the RBF models trained on 1/20 of the
-rows. Nothing else is quoted: the paper's own table is not reachable from here.
+The reference numbers are those of the FERM authors' published code (``docs/reproduction.rst``,
+"The authors' reference numbers"): Adult, sensitive attribute sex, one run on their own split;
+the RBF models trained on 1/20 of the rows. Nothing else is quoted.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 from typing import Any
@@ -156,29 +155,66 @@ def _commands(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _protocol(args: argparse.Namespace, table: pd.DataFrame) -> str:
+def _protocol(config, table: pd.DataFrame) -> str:
     commands = _commands(table)
     return "\n".join([
         "Produced by:" if commands else "", *commands,
         "",
-        "Protocol: Adult: the official train / test files, one run (std 0); COMPAS (race: African-American vs "
-        f"Caucasian) and German (sex): {args.n_splits} random 70/30 splits stratified by label and group, "
-        f"mean ± std. Hyperparameters by {args.cv_folds}-fold stratified cross-validation inside the training "
+        "Protocol: " + _splits_text(config, table) + ". "
+        f"Hyperparameters by {config.cv_folds}-fold stratified cross-validation inside the training "
         "part; the preprocessor (one-hot, standardisation) fitted on training folds only; the sensitive attribute "
         "sliced with the same fold indices. *Naive* rows: best validation accuracy. Every other row: the smallest "
-        f"validation DEO among the candidates within {args.accuracy_tolerance:.2f} of the best validation accuracy. "
-        f"Kernel methods train on at most {args.kernel_max_train} random training rows"
-        + (f"; every method on at most {args.max_train}" if args.max_train else "")
+        f"validation DEO among the candidates within {config.accuracy_tolerance:.2f} of the best validation "
+        f"accuracy. Kernel methods train on at most {config.kernel_max_train} random training rows"
+        + (f"; every method on at most {config.max_train}" if config.max_train else "")
         + ". DEO = |TPR_a - TPR_b| on the test part, positive class 1 (Adult: income > 50K; COMPAS: two-year "
         "recidivism; German: good credit). Bold rows are ours. Reference: the FERM authors' published code "
-        "(DESIGN.md section 8; their own split, RBF models on 1/20 of Adult).",
+        "(docs/reproduction.rst; their own split, RBF models on 1/20 of Adult).",
     ])
 
 
-def write_outputs(table: pd.DataFrame, args: argparse.Namespace) -> dict[str, Any]:
-    """Write ``ferm_table[_quick].csv``/``.md`` and ``ferm_scatter_<dataset>[_quick].png``."""
-    suffix = "_quick" if args.quick else ""
-    out = Path(args.output_dir)
+_SENSITIVE = {"adult": "sex", "compas": "race: African-American vs Caucasian", "german": "sex"}
+
+
+def _splits_text(config, table: pd.DataFrame) -> str:
+    """``Adult (sex): the official train / test files, one run (std 0); COMPAS (...): 10 random ...``."""
+    parts = []
+    for dataset in [d for d in table["dataset"].unique() if d in config.split_plans]:
+        plan = config.split_plans[dataset]
+        runs = int(plan.official) + plan.n_random
+        spread = "one run (std 0)" if runs == 1 else "mean ± std"
+        parts.append(f"{dataset.capitalize() if dataset != 'compas' else 'COMPAS'} ({_SENSITIVE.get(dataset, '')}): "
+                     f"{plan.describe()}, {spread}")
+    return "; ".join(parts)
+
+
+def _paired_section(runs: pd.DataFrame | None) -> list[str]:
+    """Markdown lines: FERM rows minus each baseline, split by split, where a data set has >= 2 splits."""
+    if runs is None or runs.empty:
+        return []
+    from ._protocol import paired_differences
+
+    paired = paired_differences(runs)
+    paired = paired[paired["n_pairs"] >= 2] if not paired.empty else paired
+    if paired.empty:
+        return []
+    lines = ["## Paired comparisons (computed from the per-split records)", "",
+             "Each FERM row minus each baseline on the same splits: mean difference and 95% Student interval "
+             "(a DEO difference below 0: FERM fairer; an accuracy difference below 0: FERM less accurate).", "",
+             "| data set | FERM row | baseline | splits | accuracy difference | DEO difference |",
+             "|---|---|---|---|---|---|"]
+    for r in paired.itertuples(index=False):
+        lines.append(f"| {r.dataset} | {r.ours} | {r.baseline} | {r.n_pairs} "
+                     f"| {r.accuracy_diff:+.3f} [{r.accuracy_low:+.3f}, {r.accuracy_high:+.3f}] "
+                     f"| {r.deo_diff:+.3f} [{r.deo_low:+.3f}, {r.deo_high:+.3f}] |")
+    return [*lines, ""]
+
+
+def write_outputs(table: pd.DataFrame, config, runs: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Write ``ferm_table[_quick].csv``/``.md``, ``ferm_scatter_<dataset>[_quick].png`` and, when the
+    per-split records ``runs`` are given, ``ferm_runs[_quick].csv`` (what paired comparisons need)."""
+    suffix = "_quick" if config.quick else ""
+    out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = add_references(table)
     text_columns = [c for c in ("warnings", "failures", "selected_params", "command") if c in table.columns]
@@ -190,20 +226,26 @@ def write_outputs(table: pd.DataFrame, args: argparse.Namespace) -> dict[str, An
     pngs = []
     for dataset in table["dataset"].unique():
         png = out / f"ferm_scatter_{dataset}{suffix}.png"
-        plot_scatter(table, dataset, png, " (quick run)" if args.quick else "")
+        plot_scatter(table, dataset, png, " (quick run)" if config.quick else "")
         pngs.append(png)
     warnings_lines = [f"- {r.dataset}, {r.method}: {total_warnings(r.warnings)}"
                       + (f"; failures: {r.failures}" if r.failures else "")
                       for r in table.itertuples(index=False) if r.warnings or r.failures]
     text = "\n".join([
-        "# FERM (Donini et al. 2018) against baselines: accuracy and equal opportunity" + (" (quick run)" if suffix else ""),
-        "", _protocol(args, table), "", body, "",
+        "# FERM (Donini et al. 2018) against baselines: accuracy and equal opportunity"
+        + (" (quick run)" if suffix else ""),
+        "", _protocol(config, table), "", body, "",
         "## Checks (computed from the table)", "",
         "FERM should reach a DEO at or below every baseline's with an accuracy within 2 points of the best baseline.",
         "", _checks_markdown(checks), "",
+        *_paired_section(runs),
         "## Warnings raised during the runs", "",
         *(warnings_lines or ["none"]), "",
         KEPT_MARKER,
     ]) + _kept_analysis(md_path)
     md_path.write_text(text if text.endswith("\n") else text + "\n")
-    return dict(markdown_table=body, csv=csv_path, markdown=md_path, png=pngs)
+    paths: dict[str, Any] = dict(markdown_table=body, csv=csv_path, markdown=md_path, png=pngs)
+    if runs is not None:
+        paths["runs"] = out / f"ferm_runs{suffix}.csv"
+        runs.to_csv(paths["runs"], index=False, float_format="%.6g")
+    return paths

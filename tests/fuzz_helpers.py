@@ -1,5 +1,8 @@
 """Shared pieces of the hypothesis fuzz suites (tests/test_fuzz_*.py): hostile data sets,
-hypothesis profiles, and the tally of inputs tried and errors raised per entry point."""
+hypothesis profiles, and the tally of inputs tried and errors raised per entry point.
+
+A helper module, not a test module: ``tests/conftest.py`` prints the tally at the end of a run
+(and appends it to the file named by ``FAIRERM_FUZZ_REPORT``)."""
 
 from __future__ import annotations
 
@@ -17,8 +20,14 @@ _COMMON = dict(deadline=None, derandomize=True, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 settings.register_profile("ci", max_examples=int(os.environ.get("FAIRERM_FUZZ_EXAMPLES", "1000")), **_COMMON)
 settings.register_profile("quick", max_examples=40, **_COMMON)
+# The objective-against-cvxpy properties run a second, reference fit at up to 5,000 rows.
+settings.register_profile("quick_small", max_examples=6, **_COMMON)
+settings.register_profile("ci_against_cvxpy", max_examples=int(os.environ.get("FAIRERM_FUZZ_CVXPY_EXAMPLES", "100")),
+                          **_COMMON)
 CI = settings.get_profile("ci")
 QUICK = settings.get_profile("quick")
+QUICK_SMALL = settings.get_profile("quick_small")
+CI_AGAINST_CVXPY = settings.get_profile("ci_against_cvxpy")
 
 #: TALLY[entry point][outcome] = count; outcome "ok" or the exception's class name.
 TALLY: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -77,12 +86,17 @@ def hostile_classification(draw, n_min=2, n_max=60, d_max=6):
 _NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
-def run_property(prop, profile) -> None:
-    """Run ``prop(data)`` under ``profile`` (a fresh function each time: hypothesis settings attach to it)."""
+def run_property(prop, profile, entries=()) -> None:
+    """Run ``prop(data)`` under ``profile`` (a fresh function each time: hypothesis settings attach to it),
+    and check that every entry point in ``entries`` received inputs during the run."""
+    before = {entry: sum(TALLY[entry].values()) for entry in entries}
+
     def fuzz(data):
         prop(data)
 
     given(st.data())(profile(fuzz))()
+    for entry in entries:
+        assert sum(TALLY[entry].values()) > before[entry], f"{entry} received no input"
 
 
 def record(entry: str, outcome: str) -> None:
@@ -109,12 +123,16 @@ def positives_mean_gaps(X: np.ndarray, positive: np.ndarray, s: np.ndarray) -> n
 
 def tally_table() -> str:
     """A Markdown table: inputs tried, valid results, errors by type, invariants, per entry point."""
-    lines = ["| entry point | inputs tried | valid results | errors raised (by type) | invariants checked |",
-             "|---|---|---|---|---|"]
+    lines = ["| entry point | inputs tried | valid results (kind: count) | refused (error type: count) | "
+             "invariants checked |", "|---|---|---|---|---|"]
     for entry in sorted(TALLY):
         counts = TALLY[entry]
-        errors = ", ".join(f"{name}: {count}" for name, count in sorted(counts.items()) if name != "ok") or "none"
-        lines.append(f"| {entry} | {sum(counts.values())} | {counts['ok']} | {errors} | {INVARIANTS.get(entry, '')} |")
+        refused = {name: count for name, count in counts.items() if name.endswith("Error")}
+        valid = {name: count for name, count in counts.items() if name not in refused}
+        valid_text = ", ".join(f"{name}: {count}" for name, count in sorted(valid.items())) or "none"
+        refused_text = ", ".join(f"{name}: {count}" for name, count in sorted(refused.items())) or "none"
+        lines.append(f"| {entry} | {sum(counts.values())} | {valid_text} | {refused_text} | "
+                     f"{INVARIANTS.get(entry, '')} |")
     return "\n".join(lines)
 
 
@@ -125,13 +143,3 @@ def write_tally(path_env: str = "FAIRERM_FUZZ_REPORT") -> str:
         with open(path, "a") as fh:
             fh.write(table + "\n\n")
     return table
-
-
-def test_positives_mean_gaps_by_hand():
-    X = np.array([[1.0, 0.0], [3.0, 2.0], [5.0, 4.0], [7.0, 8.0], [100.0, 100.0]])
-    positive = np.array([True, True, True, True, False])
-    two = positives_mean_gaps(X, positive, np.array(["a", "a", "b", "b", "b"]))
-    np.testing.assert_allclose(two, [[2.0 - 6.0, 1.0 - 6.0]])
-    three = positives_mean_gaps(X, positive, np.array([0, 0, 1, 2, 2]))
-    pooled = np.array([4.0, 3.5])
-    np.testing.assert_allclose(three, [[2.0, 1.0] - pooled, [5.0, 4.0] - pooled, [7.0, 8.0] - pooled])

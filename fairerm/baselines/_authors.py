@@ -1,22 +1,21 @@
 """Adult with the FERM authors' fixed hyperparameters: how much do encoding and training size move the numbers?
 
-The reference numbers (DESIGN.md section 8) come from the authors' code with fixed hyperparameters
-(linear SVM C = 0.1, linear FERM C = 0.01, RBF SVM C = 10 / gamma = 0.01 and RBF FERM C = 1 /
-gamma = 0.1 on 1/20 of the rows). This script fits exactly those models on the official Adult
-split under two feature encodings (one-hot, as in ``reproduce_ferm.py``, and integer codes of the
-categories, a common shortcut) and two kernel training sizes (1/20 of the rows and 5,000 rows), and
-prints test accuracy and DEO, so the gap between our table and the references can be attributed.
+The reference numbers (``docs/reproduction.rst``, "The authors' reference numbers") come from the
+authors' code with fixed hyperparameters (linear SVM C = 0.1, linear FERM C = 0.01, RBF SVM C = 10 /
+gamma = 0.01 and RBF FERM C = 1 / gamma = 0.1 on 1/20 of the rows). :func:`authors_protocol`
+fits exactly those models on the official Adult split under two feature encodings (one-hot, as in
+:func:`~fairerm.baselines.run_reproduction`, and integer codes of the categories, a common
+shortcut) and two kernel training sizes (1/20 of the rows and 5,000 rows), and returns test
+accuracy and DEO, so the gap between our table and the references can be attributed.
 
 Usage::
 
-    python -m benchmarks.baselines.authors_protocol
+    python benchmarks/authors_protocol.py
 """
 
 from __future__ import annotations
 
-import argparse
 import time
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,13 +23,11 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
-from fairerm import FairKernelSVC
-from fairerm.datasets import load_adult, make_preprocessor
-from fairerm.metrics import fairness_summary
+from ..datasets import load_adult, make_preprocessor
+from ..metrics import fairness_summary
+from ._methods import ProjectedLinearSVC, linear_svm
 
-from .methods import ProjectedLinearSVC, linear_svm
-
-__all__ = ["main", "encode"]
+__all__ = ["authors_protocol", "encode"]
 
 
 def encode(train: pd.DataFrame, test: pd.DataFrame, categorical: list[str], how: str) -> tuple[np.ndarray, np.ndarray]:
@@ -45,15 +42,14 @@ def encode(train: pd.DataFrame, test: pd.DataFrame, categorical: list[str], how:
     return scaler.transform(tr), scaler.transform(te)
 
 
-def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
-    """Fit the four reference models under each setting; print and return the table."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+def authors_protocol(seed: int = 0) -> pd.DataFrame:
+    """Fit the four reference models under each setting; return the table (one row per model and setting)."""
+    from ..svm import FairKernelSVC
+
     train, test = load_adult(subset="train"), load_adult(subset="test")
     y, y_test = train.target.to_numpy(), test.target.to_numpy()
     s, s_test = train.sensitive.astype(str).to_numpy(), test.sensitive.astype(str).to_numpy()
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(seed)
     rows = []
     with threadpool_limits(limits=1):
         for how in ("one-hot", "integer codes"):
@@ -74,10 +70,4 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
                 summary = fairness_summary(y_test, model.predict(X_test), sensitive_features=s_test)
                 rows.append(dict(encoding=how, model=name, train_rows=n_rows, accuracy=summary["accuracy"],
                                  deo=summary["equal_opportunity_difference"], fit_seconds=seconds))
-    table = pd.DataFrame(rows)
-    print(table.to_markdown(index=False, floatfmt=".4f"))
-    return table
-
-
-if __name__ == "__main__":
-    main()
+    return pd.DataFrame(rows)

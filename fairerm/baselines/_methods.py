@@ -11,11 +11,15 @@ the exponentiated-gradient runs (50 refits of the base learner each) use one fix
 :math:`\varepsilon = 0.02` and skip cross-validation (one candidate needs no selection).
 
 Families: ``"linear"`` methods train on all training rows; ``"kernel"`` methods may train on a
-random subset of them (``--kernel-max-train`` in :mod:`reproduce_ferm`).
+random subset of them (``kernel_max_train`` of :func:`~fairerm.baselines.run_reproduction`).
+
+A new method is one more :class:`Method` (see the docs page "Reproducing the FERM paper"):
+``run_reproduction(methods=[*METHODS, Method(...)])`` puts it in the same table.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, Sequence
 
@@ -25,12 +29,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC, LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
-from fairerm import FairKernelSVC, FairProjection
+from .._validation import check_option
+from ..exceptions import FairermTypeError, FairermValueError
+from ._fairlearn import ExponentiatedGradientClassifier, HardtPostProcessing
+from ._zafar import CovarianceConstrainedClassifier
 
-from .fairlearn_ import ExponentiatedGradientClassifier, HardtPostProcessing
-from .zafar import CovarianceConstrainedClassifier
-
-__all__ = ["Method", "ProjectedLinearSVC", "METHODS", "select_candidate", "linear_svm"]
+__all__ = ["Method", "ProjectedLinearSVC", "METHODS", "select_candidate", "linear_svm", "rbf_svm", "ferm_rbf"]
 
 Selection = Literal["accuracy", "fair"]
 
@@ -72,9 +76,14 @@ class ProjectedLinearSVC(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, *, sensitive_features=None):
         """Fit the projection and the SVM on the projected features."""
+        from ..preprocessing import FairProjection
+
         self.projection_ = FairProjection().fit(X, y, sensitive_features=sensitive_features)
         self.svm_ = linear_svm(self.C).fit(self.projection_.transform(X), y)
-        self.coef_ = (self.projection_.projection_ @ self.svm_.coef_[0]).reshape(1, -1)
+        # w = P w' = w' - Q'(Q w'), with Q the removed directions (r x d): no d x d matrix
+        w_prime = self.svm_.coef_[0]
+        Q = self.projection_.removed_directions_
+        self.coef_ = (w_prime - Q.T @ (Q @ w_prime)).reshape(1, -1)
         self.intercept_ = self.svm_.intercept_.copy()
         self.classes_ = self.svm_.classes_
         return self
@@ -106,6 +115,11 @@ class Method:
         Table row name and the selection rule that produces it.
     fit_sensitive, predict_sensitive : bool
         Whether ``fit`` / ``predict`` take ``sensitive_features=``.
+    ours : bool
+        A row of fairerm's own FERM (bold in the table, checked against the baselines).
+    requires : tuple of str
+        Python modules the method needs beyond fairerm's dependencies (``("fairlearn",)``);
+        a run that includes it checks them first (:meth:`missing_requirements`).
     """
 
     key: str
@@ -117,6 +131,31 @@ class Method:
     fit_sensitive: bool = True
     predict_sensitive: bool = False
     ours: bool = field(default=False)
+    requires: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not isinstance(self.key, str) or not self.key.isidentifier():
+            raise FairermValueError(f"Method key must be a Python identifier (it names the method on the command "
+                                    f"line); got {self.key!r}.")
+        check_option(self.family, "Method family", ["linear", "kernel"])
+        if not callable(self.build):
+            raise FairermTypeError(f"Method build must be callable (it returns an unfitted estimator); "
+                                   f"got {self.build!r}.")
+        for name in ("grid", "quick_grid"):
+            grid = getattr(self, name)
+            if not isinstance(grid, Mapping) or any(isinstance(v, str) or not hasattr(v, "__len__") or len(v) == 0
+                                                    for v in grid.values()):
+                raise FairermValueError(f"Method {name} must map each hyperparameter to a non-empty sequence of "
+                                        f"values; got {grid!r}.")
+        if not isinstance(self.rows, Mapping) or not self.rows:
+            raise FairermValueError(f"Method rows must map at least one table row name to 'accuracy' or 'fair'; "
+                                    f"got {self.rows!r}.")
+        for rule in self.rows.values():
+            check_option(rule, "Method rows selection rule", ["accuracy", "fair"])
+
+    def missing_requirements(self) -> list[str]:
+        """The modules of :attr:`requires` that cannot be imported here."""
+        return [name for name in self.requires if importlib.util.find_spec(name) is None]
 
     def candidates(self, quick: bool) -> list[dict[str, Any]]:
         """Every combination of the grid's values, as keyword dicts (sorted keys)."""
@@ -159,6 +198,13 @@ def select_candidate(accuracy: np.ndarray, deo: np.ndarray, rule: Selection, tol
     return int(shortlist[order[0]])
 
 
+def ferm_rbf(C: float, gamma: float):
+    r"""fairerm's kernel FERM with an RBF kernel and :math:`\epsilon = 0`."""
+    from ..svm import FairKernelSVC
+
+    return FairKernelSVC(C=C, kernel="rbf", gamma=gamma, epsilon=0.0)
+
+
 _LINEAR_C = (0.01, 0.1, 1.0)
 _RBF = {"C": (1.0, 10.0), "gamma": (0.01, 0.1)}
 _QUICK_RBF = {"C": (1.0, 10.0), "gamma": (0.01,)}
@@ -167,7 +213,8 @@ METHODS: tuple[Method, ...] = (
     Method("linear_svm", "linear", linear_svm, {"C": _LINEAR_C}, {"C": (0.01, 1.0)},
            {"Naive linear SVM": "accuracy", "Linear SVM": "fair"}, fit_sensitive=False),
     Method("hardt_linear", "linear", lambda C: HardtPostProcessing(linear_svm(C)), {"C": _LINEAR_C},
-           {"C": (0.01, 1.0)}, {"Hardt et al. (linear SVM)": "fair"}, predict_sensitive=True),
+           {"C": (0.01, 1.0)}, {"Hardt et al. (linear SVM)": "fair"}, predict_sensitive=True,
+           requires=("fairlearn",)),
     Method("zafar", "linear",
            lambda C, covariance_fraction: CovarianceConstrainedClassifier(
                C, covariance_fraction=covariance_fraction, loss="logistic", subset="positives"),
@@ -177,17 +224,16 @@ METHODS: tuple[Method, ...] = (
     Method("expgrad_logistic", "linear",
            lambda C, eps: ExponentiatedGradientClassifier(LogisticRegression(C=C, max_iter=2000), eps=eps),
            {"C": (1.0,), "eps": (0.02,)}, {"C": (1.0,), "eps": (0.02,)},
-           {"ExpGrad TPR parity (logistic)": "fair"}),
+           {"ExpGrad TPR parity (logistic)": "fair"}, requires=("fairlearn",)),
     Method("expgrad_svm", "linear",
            lambda C, eps: ExponentiatedGradientClassifier(linear_svm(C), eps=eps),
            {"C": (0.1,), "eps": (0.02,)}, {"C": (0.1,), "eps": (0.02,)},
-           {"ExpGrad TPR parity (linear SVM)": "fair"}),
+           {"ExpGrad TPR parity (linear SVM)": "fair"}, requires=("fairlearn",)),
     Method("ferm_linear", "linear", ProjectedLinearSVC, {"C": _LINEAR_C}, {"C": (0.01, 1.0)},
            {"Linear FERM (eps=0)": "fair"}, ours=True),
     Method("rbf_svm", "kernel", rbf_svm, _RBF, _QUICK_RBF,
            {"Naive RBF SVM": "accuracy", "RBF SVM": "fair"}, fit_sensitive=False),
     Method("hardt_rbf", "kernel", lambda C, gamma: HardtPostProcessing(rbf_svm(C, gamma)), _RBF, _QUICK_RBF,
-           {"Hardt et al. (RBF SVM)": "fair"}, predict_sensitive=True),
-    Method("ferm_rbf", "kernel", lambda C, gamma: FairKernelSVC(C=C, kernel="rbf", gamma=gamma, epsilon=0.0),
-           _RBF, _QUICK_RBF, {"RBF FERM (eps=0)": "fair"}, ours=True),
+           {"Hardt et al. (RBF SVM)": "fair"}, predict_sensitive=True, requires=("fairlearn",)),
+    Method("ferm_rbf", "kernel", ferm_rbf, _RBF, _QUICK_RBF, {"RBF FERM (eps=0)": "fair"}, ours=True),
 )

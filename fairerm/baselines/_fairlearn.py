@@ -13,7 +13,9 @@ r"""fairlearn's post-processing and reductions, wrapped to one fit/predict inter
   player: fairlearn's ``ExponentiatedGradient`` with ``TruePositiveRateParity``.
 
 Both predict at random; the wrappers fix the generator (``random_state``) so a prediction is
-reproducible.
+reproducible. fairlearn is the optional extra ``fairerm[baselines]``: this module imports without
+it, and ``fit`` raises :class:`~fairerm.exceptions.SolverNotInstalledError` naming
+``pip install "fairerm[baselines]"`` when it is missing.
 
 References
 ----------
@@ -24,18 +26,35 @@ Classification". ICML 2018.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
-from fairlearn.postprocessing import ThresholdOptimizer
-from fairlearn.reductions import ExponentiatedGradient, TruePositiveRateParity
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from fairerm._validation import check_scalar
-from fairerm.exceptions import FairermValueError
+from .._validation import check_scalar
+from ..exceptions import FairermValueError, SolverNotInstalledError
 
-__all__ = ["HardtPostProcessing", "ExponentiatedGradientClassifier"]
+__all__ = ["HardtPostProcessing", "ExponentiatedGradientClassifier", "require_fairlearn", "INSTALL_HINT"]
+
+INSTALL_HINT = 'pip install "fairerm[baselines]"'
+
+
+def require_fairlearn(who: str = "this baseline") -> Any:
+    """Return the ``fairlearn`` module, or raise a clear error naming the extra that installs it.
+
+    Raises
+    ------
+    SolverNotInstalledError
+        If ``import fairlearn`` fails (an ``ImportError``).
+    """
+    try:
+        return importlib.import_module("fairlearn")
+    except ImportError as exc:
+        raise SolverNotInstalledError(
+            f"{who} needs fairlearn, which is not installed ({exc}). Install the optional extra: {INSTALL_HINT}"
+        ) from exc
 
 
 def _require_sensitive(sensitive_features: Any, who: str) -> None:
@@ -69,6 +88,9 @@ class HardtPostProcessing(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, *, sensitive_features=None):
         """Fit the score, then the group thresholds, on ``(X, y, sensitive_features)``."""
         _require_sensitive(sensitive_features, "HardtPostProcessing.fit")
+        require_fairlearn("HardtPostProcessing")
+        from fairlearn.postprocessing import ThresholdOptimizer
+
         self.postprocessor_ = ThresholdOptimizer(
             estimator=clone(self.estimator), constraints="true_positive_rate_parity",
             objective="accuracy_score", grid_size=self.grid_size, predict_method="decision_function",
@@ -112,6 +134,9 @@ class ExponentiatedGradientClassifier(ClassifierMixin, BaseEstimator):
         """Run exponentiated gradient on ``(X, y, sensitive_features)``."""
         _require_sensitive(sensitive_features, "ExponentiatedGradientClassifier.fit")
         check_scalar(self.eps, "eps", low=0.0, low_inclusive=False)
+        require_fairlearn("ExponentiatedGradientClassifier")
+        from fairlearn.reductions import ExponentiatedGradient, TruePositiveRateParity
+
         self.reduction_ = ExponentiatedGradient(
             clone(self.estimator), TruePositiveRateParity(), eps=self.eps, max_iter=self.max_iter,
         ).fit(X, y, sensitive_features=sensitive_features)

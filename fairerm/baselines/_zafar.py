@@ -35,14 +35,13 @@ from __future__ import annotations
 import warnings
 from typing import Literal
 
-import cvxpy as cp
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fairerm._validation import check_binary_target, check_option, check_scalar, check_sensitive_features
-from fairerm.exceptions import ConvergenceWarning, FairermValueError
+from .._validation import check_binary_target, check_option, check_scalar, check_sensitive_features
+from ..exceptions import ConvergenceWarning, FairermValueError
 
 __all__ = ["CovarianceConstrainedClassifier", "covariance_rows"]
 
@@ -140,6 +139,8 @@ class CovarianceConstrainedClassifier(ClassifierMixin, BaseEstimator):
 
     def _solve(self, X, y_signed, rows, row_sums, bound):
         """Solve the problem; ``bound=None`` drops the covariance constraint."""
+        import cvxpy as cp
+
         n, d = X.shape
         w, b = cp.Variable(d), cp.Variable()
         margin = cp.multiply(y_signed, X @ w + b)

@@ -1,0 +1,102 @@
+r"""The primal-dual active-set method over the fairness constraints, shared by the SMO and DCD solvers.
+
+FERM with :math:`k` constraints :math:`|\langle w, u_j\rangle| \le \epsilon` (:math:`\epsilon > 0`) is
+solved as a short sequence of problems in which a guessed set :math:`A` of constraints holds as
+equalities :math:`\langle w, u_j\rangle = \sigma_j\epsilon` and the others are dropped. Each such
+problem is one ordinary SVM solve (on the kernel or the features projected orthogonally to
+:math:`u_A`, with shifted margins): the caller's ``equality_solve``. Its KKT conditions are those of
+the full problem exactly when
+
+* every active multiplier has the sign of its side, :math:`\sigma_j\mu_j \ge 0` (:math:`j\in A`), and
+* every dropped constraint holds, :math:`|\langle w, u_l\rangle| \le \epsilon` (:math:`l\notin A`).
+
+Otherwise the constraint with the most wrongly signed multiplier leaves :math:`A`, or the most
+violated one joins it (if the equalities stay consistent: dependent rows may not be asked for
+values their dependence forbids), and the step repeats. Warm-started, the paper's case (one
+constraint) needs at most two solves.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["fairness_active_set"]
+
+
+def _consistent(gram: np.ndarray, active: dict, epsilon: float) -> bool:
+    """Whether :math:`\\langle w, u_j\\rangle = \\sigma_j\\epsilon` (:math:`j\\in A`) can all hold."""
+    idx = sorted(active)
+    M_A = gram[np.ix_(idx, idx)]
+    rhs = np.array([active[j] for j in idx]) * epsilon
+    t, *_ = np.linalg.lstsq(M_A, rhs, rcond=None)
+    return bool(np.linalg.norm(M_A @ t - rhs) <= 1e-9 * (1.0 + np.linalg.norm(rhs)))
+
+
+def fairness_active_set(
+    equality_solve: Callable[[list, np.ndarray], Any],
+    constraint_values: Callable[[Any], np.ndarray],
+    gram: np.ndarray,
+    live: list,
+    epsilon: float,
+    *,
+    initial: dict | None = None,
+    ctol: float = 1e-7,
+    max_steps: int | None = None,
+) -> tuple[Any, bool]:
+    r"""Run the active-set method; return ``(outcome, converged)``.
+
+    Parameters
+    ----------
+    equality_solve : callable
+        ``equality_solve(active, signs)`` solves with the constraints ``active`` (sorted indices)
+        held at :math:`\sigma_j\epsilon` and returns an outcome with an attribute ``mu`` (k,), or
+        ``None`` when the equalities are inconsistent.
+    constraint_values : callable
+        :math:`\langle w, u_j\rangle` (k,) of an outcome.
+    gram : ndarray (k, k)
+        :math:`\langle u_j, u_l\rangle`, to test the consistency of a set before solving with it.
+    live : list of int
+        The rows that are not round-off zeros (the others hold for every :math:`w`).
+    epsilon : float
+    initial : dict, optional
+        A starting set ``{index: sign}`` (e.g. the neighbour's on an epsilon path).
+    ctol : float
+        Tolerance on the signs of the multipliers and on the violations.
+    max_steps : int, optional
+        Default :math:`4k + 10`.
+
+    Returns
+    -------
+    outcome : the last equality solve (``None`` if the first was inconsistent)
+    converged : bool
+        True when the KKT conditions above hold at ``outcome``.
+    """
+    active = {j: s for j, s in (initial or {}).items() if j in live}
+    max_steps = 4 * len(live) + 10 if max_steps is None else max_steps
+    last = None
+    for _ in range(max_steps):
+        order = sorted(active)
+        outcome = equality_solve(order, np.array([active[j] for j in order], dtype=float))
+        if outcome is None:
+            return last, False
+        last = outcome
+        mu = outcome.mu
+        wrong_sign = [j for j in order if mu[j] * active[j] < -ctol * (1.0 + abs(mu[j]))]
+        if wrong_sign:
+            del active[min(wrong_sign, key=lambda j: mu[j] * active[j])]
+            continue
+        values = constraint_values(outcome)
+        violated = [j for j in live if j not in active and abs(values[j]) > epsilon + ctol]
+        if not violated:
+            return outcome, True
+        for j in sorted(violated, key=lambda j: -abs(values[j])):
+            trial = dict(active)
+            trial[j] = float(np.sign(values[j]))
+            if _consistent(gram, trial, epsilon):
+                active = trial
+                break
+        else:
+            return outcome, False
+    return last, False

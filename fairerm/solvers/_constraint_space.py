@@ -1,0 +1,111 @@
+r"""The span of the fairness vectors :math:`u_j`: which rows are live, its basis, and feasibility.
+
+Every solver needs the same three facts about :math:`\mathcal U = \operatorname{span}\{u_1,\dots,u_k\}`,
+and they are decided here once:
+
+* **Live rows.** A :math:`u_j = \sum_i C^u_{ji}\phi(x_i)` whose norm is at the level of round-off
+  (the groups already balanced, e.g. on projected data) is :math:`u_j = 0`: it holds for every
+  :math:`w` and is not a direction to act on. Its computed norm is at most about
+  :math:`10^{-16}\,\|C^u_{j\cdot}\|_1 \max_i\|\phi(x_i)\|`; the threshold is :math:`10^{4}` times that
+  (:func:`noise_floor`).
+* **Basis.** The rank of :math:`\mathcal U` (dependent rows: :math:`G` groups give :math:`G` rows
+  spanning :math:`G-1` dimensions): singular values of :math:`U` (or eigenvalues of the Gram
+  :math:`M = C^u K C^{u\top}`, whose square roots they are) above ``rank_rtol`` times the largest
+  and above the noise floor.
+* **Feasibility.** Solvers meet :math:`|\langle w, u_j\rangle| \le \epsilon` only to their
+  tolerance; the smallest move of :math:`w` inside :math:`\mathcal U` that makes every violated row
+  :math:`V` hold exactly is :math:`\Delta w = -U_V^\top (U_VU_V^\top)^{+}(U_Vw - \sigma_V\epsilon)`
+  (:func:`enforce_feasibility`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..problem import KernelFermProblem, LinearFermProblem, optimal_intercept
+
+__all__ = ["NOISE_RTOL", "noise_floor", "live_constraints", "orthonormal_basis", "gram_basis",
+           "enforce_feasibility"]
+
+#: Relative size of a round-off :math:`u_j` (see the module docstring).
+NOISE_RTOL = 1e-12
+
+
+def noise_floor(constraint_weights: np.ndarray, feature_size: float) -> float:
+    r"""Norm below which a :math:`u_j` is round-off: :math:`10^{-12}\max_j\|C^u_{j\cdot}\|_1\,\max_i\|\phi(x_i)\|`."""
+    if constraint_weights.size == 0:
+        return 0.0
+    return NOISE_RTOL * float(np.abs(constraint_weights).sum(axis=1).max()) * float(feature_size)
+
+
+def live_constraints(problem: LinearFermProblem | KernelFermProblem) -> np.ndarray:
+    """Boolean mask of the rows :math:`u_j` that are not round-off zeros."""
+    return problem.constraint_norms > noise_floor(problem.constraint_weights, problem.feature_size)
+
+
+def orthonormal_basis(U: np.ndarray, floor: float, rank_rtol: float = 1e-10) -> np.ndarray:
+    r"""An orthonormal basis :math:`Q` (d, r) of the span of the rows of ``U``, round-off directions left out."""
+    if U.size == 0:
+        return np.zeros((U.shape[1] if U.ndim == 2 else 0, 0))
+    _, singular, Vt = np.linalg.svd(U, full_matrices=False)
+    top = float(singular.max(initial=0.0))
+    keep = singular > max(rank_rtol * top, floor) if top > 0 else np.zeros(singular.shape, dtype=bool)
+    return np.ascontiguousarray(Vt[keep].T)
+
+
+def gram_basis(M: np.ndarray, floor: float, rank_rtol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    r"""Eigenvectors :math:`V_r` and eigenvalues :math:`D_r` of the constraint Gram :math:`M` that span :math:`\mathcal U`.
+
+    Eigenvalues are squared singular values of the rows, so the thresholds are squared too.
+    """
+    eigval, eigvec = np.linalg.eigh(0.5 * (M + M.T))
+    top = max(float(eigval.max(initial=0.0)), 0.0)
+    keep = eigval > max(rank_rtol * top, floor * floor) if top > 0 else np.zeros(eigval.shape, dtype=bool)
+    return eigvec[:, keep], eigval[keep]
+
+
+def _violated(values: np.ndarray, epsilon: float, norms: np.ndarray, w_norm: float, live: np.ndarray) -> np.ndarray:
+    round_off = 1e-12 * norms * w_norm
+    return live & (np.abs(values) > epsilon + round_off)
+
+
+def enforce_feasibility(problem, coef_or_beta: np.ndarray, mu: np.ndarray, intercept: float,
+                        scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, bool]:
+    r"""Move :math:`w` within :math:`\mathcal U` so that every :math:`|\langle w, u_j\rangle| \le \epsilon` holds.
+
+    Linear problems move ``coef`` (:math:`w`); kernel problems move the multipliers,
+    :math:`\mu_V \leftarrow \mu_V + \delta` (so :math:`\beta = y\circ\alpha - C^{u\top}\mu` moves by
+    :math:`-C_V^{u\top}\delta`), with :math:`M_{VV}\delta = \langle w, u_V\rangle - \sigma_V\epsilon`.
+    ``scores`` are :math:`\langle w, \phi(x_i)\rangle` (no intercept) and move with :math:`w`; when a
+    correction is made the intercept is re-optimised for the new :math:`w`
+    (:func:`fairerm.problem.optimal_intercept`). Returns ``(coef_or_beta, mu, intercept, scores,
+    corrected)``.
+    """
+    if problem.n_constraints == 0:
+        return coef_or_beta, mu, intercept, scores, False
+    live = live_constraints(problem)
+    norms = problem.constraint_norms
+    if problem.kind == "linear":
+        values = problem.U @ coef_or_beta
+        w_norm = float(np.linalg.norm(coef_or_beta))
+    else:
+        values = problem.constraint_weights @ scores
+        w_norm = float(np.sqrt(max(float(coef_or_beta @ scores), 0.0)))
+    violated = _violated(values, problem.epsilon, norms, w_norm, live)
+    if not violated.any():
+        return coef_or_beta, mu, intercept, scores, False
+    target = np.sign(values[violated]) * problem.epsilon
+    if problem.kind == "linear":
+        U_V = problem.U[violated]
+        step, *_ = np.linalg.lstsq(U_V @ U_V.T, values[violated] - target, rcond=None)
+        coef_or_beta = coef_or_beta - U_V.T @ step
+        scores = problem.scores(coef_or_beta)
+    else:
+        M = problem.constraint_gram
+        step, *_ = np.linalg.lstsq(M[np.ix_(violated, violated)], values[violated] - target, rcond=None)
+        mu = mu.copy()
+        mu[violated] += step
+        coef_or_beta = coef_or_beta - problem.constraint_weights[violated].T @ step
+        scores = scores - problem.constraint_columns[:, violated] @ step
+    intercept = optimal_intercept(scores, problem.y, problem.upper)
+    return coef_or_beta, mu, intercept, scores, True

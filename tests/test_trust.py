@@ -1,0 +1,267 @@
+"""Regression tests of issue 16 (trust): no wrong answer is certified, no bad input is silently accepted.
+
+Each test reproduces a defect found by hostile use and checks the mechanism that now prevents it:
+the certificate of the solver front door, the validation at the boundary, the memory and time
+guards.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairerm import FairKernelSVC, FairLinearSVC, FairProjection
+from fairerm.constraints import constraint_weights
+from fairerm.exceptions import ConvergenceWarning, FairermTypeError, FairermValueError, MemoryBudgetError
+from fairerm.kernels import KernelSpec
+from fairerm.problem import KernelFermProblem, LinearFermProblem
+from fairerm.solvers import solve
+
+
+def _issue_data(n=3000, seed=3, scale=1e6):
+    """The issue's example: six features of size 1e6, the groups shifted."""
+    rng = np.random.default_rng(seed)
+    s = rng.integers(0, 2, n)
+    X = (rng.normal(size=(n, 6)) + 0.8 * s[:, None]) * scale
+    y = (X[:, 0] / scale + 0.5 * rng.normal(size=n) > 0.4)
+    return X, y, s
+
+
+# -- 1. the default linear solver certified a wrong optimum -----------------------------------------
+def test_default_linear_solver_solves_badly_scaled_data_and_certifies_it():
+    X, y, s = _issue_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = FairLinearSVC().fit(X, y, sensitive_features=s)
+    reference = FairLinearSVC(solver="cvxpy").fit(X, y, sensitive_features=s)
+    assert model.status_ == "optimal" and model.converged_
+    assert model.objective_ == pytest.approx(reference.objective_, rel=1e-6)  # 1134.05, not 1631.2
+    certificate = model.solution_.certificate
+    assert certificate.holds and certificate.relative_gap <= 5e-5
+    # the certificate is recomputed here from the fitted attributes and the dual variables
+    signed = np.where(y == model.classes_[1], 1.0, -1.0)
+    w, b = model.coef_[0], model.intercept_[0]
+    primal = 0.5 * w @ w + np.maximum(0.0, 1.0 - signed * (X @ w + b)).sum()
+    assert primal == pytest.approx(certificate.primal_objective, rel=1e-10)
+    assert np.mean(model.predict(X) == reference.predict(X)) > 0.999
+
+
+def test_dcd_on_badly_conditioned_data_is_not_called_optimal():
+    """solver='dcd' named explicitly cannot solve kappa ~ 1e13 within its budget: it must say so."""
+    X, y, s = _issue_data(n=1500)
+    with pytest.warns(ConvergenceWarning, match="relative duality gap"):
+        model = FairLinearSVC(solver="dcd").fit(X, y, sensitive_features=s)
+    assert model.status_ != "optimal" and not model.converged_
+    assert model.solution_.certificate.relative_gap > 5e-5
+
+
+def test_a_false_claim_of_convergence_is_caught_refined_and_replaced(monkeypatch):
+    """A backend that claims 'optimal' for a wrong point: the front door does not believe it."""
+    from fairerm.solvers import cvxpy_
+    from fairerm.solvers._solution import BackendResult
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    s = rng.integers(0, 2, 300)
+    y = np.where(X[:, 0] + rng.normal(size=300) > 0, 1.0, -1.0)
+    problem = LinearFermProblem(X, y, np.ones(300), constraint_weights(y, s).weights, 0.0)
+
+    def liar(problem, **kwargs):
+        return BackendResult(alpha=np.zeros(300), mu=np.zeros(1), intercept=0.0, coef=np.ones(4),
+                             status="optimal", converged=True)
+
+    monkeypatch.setattr(cvxpy_, "solve_linear", liar)
+    solution = solve(problem, "auto")
+    assert solution.solver != "cvxpy" and solution.status == "optimal"
+    assert [f.solver for f in solution.fallbacks] == ["cvxpy"] and "not certified" in solution.fallbacks[0].reason
+    named = solve(problem, "cvxpy")
+    assert named.status == "inaccurate" and named.backend_status == "optimal" and not named.converged
+    assert named.refinements == 2  # restarted twice with a tighter tolerance before giving up
+
+
+# -- 3. a two-column y was joined into labels; 10. mixed label types -----------------------------
+@pytest.mark.parametrize("make", [FairLinearSVC, FairKernelSVC, FairProjection])
+def test_two_column_y_is_refused_and_a_column_vector_warns(make):
+    rng = np.random.default_rng(0)
+    X, s = rng.normal(size=(80, 3)), rng.integers(0, 2, 80)
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(FairermValueError, match="y must be 1-D .* 2 columns"):
+        make().fit(X, np.c_[y, y], sensitive_features=s)
+    with pytest.raises(FairermValueError, match="y must be 1-D .* 2 columns"):
+        make().fit(X, pd.DataFrame({"a": y, "b": y}), sensitive_features=s)
+    from sklearn.exceptions import DataConversionWarning
+
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        make().fit(X, y.reshape(-1, 1), sensitive_features=s)
+
+
+def test_y_mixing_int_and_str_names_y():
+    rng = np.random.default_rng(0)
+    X, s = rng.normal(size=(40, 2)), rng.integers(0, 2, 40)
+    y = np.array([1, "yes"] * 20, dtype=object)
+    with pytest.raises(FairermTypeError, match=r"y mixes label types .*int, str"):
+        FairLinearSVC().fit(X, y, sensitive_features=s)
+
+
+# -- 4. multi-column sensitive features: tuples, missing values refused naming the column --------
+def test_intersectional_groups_are_tuples_and_never_merge():
+    from fairerm._validation import check_sensitive_features
+
+    frame = pd.DataFrame({"c1": ["a,b", "a"], "c2": ["c", "b,c"]})  # ",".join made both 'a,b,c'
+    assert check_sensitive_features(frame).groups.tolist() == [("a", "b,c"), ("a,b", "c")]
+    rng = np.random.default_rng(1)
+    n = 400
+    X = rng.normal(size=(n, 3))
+    y = (X[:, 0] > 0).astype(int)
+    groups = pd.DataFrame({"sex": rng.choice(["F", "M"], n), "race": rng.choice(["A", "B"], n)})
+    model = FairLinearSVC().fit(X, y, sensitive_features=groups)
+    assert model.groups_.tolist() == [("F", "A"), ("F", "B"), ("M", "A"), ("M", "B")]
+    assert model.constraint_labels_[0] == "y=+1: ('F', 'A') - pooled"
+    same = FairLinearSVC().fit(X, y, sensitive_features=groups.to_numpy())  # a 2-D array: the same groups
+    np.testing.assert_allclose(same.coef_, model.coef_)
+
+
+@pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
+def test_a_missing_value_in_any_sensitive_column_is_refused_naming_it(missing):
+    rng = np.random.default_rng(2)
+    n = 60
+    X, y = rng.normal(size=(n, 2)), rng.integers(0, 2, n)
+    race = pd.Series(rng.choice(["A", "B"], n), dtype=object)
+    race[7] = missing
+    frame = pd.DataFrame({"sex": rng.choice(["F", "M"], n), "race": race})
+    with pytest.raises(FairermValueError, match=r"sensitive_features column 'race' .*missing .*rows \[7\]"):
+        FairLinearSVC().fit(X, y, sensitive_features=frame)
+    array = np.c_[rng.integers(0, 2, n), rng.integers(0, 2, n)].astype(float)
+    array[5, 1] = np.nan
+    with pytest.raises(FairermValueError, match=r"sensitive_features column 1 .*rows \[5\]"):
+        FairLinearSVC().fit(X, y, sensitive_features=array)
+
+
+# -- 6. FairProjection on wide data stored a d x d matrix ---------------------------------------
+def test_projection_memory_is_o_of_d_r_on_wide_data():
+    rng = np.random.default_rng(3)
+    n, d = 200, 20_000
+    X = rng.normal(size=(n, d))
+    s = rng.integers(0, 2, n)
+    y = rng.integers(0, 2, n)
+    tracemalloc.start()
+    projection = FairProjection().fit(X, y, sensitive_features=s)
+    Z = projection.transform(X)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 6 * X.nbytes  # was a 3.2 GB d x d matrix (6.2 GB peak); now a few copies of the data
+    assert projection.removed_directions_.shape == (1, d)
+    u = X[(y == 1) & (s == 0)].mean(0) - X[(y == 1) & (s == 1)].mean(0)
+    assert np.max(np.abs(Z @ u)) < 1e-8 * np.abs(X @ u).max()
+
+
+def test_projection_matrix_is_refused_up_front_when_it_does_not_fit(monkeypatch):
+    from fairerm import _memory
+
+    rng = np.random.default_rng(4)
+    X, s, y = rng.normal(size=(50, 3000)), rng.integers(0, 2, 50), rng.integers(0, 2, 50)
+    projection = FairProjection().fit(X, y, sensitive_features=s)
+    monkeypatch.setattr(_memory, "available_memory_bytes", lambda: 2**20)
+    projection.transform(X)  # needs no d x d matrix
+    with pytest.raises(MemoryBudgetError, match=r"projection_ \(3000 x 3000\)"):
+        projection.projection_
+
+
+# -- 8. kernel FERM at large n: resources checked first, progress, interrupts ---------------------
+def test_oversized_cache_is_refused_before_the_kernel_columns(monkeypatch):
+    from fairerm import _memory
+    from fairerm import problem as problem_module
+
+    def no_columns(*args, **kwargs):
+        raise AssertionError("the kernel columns were computed before the cache was checked")
+
+    monkeypatch.setattr(problem_module, "kernel_matvec", no_columns)
+    monkeypatch.setattr(_memory, "available_memory_bytes", lambda: 2**20)
+    rng = np.random.default_rng(5)
+    X, s = rng.normal(size=(400, 3)), rng.integers(0, 2, 400)
+    with pytest.raises(MemoryBudgetError, match="cache_size=200 MB"):
+        FairKernelSVC(cache_size=200.0).fit(X, (X[:, 0] > 0).astype(int), sensitive_features=s)
+
+
+def test_keyboard_interrupt_lands_between_blocks_of_the_kernel_columns(monkeypatch):
+    from fairerm.kernels import _gram
+
+    calls = []
+    real = _gram.gram_block
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_gram, "gram_block", interrupted)
+    monkeypatch.setattr(_gram, "_DEFAULT_BLOCK_BYTES", 8 * 1000)
+    rng = np.random.default_rng(6)
+    X, s = rng.normal(size=(2000, 3)), rng.integers(0, 2, 2000)
+    with pytest.raises(KeyboardInterrupt):
+        FairKernelSVC().fit(X, (X[:, 0] > 0).astype(int), sensitive_features=s)
+    assert len(calls) == 2
+
+
+def test_verbose_reports_the_kernel_columns_and_the_smo(capsys):
+    rng = np.random.default_rng(7)
+    X, s = rng.normal(size=(500, 3)), rng.integers(0, 2, 500)
+    FairKernelSVC(verbose=True).fit(X, (X[:, 0] > 0).astype(int), sensitive_features=s)
+    err = capsys.readouterr().err
+    assert "[FairKernelSVC] kernel columns of the constraint: 500 / 500 rows" in err
+    assert "[FairKernelSVC] SMO:" in err and "violating-pair gap" in err
+
+
+def test_max_iter_bounds_the_smo_iterations():
+    rng = np.random.default_rng(8)
+    X, s = rng.normal(size=(600, 3)), rng.integers(0, 2, 600)
+    y = (X[:, 0] + 0.5 * rng.normal(size=600) > 0).astype(int)
+    with pytest.warns(ConvergenceWarning, match="max_iter_reached"):
+        model = FairKernelSVC(C=10.0, epsilon=0.01, max_iter=50).fit(X, y, sensitive_features=s)
+    assert model.n_iter_ <= 50 * model.solution_.info["n_svm_solves"]
+    assert model.fallbacks_ == []  # the user's budget is not replaced by another solver
+
+
+# -- 9. precomputed kernels: symmetry and definiteness up front ----------------------------------
+def test_a_non_symmetric_precomputed_kernel_is_refused_at_once():
+    rng = np.random.default_rng(9)
+    A = rng.normal(size=(300, 4))
+    K = A @ A.T
+    K[3, 10] += 0.5
+    s, y = rng.integers(0, 2, 300), (A[:, 0] > 0).astype(int)
+    with pytest.raises(FairermValueError, match=r"precomputed training kernel must be symmetric .*K\[3, 10\]"):
+        FairKernelSVC(kernel="precomputed").fit(K, y, sensitive_features=s)
+
+
+def test_a_negative_definite_kernel_is_not_called_optimal():
+    rng = np.random.default_rng(10)
+    A = rng.normal(size=(120, 4))
+    K = -(A @ A.T) - np.eye(120)
+    s, y = rng.integers(0, 2, 120), (A[:, 0] > 0).astype(int)
+    with pytest.warns(ConvergenceWarning, match="not positive semi-definite"):
+        model = FairKernelSVC(kernel="precomputed").fit(K, y, sensitive_features=s)
+    assert model.status_ != "optimal" and not model.converged_
+    problem = KernelFermProblem(K, np.where(y == 1, 1.0, -1.0), np.ones(120), constraint_weights(y, s).weights,
+                                0.0, KernelSpec("precomputed"), psd=False)
+    assert not problem.convex
+
+
+# -- 2. a DataFrame's columns in another order at predict time -------------------------------------
+@pytest.mark.parametrize("make", [lambda: FairLinearSVC(), lambda: FairKernelSVC(), lambda: FairProjection()],
+                         ids=["FairLinearSVC", "FairKernelSVC", "FairProjection"])
+def test_reordered_columns_are_refused_by_every_estimator(make):
+    rng = np.random.default_rng(11)
+    n = 200
+    frame = pd.DataFrame({"age": rng.normal(40, 10, n), "income": rng.normal(50, 20, n), "hours": rng.normal(40, 5, n)})
+    y = (frame["age"] + 0.1 * frame["income"] > 45).astype(int)
+    s = rng.integers(0, 2, n)
+    model = make().fit(frame, y, sensitive_features=s)
+    use = model.transform if isinstance(model, FairProjection) else model.decision_function
+    use(frame)
+    with pytest.raises(ValueError, match="feature names"):
+        use(frame[["income", "age", "hours"]])
