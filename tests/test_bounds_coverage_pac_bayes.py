@@ -116,13 +116,19 @@ def test_pac_bayes_coverage_linear_200_draws(which):
 
 
 @pytest.mark.slow
-def test_pac_bayes_coverage_kernel_200_draws():
+@pytest.mark.parametrize("n", [400, pytest.param(1000, marks=pytest.mark.extended)])
+def test_pac_bayes_coverage_kernel_200_draws(n):
+    """RBF FERM. Each draw fits 4 kernel models (the model, the risk's prior, one prior per cell): n = 400
+    in the slow job (the bounds are mostly vacuous there, the bookkeeping is exercised); n = 1000, where
+    the risk bound says something in most draws, in the extended job (about 5 minutes of CPU)."""
     delta = 0.05
 
     def fit(x, y, s):
         return FairKernelSVC(C=1.0, gamma=0.2).fit(x, y, sensitive_features=s)
 
-    r = run(fit, n=1000, n_draws=200, delta=delta, seed=2, resolution=32)
+    r = run(fit, n=n, n_draws=200, delta=delta, seed=2, resolution=32)
     print("\n" + summary(r))
     check_honesty(r, delta)
-    assert np.mean(r["risk_vacuous"]) < 0.5  # at n = 1000 the bound says something in most draws
+    assert np.all(r["risk_bound"] < 1.0)
+    if n == 1000:
+        assert np.mean(r["risk_vacuous"]) < 0.5  # measured: 0.14

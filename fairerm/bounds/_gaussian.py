@@ -51,7 +51,8 @@ from scipy.special import ndtr
 
 from ._kl import kl_inverse_upper_scalar, log_maurer_xi, pac_bayes_kl_upper
 
-__all__ = ["GaussianFamily", "LandmarkCovariance", "MarginStatement", "margin_statement", "THETA_GRID", "SHRINK_GRID", "ETA_GRID"]
+__all__ = ["GaussianFamily", "LandmarkCovariance", "MarginStatement", "margin_statement", "explicit_family",
+           "kernel_family", "THETA_GRID", "SHRINK_GRID", "ETA_GRID"]
 
 THETA_GRID = (1.0, 2.0, 3.0)  # Phi(theta) = 0.841, 0.977, 0.9987
 SHRINK_GRID = (0.0,) + tuple(10.0 ** (k / 2) for k in range(7))  # a = 0, 1, 3.2, ..., 1000

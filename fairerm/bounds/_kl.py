@@ -87,8 +87,8 @@ def kl_inverse_upper(q, bound) -> np.ndarray:
     :math:`p_0 = q + \varepsilon + \sqrt{\varepsilon^2 + 2q\varepsilon}` is right of the root because
     :math:`\mathrm{kl}(q\|p) \ge (p - q)^2/(2p)` for :math:`p \ge q`, or, when smaller,
     :math:`p_0 = 1 - (1-q)e^{-(\varepsilon - q\ln q)/(1-q)}`, because :math:`\mathrm{kl}(q\|p) \ge
-    q\ln q + (1-q)\ln\frac{1-q}{1-p}`; where the start rounds to 1, bisection. The result is padded by ``1e-8`` (the rounding of kl near :math:`p = q`), so it never
-    falls below :math:`p^*`.
+    q\ln q + (1-q)\ln\frac{1-q}{1-p}`; where the start rounds to 1, bisection. The result is padded
+    by ``1e-8`` (the rounding of kl near :math:`p = q`), so it never falls below :math:`p^*`.
     """
     q, bound = np.broadcast_arrays(np.clip(np.asarray(q, float), 0.0, 1.0), np.asarray(bound, float))
     shape = q.shape

@@ -52,8 +52,8 @@ RIDGE_REL = 1e-3  # lambda = 1e-3 tr(C_prior) in M = C_prior + lambda I
 N_LANDMARKS = 1500  # kernel models: the prior covariance is estimated on at most this many prior rows
 CELL_BOUND_SHARE = 0.75  # each cell's rates are bounded on this share of the cell; the rest is counted 4 times
 MIN_SPLIT = 20  # fewer rows (or a cell of one row): no data-dependent prior
-_EXPLICIT_MAX = 2000
-RISK = "(risk)"  # the stratum name of the risk statements in ``report.statements``  # finite-dimensional features up to this dimension get the prior's covariance
+_EXPLICIT_MAX = 2000  # finite-dimensional features up to this dimension get the prior's covariance
+RISK = "(risk)"  # the stratum name of the risk statements in ``report.statements``
 
 THEOREM = f"""\
 PAC-Bayes-kl (Seeger 2002, Maurer 2004): for a loss in [0, 1] and a prior P
