@@ -33,7 +33,8 @@ extensions = [
     "myst_nb",
 ]
 
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "Thumbs.db", ".DS_Store"]
+# notebooks/solutions: the worked solutions of the exercises stay out of the site (tests run them)
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "Thumbs.db", ".DS_Store", "notebooks/solutions"]
 source_suffix = {".rst": "restructuredtext", ".ipynb": "myst-nb", ".md": "myst-nb"}
 master_doc = "index"
 

@@ -162,7 +162,7 @@ def test_clopper_pearson_miss_probability_is_at_most_delta(p):
 # --------------------------------------------------------------------------------------------
 def test_linear_report_matches_independent_computations(data, linear_model):
     X, y, s = data
-    report = generalization_report(linear_model, X, y, sensitive_features=s, delta=0.05, feature_bound=2.0)
+    report = generalization_report(linear_model, X, y, sensitive_features=s, delta=0.05, feature_bound=2.0, method="rademacher")
     pred = linear_model.predict(X)
     assert report.empirical_error == pytest.approx(1 - accuracy_score(y, pred))
     assert report.empirical_rate_gap == pytest.approx(equal_opportunity_difference(y, pred, sensitive_features=s))
@@ -183,7 +183,7 @@ def test_linear_report_matches_independent_computations(data, linear_model):
     assert report.rademacher_bound == pytest.approx(r * math.sqrt((2.0**2 + 1) / n))
     assert report.risk_confidence_term == pytest.approx(math.sqrt(math.log(1 / delta_risk) / (2 * n)))
     empirical = generalization_report(linear_model, X, y, sensitive_features=s, feature_bound=2.0,
-                                      complexity="empirical")
+                                      complexity="empirical", method="rademacher")
     assert empirical.rademacher_bound == pytest.approx(r * math.sqrt(np.sum(X**2) + n) / n)
     assert empirical.risk_confidence_term == pytest.approx(3 * math.sqrt(math.log(2 / delta_risk) / (2 * n)))
     for rep in (report, empirical):
@@ -200,7 +200,7 @@ def test_linear_report_matches_independent_computations(data, linear_model):
 
 def test_kernel_report(data, kernel_model):
     X, y, s = data
-    report = generalization_report(kernel_model, X, y, sensitive_features=s, rademacher_draws=50, random_state=0)
+    report = generalization_report(kernel_model, X, y, sensitive_features=s, rademacher_draws=50, random_state=0, method="rademacher")
     assert report.feature_bound == 1.0 and report.feature_bound_source == "exact"
     assert report.feature_diameter == pytest.approx(math.sqrt(2))
     assert report.weight_norm == pytest.approx(kernel_model.weight_norm_)
@@ -222,7 +222,7 @@ def test_kernel_report(data, kernel_model):
 def test_poly_kernel_uses_the_sample_radius_as_an_assumption(data):
     X, y, s = data
     model = FairKernelSVC(C=1.0, kernel="poly", degree=2, gamma=0.5, coef0=1.0).fit(X, y, sensitive_features=s)
-    report = generalization_report(model, X, y, sensitive_features=s)
+    report = generalization_report(model, X, y, sensitive_features=s, method="rademacher")
     diag = (0.5 * np.sum(X**2, axis=1) + 1.0) ** 2
     assert report.feature_bound == pytest.approx(math.sqrt(diag.max()))
     assert report.feature_bound_source == "estimated"
@@ -237,12 +237,12 @@ def test_pipeline_effective_weights(data, final):
     model.fit(X, y, fairprojection__sensitive_features=s)
     scaler, proj = model[0], model[1]
     v = (proj.projection_ @ last.coef_[0]) / scaler.scale_
-    report = generalization_report(model, X, y, sensitive_features=s)
+    report = generalization_report(model, X, y, sensitive_features=s, method="rademacher")
     assert report.weight_norm == pytest.approx(np.linalg.norm(v), rel=1e-6)
     assert report.empirical_fairness < 1e-8  # FairProjection: <w, u> = 0 exactly on the training sample
     assert report.model_name == "Pipeline(StandardScaler, FairProjection, " + type(last).__name__ + ")"
     frame_report = generalization_report(model, pd.DataFrame(X, columns=["p", "q", "r"]), pd.Series(y),
-                                         sensitive_features=pd.Series(s))
+                                         sensitive_features=pd.Series(s), method="rademacher")
     assert frame_report.to_dict() == pytest.approx(report.to_dict(), nan_ok=True)
 
 
@@ -254,14 +254,14 @@ def test_pipelines_with_preprocessing_are_reported_on_the_transformed_features(d
     frame = pd.DataFrame(X, columns=["p", "q", "r"]).assign(colour=np.where(X[:, 1] > 0, "red", "blue"))
     prep = ColumnTransformer([("num", StandardScaler(), ["p", "q", "r"]), ("cat", OneHotEncoder(), ["colour"])])
     linear = make_pipeline(prep, LinearSVC(C=1.0)).fit(frame, y)
-    report = generalization_report(linear, frame, y, sensitive_features=s)
+    report = generalization_report(linear, frame, y, sensitive_features=s, method="rademacher")
     Z = linear[0].transform(frame)
     assert report.weight_norm == pytest.approx(np.linalg.norm(linear[-1].coef_), rel=1e-6)
     assert report.feature_bound == pytest.approx(np.sqrt(np.max(np.sum(Z**2, axis=1))))
     assert any("treated as fixed" in a for a in report.assumptions)
     kernel = make_pipeline(StandardScaler(), FairKernelSVC(C=1.0, gamma="scale"))
     kernel.fit(X, y, fairkernelsvc__sensitive_features=s)
-    report = generalization_report(kernel, X, y, sensitive_features=s)
+    report = generalization_report(kernel, X, y, sensitive_features=s, method="rademacher")
     assert report.weight_norm == pytest.approx(kernel[-1].weight_norm_)
     assert report.empirical_fairness == pytest.approx(abs(kernel[-1].constraint_value_[0]), abs=1e-6)
     text = " ".join(report.assumptions)
@@ -271,7 +271,7 @@ def test_pipelines_with_preprocessing_are_reported_on_the_transformed_features(d
 def test_more_groups_and_equalized_odds():
     X, y, s = make_data(n=600, n_groups=3, seed=3)
     model = FairLinearSVC(C=1.0, constraint="equalized_odds", solver="osqp").fit(X, y, sensitive_features=s)
-    report = generalization_report(model, X, y, sensitive_features=s)
+    report = generalization_report(model, X, y, sensitive_features=s, method="rademacher")
     assert report.notion == "equalized_odds" and len(report.cells) == 6
     f = model.decision_function(X)
     gaps = []
@@ -284,13 +284,13 @@ def test_more_groups_and_equalized_odds():
     assert len(report.events) == 1 + 6 + 6
     assert sum(share for _, share in report.events[:7]) + 2 * sum(sh for _, sh in report.events[7:]) \
         == pytest.approx(report.delta)
-    dp = generalization_report(model, X, y, sensitive_features=s, notion="demographic_parity")
+    dp = generalization_report(model, X, y, sensitive_features=s, notion="demographic_parity", method="rademacher")
     assert dp.rate_gap_name == "DDP" and list(dp.cells["n"]) == [np.sum(s == g) for g in "abc"]
 
 
 def test_holdout_report_uses_binomial_tails(data, linear_model):
     X, y, s = make_data(n=3000, seed=11)  # independent of the training sample
-    report = generalization_report(linear_model, X, y, sensitive_features=s, holdout=True)
+    report = generalization_report(linear_model, X, y, sensitive_features=s, holdout=True, method="rademacher")
     errors = int(np.sum(linear_model.predict(X) != y))
     assert report.complexity_kind == "holdout" and report.risk_complexity_term == 0.0
     assert report.risk_bound == pytest.approx(binomial_upper_bound(errors, len(y), 0.05 / 3))
@@ -302,15 +302,15 @@ def test_holdout_report_uses_binomial_tails(data, linear_model):
     assert "Clopper-Pearson" in str(report) and "NOT used to fit" in str(report)
     assert max(len(line) for line in str(report).splitlines()) <= 80
     assert np.isnan(report.to_frame().loc["ramp loss", "bound"])  # only the 0-1 error is bounded here
-    uniform = generalization_report(linear_model, X, y, sensitive_features=s)
+    uniform = generalization_report(linear_model, X, y, sensitive_features=s, method="rademacher")
     assert report.risk_bound < uniform.risk_bound and report.rate_gap_bound < uniform.rate_gap_bound
     with pytest.raises(FairermTypeError, match="holdout"):
-        generalization_report(linear_model, X, y, sensitive_features=s, holdout="yes")
+        generalization_report(linear_model, X, y, sensitive_features=s, holdout="yes", method="rademacher")
 
 
 def test_bounds_dominate_empirical_values_and_grow_as_delta_shrinks(data, linear_model):
     X, y, s = data
-    reports = [generalization_report(linear_model, X, y, sensitive_features=s, delta=d) for d in (0.2, 0.05, 0.01)]
+    reports = [generalization_report(linear_model, X, y, sensitive_features=s, delta=d, method="rademacher") for d in (0.2, 0.05, 0.01)]
     for rep in reports:
         assert rep.risk_bound >= rep.empirical_error and rep.risk_bound >= rep.empirical_ramp_loss
         assert rep.fairness_bound >= rep.empirical_fairness and rep.rate_gap_bound >= rep.empirical_rate_gap
@@ -323,10 +323,10 @@ def test_bounds_dominate_empirical_values_and_grow_as_delta_shrinks(data, linear
 def test_norm_bound_fixed_in_advance(data, linear_model):
     X, y, s = data
     rho = math.hypot(np.linalg.norm(linear_model.coef_), linear_model.intercept_[0])
-    report = generalization_report(linear_model, X, y, sensitive_features=s, norm_bound=rho * 1.5)
+    report = generalization_report(linear_model, X, y, sensitive_features=s, norm_bound=rho * 1.5, method="rademacher")
     assert report.grid_radius == pytest.approx(rho * 1.5) and report.grid_weight == 1.0
     with pytest.raises(FairermValueError, match="norm_bound"):
-        generalization_report(linear_model, X, y, sensitive_features=s, norm_bound=rho / 2)
+        generalization_report(linear_model, X, y, sensitive_features=s, norm_bound=rho / 2, method="rademacher")
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,7 +334,7 @@ def test_norm_bound_fixed_in_advance(data, linear_model):
 # --------------------------------------------------------------------------------------------
 def test_outputs(data, linear_model):
     X, y, s = data
-    report = generalization_report(linear_model, X, y, sensitive_features=s)
+    report = generalization_report(linear_model, X, y, sensitive_features=s, method="rademacher")
     assert isinstance(report, GeneralizationReport)
     out = report.to_dict()
     for key in ("empirical_risk", "risk_bound", "empirical_fairness", "fairness_bound", "delta", "empirical_deo",
@@ -359,56 +359,56 @@ def test_outputs(data, linear_model):
 def test_invalid_delta(data, linear_model, delta):
     X, y, s = data
     with pytest.raises(FairermValueError, match="delta"):
-        generalization_report(linear_model, X, y, sensitive_features=s, delta=delta)
+        generalization_report(linear_model, X, y, sensitive_features=s, delta=delta, method="rademacher")
 
 
 def test_invalid_options(data, linear_model):
     X, y, s = data
     with pytest.raises(FairermTypeError, match="delta"):
-        generalization_report(linear_model, X, y, sensitive_features=s, delta="0.05")
+        generalization_report(linear_model, X, y, sensitive_features=s, delta="0.05", method="rademacher")
     with pytest.raises(FairermValueError, match="margin"):
-        generalization_report(linear_model, X, y, sensitive_features=s, margin=0.0)
+        generalization_report(linear_model, X, y, sensitive_features=s, margin=0.0, method="rademacher")
     with pytest.raises(FairermValueError, match="ratio"):
-        generalization_report(linear_model, X, y, sensitive_features=s, norm_grid=(0.1, 1.0))
+        generalization_report(linear_model, X, y, sensitive_features=s, norm_grid=(0.1, 1.0), method="rademacher")
     with pytest.raises(FairermValueError, match="feature_bound"):
-        generalization_report(linear_model, X, y, sensitive_features=s, complexity="expected")
+        generalization_report(linear_model, X, y, sensitive_features=s, complexity="expected", method="rademacher")
     with pytest.raises(FairermValueError, match="complexity"):
-        generalization_report(linear_model, X, y, sensitive_features=s, complexity="vc")
+        generalization_report(linear_model, X, y, sensitive_features=s, complexity="vc", method="rademacher")
     with pytest.raises(FairermValueError, match="rademacher_draws"):
-        generalization_report(linear_model, X, y, sensitive_features=s, rademacher_draws=1)
+        generalization_report(linear_model, X, y, sensitive_features=s, rademacher_draws=1, method="rademacher")
     with pytest.raises(FairermValueError, match="feature_bound.*violated"):
-        generalization_report(linear_model, X, y, sensitive_features=s, feature_bound=0.5)
+        generalization_report(linear_model, X, y, sensitive_features=s, feature_bound=0.5, method="rademacher")
     with pytest.raises(FairermValueError, match="notion"):
-        generalization_report(linear_model, X, y, sensitive_features=s, notion="calibration")
+        generalization_report(linear_model, X, y, sensitive_features=s, notion="calibration", method="rademacher")
     with pytest.raises(FairermValueError, match="classes"):
-        generalization_report(linear_model, X, np.where(y == 1, "yes", "no"), sensitive_features=s)
+        generalization_report(linear_model, X, np.where(y == 1, "yes", "no"), sensitive_features=s, method="rademacher")
     with pytest.raises(FairermValueError, match="sensitive_features"):
-        generalization_report(linear_model, X, y, sensitive_features=s[:-1])
+        generalization_report(linear_model, X, y, sensitive_features=s[:-1], method="rademacher")
 
 
 def test_unfitted_model(data):
     X, y, s = data
     for model in (FairLinearSVC(), FairKernelSVC(), make_pipeline(FairProjection(), LinearSVC())):
         with pytest.raises(NotFittedError, match="not fitted"):
-            generalization_report(model, X, y, sensitive_features=s)
+            generalization_report(model, X, y, sensitive_features=s, method="rademacher")
 
 
 def test_models_the_theory_does_not_cover(data):
     X, y, s = data
     forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
     with pytest.raises(FairermTypeError, match="decision_function"):
-        generalization_report(forest, X, y, sensitive_features=s)
+        generalization_report(forest, X, y, sensitive_features=s, method="rademacher")
     rbf_svc = SVC(kernel="rbf").fit(X, y)
     with pytest.raises(FairermValueError, match="not affine"):
-        generalization_report(rbf_svc, X, y, sensitive_features=s)
+        generalization_report(rbf_svc, X, y, sensitive_features=s, method="rademacher")
     three = np.digitize(X[:, 0], [-0.5, 0.3])
     with pytest.raises(FairermTypeError, match="binary"):
-        generalization_report(LogisticRegression().fit(X, three), X, three, sensitive_features=s)
+        generalization_report(LogisticRegression().fit(X, three), X, three, sensitive_features=s, method="rademacher")
     K = X @ X.T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pre = FairKernelSVC(kernel="precomputed").fit(K, y, sensitive_features=s)
     with pytest.raises(FairermValueError, match="precomputed"):
-        generalization_report(pre, K, y, sensitive_features=s)
+        generalization_report(pre, K, y, sensitive_features=s, method="rademacher")
     with pytest.raises(FairermTypeError, match="estimator"):
-        generalization_report(object(), X, y, sensitive_features=s)
+        generalization_report(object(), X, y, sensitive_features=s, method="rademacher")

@@ -134,7 +134,7 @@ def projection_svm(x, y, s):
 def test_bounds_cover_the_truth_in_at_least_1_minus_delta_of_200_draws():
     delta = 0.05
     results, held_out = run_coverage(projection_svm, n=2000, n_draws=200, delta=delta, seed=0, holdout=True,
-                                     feature_bound=FEATURE_BOUND)
+                                     feature_bound=FEATURE_BOUND, method="rademacher")
     print("\ntraining sample (uniform bounds):\n" + summarise(results))
     print("held-out sample (binomial bounds):\n" + summarise(held_out))
     for label, res in (("training", results), ("holdout", held_out)):
@@ -160,7 +160,7 @@ def test_bounds_shrink_at_the_root_n_rate_for_a_fixed_model():
     slacks = []
     for n in (4000, 16000):
         x, y, s = draw(n, rng)
-        rep = generalization_report(model, x, y, sensitive_features=s, feature_bound=FEATURE_BOUND)
+        rep = generalization_report(model, x, y, sensitive_features=s, feature_bound=FEATURE_BOUND, method="rademacher")
         rate_dev = (rep.cells["rate_complexity"] + rep.cells["rate_confidence"]).to_numpy()
         slacks.append(np.array([rep.risk_complexity_term + rep.risk_confidence_term,
                                 rep.fairness_bound - rep.empirical_fairness, *rate_dev]))
@@ -180,11 +180,12 @@ def test_coverage_slow(which):
     if which == "fair_linear_svc":
         def fit(x, y, s):
             return FairLinearSVC(C=1.0, epsilon=0.02, solver="osqp").fit(x, y, sensitive_features=s)
-        results = run_coverage(fit, n=500, n_draws=200, delta=delta, seed=1, feature_bound=FEATURE_BOUND)
+        results = run_coverage(fit, n=500, n_draws=200, delta=delta, seed=1, feature_bound=FEATURE_BOUND,
+                               method="rademacher")
     else:
         def fit(x, y, s):
             return FairKernelSVC(C=1.0, gamma=0.5).fit(x, y, sensitive_features=s)
-        results = run_coverage(fit, n=500, n_draws=200, delta=delta, seed=2)
+        results = run_coverage(fit, n=500, n_draws=200, delta=delta, seed=2, method="rademacher")
     print("\n" + summarise(results))
     for name, table in results.items():
         assert np.mean(table[:, 2] <= table[:, 1]) >= 1 - delta, name

@@ -107,6 +107,13 @@ _EXPECTED_FAILURES_REAL = {
     "FairRepresentation": {
         **dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_TRANSFORMER, _KEYWORD),
         "check_fit1d": _KEYWORD,
+        # fit(X, y, sample_weight=w) without the groups; the weights' semantics (repeated rows, dropped rows, errors)
+        # are tested in tests/test_representation_weights.py
+        **dict.fromkeys(["check_sample_weights_pandas_series", "check_sample_weights_not_an_array", "check_sample_weights_list",
+                         "check_all_zero_sample_weights_error", "check_sample_weights_shape",
+                         "check_sample_weights_not_overwritten"], _KEYWORD),
+        "check_sample_weight_equivalence_on_dense_data": "fit(X, y=y, sample_weight=w): the multitask target is named Y, "
+                                                         "and fit needs sensitive_features",
     },
 }
 

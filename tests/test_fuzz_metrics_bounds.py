@@ -130,7 +130,7 @@ def _bounds_property(data):
     entry = "generalization_report"
     try:
         report = generalization_report(model, X, y, sensitive_features=s, delta=delta, margin=margin,
-                                       holdout=holdout, notion=notion)
+                                       holdout=holdout, notion=notion, method="rademacher")
     except Exception as exc:  # noqa: BLE001
         check_error(entry, exc, {"model", "X", "y", "sensitive_features", "delta", "margin", "notion", "holdout"})
         return
@@ -147,10 +147,58 @@ def _bounds_property(data):
     record(entry, "ok")
 
 
+INVARIANTS["generalization_report (pac-bayes)"] = (
+    "all numbers finite; risk bound in [0, 1], equal to its best statement, whose margin part is >= its "
+    "empirical loss; each cell's rate interval ordered inside [0, 1], every N(0, I) rate statement >= its "
+    "empirical loss; the failure probabilities of the events sum to delta; empirical error recomputed from predict")
+
+
+def _pac_bayes_bounds_property(data):
+    X, y, s = data.draw(hostile_classification(n_min=4), label="data")
+    labels = np.unique(y)
+    y_fit = y if labels.size == 2 and labels.dtype.kind != "f" else np.arange(len(y)) % 2
+    learner = data.draw(st.sampled_from(["LinearSVC", "LogisticRegression"]), label="model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = (LinearSVC(C=1.0, max_iter=2000) if learner == "LinearSVC" else LogisticRegression()).fit(X, y_fit)
+    delta = data.draw(st.sampled_from([0.05, 0.5, 1e-6]), label="delta")
+    prior = data.draw(st.sampled_from(["refit", None]), label="prior")
+    fraction = data.draw(st.sampled_from([0.5, 0.1, 0.9]), label="prior_fraction")
+    notion = data.draw(st.sampled_from([None, "demographic_parity", "equalized_odds"]), label="notion")
+    entry = "generalization_report (pac-bayes)"
+    try:
+        report = generalization_report(model, X, y, sensitive_features=s, delta=delta, prior=prior,
+                                       prior_fraction=fraction, notion=notion)
+    except Exception as exc:  # noqa: BLE001
+        check_error(entry, exc, {"model", "X", "y", "sensitive_features", "delta", "notion"})
+        return
+    values = report.to_dict()
+    assert all(np.isfinite(v) for v in values.values()), values
+    predicted = model.predict(X)
+    np.testing.assert_allclose(values["empirical_error"], np.mean(predicted != y), atol=1e-12)
+    assert 0.0 <= values["risk_bound"] <= 1.0 and 0.0 <= values["rate_gap_bound"] <= 1.0
+    wrong = (predicted != y)
+    table = report.statements
+    risk = table[table["stratum"] == "(risk)"]
+    best = risk.loc[risk["value"].idxmin()]
+    assert values["risk_bound"] == pytest.approx(best["value"])
+    assert best["deterministic_loss"] <= best["margin_bound"] + 1e-12  # on its rows, with its weights
+    if not np.isfinite(best["binomial"]):  # the N(0, I) statement on all rows: the plain training error
+        assert np.mean(wrong) <= values["risk_bound"] + 1e-12 or best["n"] < len(y)
+    for row in report.cells.itertuples(index=False):
+        assert 0.0 <= row.rate_lower_bound <= row.rate_upper_bound <= 1.0
+    whole = table[(table["stratum"] != "(risk)") & (table["part"] == "N(0, I), whole cell")]
+    assert (whole["deterministic_loss"] <= whole["margin_bound"] + 1e-12).all()
+    assert sum(share for _, share in report.events) == pytest.approx(delta, rel=1e-9)
+    assert str(report) and report.summary()
+    record(entry, "ok")
+
+
 _PROPERTIES = {
     "classification_metrics": _classification_metrics_property,
     "distance_metrics": _distance_metrics_property,
     "bounds": _bounds_property,
+    "bounds_pac_bayes": _pac_bayes_bounds_property,
 }
 
 
@@ -159,6 +207,7 @@ _ENTRIES = {
                                "equalized_odds_difference"),
     "distance_metrics": ("ks_distance_between_groups", "wasserstein_distance_between_groups"),
     "bounds": ("generalization_report",),
+    "bounds_pac_bayes": ("generalization_report (pac-bayes)",),
 }
 
 

@@ -249,3 +249,19 @@ def test_a_negative_definite_kernel_is_not_called_optimal():
     problem = KernelFermProblem(K, np.where(y == 1, 1.0, -1.0), np.ones(120), constraint_weights(y, s).weights,
                                 0.0, KernelSpec("precomputed"), psd=False)
     assert not problem.convex
+
+
+# -- 2. a DataFrame's columns in another order at predict time -------------------------------------
+@pytest.mark.parametrize("make", [lambda: FairLinearSVC(), lambda: FairKernelSVC(), lambda: FairProjection()],
+                         ids=["FairLinearSVC", "FairKernelSVC", "FairProjection"])
+def test_reordered_columns_are_refused_by_every_estimator(make):
+    rng = np.random.default_rng(11)
+    n = 200
+    frame = pd.DataFrame({"age": rng.normal(40, 10, n), "income": rng.normal(50, 20, n), "hours": rng.normal(40, 5, n)})
+    y = (frame["age"] + 0.1 * frame["income"] > 45).astype(int)
+    s = rng.integers(0, 2, n)
+    model = make().fit(frame, y, sensitive_features=s)
+    use = model.transform if isinstance(model, FairProjection) else model.decision_function
+    use(frame)
+    with pytest.raises(ValueError, match="feature names"):
+        use(frame[["income", "age", "hours"]])

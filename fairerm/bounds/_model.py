@@ -22,13 +22,17 @@ the bound: it is uniform over every :math:`v` with :math:`\|v\| \le r`.
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+from sklearn import get_config
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 
@@ -77,6 +81,21 @@ class ModelView:
     caveats : list of str
         Choices made on data that the bound treats as fixed in advance (a pipeline's fitted
         preprocessing when the model is not affine in the raw ``X``; ``gamma="scale"``).
+    features : ndarray of shape (n, d)
+        The points the feature map acts on (the raw ``X``, or ``X`` after a pipeline's fixed
+        preprocessing).
+    coef : ndarray of shape (d,) or None
+        :math:`w` for a finite-dimensional feature map (affine models; approximate kernels, whose
+        ``features`` are then the approximate features :math:`z(x)`); ``None`` for kernels.
+    kernel : KernelSpec or None
+        The kernel of a kernel model.
+    expansion_rows, expansion_coef : ndarrays or None
+        For a kernel model refitted by :attr:`refit`: the sample rows of its expansion points and
+        their coefficients, :math:`w = \sum_l \beta_l\phi(x_{\text{row}_l})`.
+    refit : callable or None
+        ``refit(rows, labels, groups)`` fits a copy of the model (same hyperparameters, same
+        feature map) on ``features[rows]`` and returns its view on the whole sample; ``None`` when
+        the model cannot be refitted.
     """
 
     name: str
@@ -91,6 +110,12 @@ class ModelView:
     exact_feature_diameter: float | None
     gram_matvec: Callable[[np.ndarray], np.ndarray]
     caveats: list = field(default_factory=list)
+    features: Any = None
+    coef: Any = None
+    kernel: Any = None
+    expansion_rows: Any = None
+    expansion_coef: Any = None
+    refit: Any = None
 
 
 def _model_name(model: Any) -> str:
@@ -134,7 +159,7 @@ def _binary_classes(model: Any) -> np.ndarray:
     return np.asarray(classes)
 
 
-def _kernel_view(model: Any, X: np.ndarray, classes: np.ndarray) -> ModelView:
+def _kernel_view(model: Any, X: np.ndarray, classes: np.ndarray, rows: np.ndarray | None = None) -> ModelView:
     kernel = model.kernel
     if kernel not in ("rbf", "linear", "poly"):
         why = ("a precomputed kernel has no feature map the bound could measure (k(x, x) of new points is "
@@ -148,6 +173,12 @@ def _kernel_view(model: Any, X: np.ndarray, classes: np.ndarray) -> ModelView:
         raise FairermValueError(
             f"X has {X.shape[1]} features but the model was fitted on {model.n_features_in_}; they must match."
         )
+    caveats = []
+    if kernel != "linear" and model.gamma == "scale":
+        caveats.append(f"gamma='scale' was computed from the training data (gamma_ = {model.gamma_:.4g}); the bound "
+                       "treats the kernel as chosen in advance. Pass a numeric gamma to remove this caveat.")
+    if getattr(model, "feature_map_", None) is not None:
+        return _approximate_kernel_view(model, X, classes, caveats)
     spec = KernelSpec(kernel, model.gamma_, model.degree, model.coef0)
     sq_norms = np.maximum(kernel_diagonal(X, spec), 0.0)
     if kernel == "rbf":
@@ -157,16 +188,60 @@ def _kernel_view(model: Any, X: np.ndarray, classes: np.ndarray) -> ModelView:
         feature_map = ("linear kernel" if kernel == "linear"
                        else f"poly kernel, degree={model.degree}, gamma={model.gamma_:.4g}, coef0={model.coef0:.4g}")
         exact_bound, exact_diameter = None, None
-    caveats = []
-    if kernel != "linear" and model.gamma == "scale":
-        caveats.append(f"gamma='scale' was computed from the training data (gamma_ = {model.gamma_:.4g}); the bound "
-                       "treats the kernel as chosen in advance. Pass a numeric gamma to remove this caveat.")
+    expansion_rows = None if rows is None else np.asarray(rows)[model.expansion_indices_]
     return ModelView(
-        name=_model_name(model), feature_map=feature_map, scores=np.asarray(model.decision_function(X), float),
-        weight_norm=float(model.weight_norm_), intercept=float(model.intercept_[0]), sq_feature_norms=sq_norms, classes=classes,
-        constraint=_find_constraint(model), exact_feature_bound=exact_bound, exact_feature_diameter=exact_diameter,
-        gram_matvec=lambda S: kernel_matvec(X, X, S, spec), caveats=caveats,
+        name=_model_name(model), feature_map=feature_map,
+        scores=np.asarray(model.decision_function(_probe_frame(model, X, None)), float),
+        weight_norm=float(model.weight_norm_), intercept=float(model.intercept_[0]), sq_feature_norms=sq_norms,
+        classes=classes, constraint=_find_constraint(model), exact_feature_bound=exact_bound,
+        exact_feature_diameter=exact_diameter, gram_matvec=lambda S: kernel_matvec(X, X, S, spec), caveats=caveats,
+        features=X, kernel=spec, expansion_rows=expansion_rows, expansion_coef=np.asarray(model.expansion_coef_),
+        refit=lambda fit_rows, labels, groups: _kernel_view(
+            _fit_copy(model, X[fit_rows], labels[fit_rows], groups[fit_rows], numeric_gamma=True), X, classes,
+            fit_rows),
     )
+
+
+def _approximate_kernel_view(model: Any, X: np.ndarray, classes: np.ndarray, caveats: list) -> ModelView:
+    """A kernel model fitted on approximate features z(x): linear in z, ||w|| = ||coef_||."""
+    Z = np.asarray(model.feature_map_.transform(X), dtype=float)
+    coef = np.asarray(model.coef_[0], dtype=float)
+    caveats = caveats + [f"approximation={model.approximation!r}: the bound is about the linear model on the "
+                         "fitted approximate features z(x), which it treats as fixed in advance (Nystroem "
+                         "landmarks are drawn from the training data)."]
+    return ModelView(
+        name=_model_name(model), feature_map=f"approximate features z(x) ({model.approximation}, "
+        f"{Z.shape[1]} components)", scores=np.asarray(model.decision_function(_probe_frame(model, X, None)), float),
+        weight_norm=float(np.linalg.norm(coef)), intercept=float(model.intercept_[0]),
+        sq_feature_norms=np.einsum("ij,ij->i", Z, Z), classes=classes, constraint=_find_constraint(model),
+        exact_feature_bound=None, exact_feature_diameter=None, gram_matvec=lambda S: Z @ (Z.T @ S),
+        caveats=caveats, features=Z, coef=coef,
+    )
+
+
+def _accepts_sensitive_features(estimator: Any) -> bool:
+    try:
+        return "sensitive_features" in inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _fit_copy(model: Any, X: Any, labels: np.ndarray, groups: np.ndarray, *, numeric_gamma: bool = False) -> Any:
+    """A clone of ``model`` fitted on (X, labels, groups), the groups routed where fit takes them."""
+    copy = clone(model)
+    if numeric_gamma and isinstance(getattr(model, "gamma", None), str):
+        copy.set_params(gamma=float(model.gamma_))  # the same kernel, not one re-estimated on the subsample
+    params = {}
+    if isinstance(getattr(copy, "steps", None), list) and get_config().get("enable_metadata_routing", False):
+        params = {"sensitive_features": groups}  # routed to the steps that requested it
+    elif isinstance(getattr(copy, "steps", None), list):
+        params = {f"{name}__sensitive_features": groups for name, step in copy.steps
+                  if step not in (None, "passthrough") and _accepts_sensitive_features(step)}
+    elif _accepts_sensitive_features(copy):
+        params = {"sensitive_features": groups}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a subsample's convergence warnings are not the user's model's
+        return copy.fit(X, labels, **params)
 
 
 def _probe_frame(model: Any, points: np.ndarray, columns: Any) -> Any:
@@ -181,7 +256,8 @@ def _probe_frame(model: Any, points: np.ndarray, columns: Any) -> Any:
     return pd.DataFrame(points, columns=list(names))
 
 
-def _affine_view(model: Any, X: np.ndarray, columns: Any, classes: np.ndarray) -> ModelView:
+def _affine_view(model: Any, X: np.ndarray, columns: Any, classes: np.ndarray, refit_model: Any = None
+                 ) -> ModelView:
     if not callable(getattr(model, "decision_function", None)):
         raise FairermTypeError(
             f"model: {_model_name(model)} has no decision_function, so it is not a score-based linear or kernel "
@@ -210,7 +286,10 @@ def _affine_view(model: Any, X: np.ndarray, columns: Any, classes: np.ndarray) -
         name=_model_name(model), feature_map="identity (linear model)", scores=scores,
         weight_norm=float(np.linalg.norm(coef)), intercept=float(intercept), sq_feature_norms=np.einsum("ij,ij->i", X, X), classes=classes,
         constraint=_find_constraint(model), exact_feature_bound=None, exact_feature_diameter=None,
-        gram_matvec=lambda S: X @ (X.T @ S),
+        gram_matvec=lambda S: X @ (X.T @ S), features=X, coef=coef,
+        refit=None if refit_model is None else lambda fit_rows, labels, groups: _affine_view(
+            _fit_copy(refit_model, _probe_frame(refit_model, X[fit_rows], columns), labels[fit_rows],
+                      groups[fit_rows]), X, columns, classes),
     )
 
 
@@ -263,13 +342,13 @@ def inspect_model(model: Any, X: Any) -> ModelView:
         X_raw = None
     if X_raw is not None:
         try:
-            return _affine_view(model, X_raw, columns, classes)
+            return _affine_view(model, X_raw, columns, classes, refit_model=model)
         except FairermValueError:
             if not isinstance(steps, list) or len(steps) < 2:
                 raise
     # a pipeline that is affine in its preprocessed features, not in the raw X
     Xt, caveats = _transformed(model, X, "the model is not affine in the raw X")
-    view = _affine_view(steps[-1][1], Xt, None, classes)
+    view = _affine_view(steps[-1][1], Xt, None, classes, refit_model=steps[-1][1])
     view.name, view.constraint = _model_name(model), _find_constraint(model)
     view.caveats = caveats
     return view

@@ -9,8 +9,11 @@ group-conditional distributions of :math:`h(X)`:
     \min_{h, o_1, \dots, o_T}\ \sum_{t=1}^{T} \hat L_t(o_t \circ h)
         + \lambda\, D\big(h(X) \mid S = a,\ h(X) \mid S = b\big),
 
-with :math:`D` the squared maximum mean discrepancy (Gaussian kernel) or the Sinkhorn divergence.
-Models fitted later on :math:`h(X)` for *new* tasks inherit its demographic parity.
+with :math:`D` the squared maximum mean discrepancy (Gaussian kernel) or the Sinkhorn divergence,
+optionally with a reconstruction term that keeps information for tasks to come, and with sample
+weights (frequency weights: the divergences compare weighted empirical measures). Models fitted later
+on :math:`h(X)` for *new* tasks inherit its demographic parity to the extent that :math:`D` is small
+*for them*: a small divergence does not bound every downstream gap (see ``docs/maths.rst``).
 
 Public API
 ----------

@@ -43,6 +43,26 @@ e^{(g^\star_j - C_{ij})/\varepsilon}`. Its derivative in :math:`C_{ij}` is exact
 :math:`\pi_{ij}`, the derivative of :math:`\mathrm{OT}_\varepsilon` (Danskin), so the gradient
 costs one extra pass and no memory for the iterations.
 
+**Weighted samples.** A sample may carry non-negative *frequency weights* :math:`w_i` (as
+scikit-learn's ``sample_weight``: an integer weight counts as that many copies of the point), and
+stands for the weighted empirical measure :math:`\sum_i (w_i / W) \delta_{x_i}`, :math:`W = \sum_i w_i`.
+The unbiased MMD is then the U-statistic of the sample in which point :math:`i` appears
+:math:`w_i` times: its within-sample term is
+
+.. math::
+
+    \frac{1}{W(W-1)} \sum_{p \ne q} k(x_p, x_q) = \frac{w^\top K w - \sum_i w_i k(x_i, x_i)}{W (W - 1)}
+      = \frac{w^\top K w - W}{W (W - 1)}
+
+(copies of one point are distinct pairs at distance 0, the diagonal removes only :math:`p = q`;
+defined when :math:`W > 1`), and the cross term is :math:`w^\top K_{xz} v / (W V)`. With unit
+weights this is the formula above, and for integer weights it equals the unweighted estimator on the
+sample with repeated rows exactly. The Sinkhorn divergence takes the normalised weights
+:math:`a = w / W` as its marginals; entropic OT gives the same value whether a point carries
+mass :math:`a_i` or is split into copies (the optimal plan splits its row evenly, and
+:math:`\mathrm{KL}(\pi \,\|\, a \otimes b)` is unchanged), so weights again equal repeated rows.
+A zero weight removes the point.
+
 References
 ----------
 L. Oneto, M. Donini, G. Luise, C. Ciliberto, A. Maurer, M. Pontil. "Exploiting MMD and Sinkhorn
@@ -54,13 +74,11 @@ Optimal Transport and MMD using Sinkhorn Divergences". AISTATS 2019.
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..exceptions import ConvergenceWarning, FairermValueError
+from ..exceptions import FairermValueError
 from ._backend import require_torch
 
 __all__ = [
@@ -72,12 +90,15 @@ __all__ = [
     "entropic_ot",
     "sinkhorn_divergence",
     "pairwise_group_divergence",
+    "check_weights",
 ]
 
 #: Largest sample on which the median heuristic looks at all pairs (evenly spaced subset above).
 MEDIAN_MAX_POINTS = 2048
-#: Default ratio of the entropic regularisation to the median squared distance.
-EPSILON_RATIO = 0.1
+#: Default ratio of the entropic regularisation to the median squared distance. At 0.1 the
+#: finite-sample floor of the Sinkhorn divergence between two samples of one law drowns the signal
+#: of a shift in 16 dimensions (docs/maths.rst, "A penalty of the representation up to scale").
+EPSILON_RATIO = 1.0
 
 
 def _as_tensor(value: Any, name: str, like: Any = None) -> Any:
@@ -86,6 +107,11 @@ def _as_tensor(value: Any, name: str, like: Any = None) -> Any:
         dtype = like.dtype if like is not None else torch.float64
         device = like.device if like is not None else None
         value = torch.as_tensor(np.asarray(value, dtype=np.float64), dtype=dtype, device=device)
+        if not bool(torch.isfinite(value).all()):
+            raise FairermValueError(
+                f"{name} holds values that are not finite in {dtype} (NaN, infinite, or beyond "
+                f"{torch.finfo(dtype).max:.3g} in magnitude); rescale it."
+            )
     if value.ndim == 1:
         value = value[:, None]
     if value.ndim != 2:
@@ -103,7 +129,37 @@ def _check_pair(x: Any, z: Any, min_points: int = 1) -> tuple[Any, Any]:
     for name, t in (("x", x), ("z", z)):
         if t.shape[0] < min_points:
             raise FairermValueError(f"{name} has {t.shape[0]} point(s); this estimator needs at least {min_points}.")
-    return x, z.to(dtype=x.dtype, device=x.device)
+    if z.dtype != x.dtype or z.device != x.device:
+        torch = require_torch()
+        cast = z.to(dtype=x.dtype, device=x.device)
+        if bool(torch.isfinite(z).all()) and not bool(torch.isfinite(cast).all()):
+            raise FairermValueError(
+                f"z does not fit x's dtype {x.dtype}: its values up to {float(z.abs().max()):.3g} overflow "
+                f"(largest {torch.finfo(x.dtype).max:.3g}); rescale it or pass x in a wider dtype."
+            )
+        z = cast
+    return x, z
+
+
+def check_weights(weights: Any, n_points: int, name: str, like: Any) -> Any:
+    """``weights`` as a 1-D tensor on ``like``'s device and dtype, or ``None`` (unit weights).
+
+    Raises
+    ------
+    FairermValueError
+        Wrong length, or a negative or non-finite weight.
+    """
+    if weights is None:
+        return None
+    torch = require_torch()
+    if not isinstance(weights, torch.Tensor):
+        weights = torch.as_tensor(np.asarray(weights, dtype=np.float64))
+    weights = weights.to(dtype=like.dtype, device=like.device)
+    if weights.ndim != 1 or weights.shape[0] != n_points:
+        raise FairermValueError(f"{name} must have shape ({n_points},), one weight per point; got {tuple(weights.shape)}.")
+    if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
+        raise FairermValueError(f"{name} must be finite and non-negative (frequency weights).")
+    return weights
 
 
 def squared_distances(x: Any, z: Any) -> Any:
@@ -112,43 +168,105 @@ def squared_distances(x: Any, z: Any) -> Any:
     return sq.clamp_min(0.0)
 
 
-def median_bandwidth(*samples: Any) -> float:
+def _weighted_median(values: Any, weights: Any) -> float:
+    """Median of the multiset holding ``values[k]`` with multiplicity ``weights[k]`` (the mean of
+    the lower and upper medians, as ``numpy.median`` of the expanded multiset for integer weights)."""
+    torch = require_torch()
+    order = torch.argsort(values)
+    sorted_values, cumulative = values[order], torch.cumsum(weights[order], 0)
+    half = 0.5 * float(cumulative[-1])
+    lower = int(torch.searchsorted(cumulative, torch.tensor([half], dtype=cumulative.dtype, device=cumulative.device)))
+    upper = int(torch.searchsorted(cumulative, torch.tensor([half], dtype=cumulative.dtype, device=cumulative.device), right=True))
+    last = sorted_values.shape[0] - 1
+    return 0.5 * (float(sorted_values[min(lower, last)]) + float(sorted_values[min(upper, last)]))
+
+
+def median_bandwidth(*samples: Any, weights: Sequence[Any] | None = None) -> float:
     r"""Median heuristic: the median Euclidean distance between distinct points of the pooled sample.
 
     :math:`\sigma = \mathrm{median}\{\|w_i - w_j\| : i < j\}` over the pooled points :math:`w`
     (an evenly spaced subset of :data:`MEDIAN_MAX_POINTS` points if there are more). If that
     median is 0 (more than half the pairs coincide) the mean distance is used, and 1.0 if all
     points coincide. Computed without autograd: the bandwidth is a choice, not a parameter.
+
+    ``weights`` (one array per sample, frequency weights) take the median over the pairs of
+    copies: pair :math:`i < j` counts :math:`w_i w_j` times and the :math:`w_i (w_i - 1) / 2`
+    pairs of copies of point :math:`i` (for :math:`w_i > 1`) count at distance 0, so integer
+    weights give the median of the sample with repeated rows.
     """
     torch = require_torch()
     with torch.no_grad():
-        pooled = torch.cat([_as_tensor(s, "sample").detach() for s in samples], dim=0)
+        tensors = [_as_tensor(s, "sample").detach() for s in samples]
+        pooled = torch.cat([t.to(tensors[0]) for t in tensors], dim=0)
+        pooled_weights = None
+        if weights is not None:
+            if len(weights) != len(tensors):
+                raise FairermValueError(f"weights must hold one array per sample ({len(tensors)}); got {len(weights)}.")
+            parts = [torch.ones(t.shape[0], dtype=pooled.dtype, device=pooled.device) if w is None
+                     else check_weights(w, t.shape[0], "weights", pooled) for w, t in zip(weights, tensors)]
+            pooled_weights = torch.cat(parts)
+            keep = pooled_weights > 0
+            pooled, pooled_weights = pooled[keep], pooled_weights[keep]
         if pooled.shape[0] > MEDIAN_MAX_POINTS:
             index = torch.linspace(0, pooled.shape[0] - 1, MEDIAN_MAX_POINTS).round().long().to(pooled.device)
             pooled = pooled[index]
-        if pooled.shape[0] < 2:
+            pooled_weights = None if pooled_weights is None else pooled_weights[index]
+        n_points = pooled.shape[0]
+        if n_points < (2 if pooled_weights is None else 1):
             return 1.0
-        upper = torch.triu_indices(pooled.shape[0], pooled.shape[0], offset=1, device=pooled.device)
-        dist = squared_distances(pooled, pooled)[upper[0], upper[1]].sqrt()
-        sigma = float(torch.quantile(dist.double(), 0.5))
+        upper = torch.ones(n_points, n_points, dtype=torch.bool, device=pooled.device).triu(1)
+        if pooled_weights is None:
+            squared = squared_distances(pooled, pooled)[upper].double()
+            # median of the distances = sqrt of the middle squared distance(s): two O(n) selections, no sort
+            count = squared.shape[0]
+            lower = float(torch.kthvalue(squared, (count + 1) // 2).values)
+            higher = float(torch.kthvalue(squared, count // 2 + 1).values) if count % 2 == 0 else lower
+            sigma = 0.5 * (np.sqrt(lower) + np.sqrt(higher))
+            if sigma <= 0.0:
+                sigma = float(squared.sqrt().mean())
+            return sigma if sigma > 0.0 else 1.0
+        dist = squared_distances(pooled, pooled)[upper].sqrt().double()
+        pair_weights = (pooled_weights[:, None] * pooled_weights[None, :])[upper].double()
+        self_pairs = (0.5 * pooled_weights * (pooled_weights - 1.0)).clamp_min(0.0).sum().double()
+        dist = torch.cat([dist, torch.zeros(1, dtype=dist.dtype, device=dist.device)])
+        pair_weights = torch.cat([pair_weights, self_pairs.reshape(1)])
+        if float(pair_weights.sum()) <= 0.0:
+            return 1.0
+        sigma = _weighted_median(dist, pair_weights)
         if sigma <= 0.0:
-            sigma = float(dist.double().mean())
+            sigma = float((dist * pair_weights).sum() / pair_weights.sum())
         return sigma if sigma > 0.0 else 1.0
 
 
-def default_epsilon(*samples: Any, ratio: float = EPSILON_RATIO) -> float:
-    r"""Scale-aware entropic regularisation: ``ratio * median_bandwidth(*samples) ** 2``."""
-    return ratio * median_bandwidth(*samples) ** 2
+def default_epsilon(*samples: Any, ratio: float = EPSILON_RATIO, weights: Sequence[Any] | None = None) -> float:
+    r"""Scale-aware entropic regularisation: ``ratio * median_bandwidth(*samples, weights=weights) ** 2``."""
+    return ratio * median_bandwidth(*samples, weights=weights) ** 2
 
 
-def mmd2_unbiased(x: Any, z: Any, bandwidth: float | None = None) -> Any:
+def _within_term(kernel: Any, weights: Any, name: str) -> Any:
+    """The U-statistic mean of ``k`` over distinct pairs of copies (see the module docstring)."""
+    if weights is None:
+        m = kernel.shape[0]
+        return (kernel.sum() - kernel.diagonal().sum()) / (m * (m - 1))
+    total = weights.sum()
+    if float(total) <= 1.0:
+        raise FairermValueError(
+            f"{name} sum to {float(total):.6g}; the unbiased MMD needs a total weight above 1 (frequency weights: "
+            "an integer weight counts as that many copies of the point)."
+        )
+    return (weights @ kernel @ weights - (weights * kernel.diagonal()).sum()) / (total * (total - 1.0))
+
+
+def mmd2_unbiased(x: Any, z: Any, bandwidth: float | None = None, *, x_weights: Any = None, z_weights: Any = None) -> Any:
     r"""Unbiased estimate of the squared MMD between two samples, Gaussian kernel (differentiable).
 
     .. math::
 
         \widehat{\mathrm{MMD}}^2_u = \frac{\sum_{i \ne j} k(x_i, x_j)}{m(m-1)}
           + \frac{\sum_{i \ne j} k(z_i, z_j)}{n(n-1)} - \frac{2 \sum_{i,j} k(x_i, z_j)}{mn},
-        \qquad k(u, v) = e^{-\|u - v\|^2 / (2\sigma^2)}.
+        \qquad k(u, v) = e^{-\|u - v\|^2 / (2\sigma^2)};
+
+    with weights, the U-statistic of the samples with repeated points (module docstring).
 
     Parameters
     ----------
@@ -157,7 +275,10 @@ def mmd2_unbiased(x: Any, z: Any, bandwidth: float | None = None) -> Any:
     z : tensor or array-like of shape (n, d)
         Second sample, ``n >= 2`` points, same ``d``.
     bandwidth : float, optional
-        Kernel width :math:`\sigma > 0`. ``None``: :func:`median_bandwidth` of the pooled sample.
+        Kernel width :math:`\sigma > 0`. ``None``: :func:`median_bandwidth` of the pooled
+        (weighted) sample.
+    x_weights, z_weights : array-like of shape (m,), (n,), optional
+        Non-negative frequency weights; each sample's total must exceed 1. ``None``: unit weights.
 
     Returns
     -------
@@ -168,213 +289,46 @@ def mmd2_unbiased(x: Any, z: Any, bandwidth: float | None = None) -> Any:
     ----------
     Gretton et al., JMLR 2012, Lemma 6; Oneto et al., NeurIPS 2020.
     """
-    x, z = _check_pair(x, z, min_points=2)
+    x, z = _check_pair(x, z, min_points=1 if (x_weights is not None or z_weights is not None) else 2)
+    wx = check_weights(x_weights, x.shape[0], "x_weights", x)
+    wz = check_weights(z_weights, z.shape[0], "z_weights", x)
+    for name, t, w in (("x", x, wx), ("z", z, wz)):
+        if w is None and t.shape[0] < 2:
+            raise FairermValueError(f"{name} has {t.shape[0]} point(s); this estimator needs at least 2.")
     if bandwidth is None:
-        bandwidth = median_bandwidth(x, z)
+        bandwidth = median_bandwidth(x, z, weights=None if wx is None and wz is None else [wx, wz])
     elif not (np.isscalar(bandwidth) and np.isfinite(bandwidth) and bandwidth > 0):
         raise FairermValueError(f"bandwidth must be a positive finite number or None; got {bandwidth!r}.")
     gamma = 1.0 / (2.0 * float(bandwidth) ** 2)
-    m, n = x.shape[0], z.shape[0]
     k_xx = (-gamma * squared_distances(x, x)).exp()
     k_zz = (-gamma * squared_distances(z, z)).exp()
     k_xz = (-gamma * squared_distances(x, z)).exp()
-    within_x = (k_xx.sum() - k_xx.diagonal().sum()) / (m * (m - 1))
-    within_z = (k_zz.sum() - k_zz.diagonal().sum()) / (n * (n - 1))
-    return within_x + within_z - 2.0 * k_xz.mean()
-
-
-@dataclass
-class EntropicOTResult:
-    """Entropic optimal transport between two weighted samples.
-
-    Attributes
-    ----------
-    value : tensor of shape ()
-        :math:`\\mathrm{OT}_\\varepsilon`, differentiable in the points (envelope gradient).
-    transport_cost : tensor of shape ()
-        :math:`\\langle \\pi, C\\rangle` of the entropic plan (what POT's ``sinkhorn2`` returns).
-    f, g : tensor of shape (m,), (n,)
-        The dual potentials (detached).
-    n_iter : int
-        Sinkhorn iterations run.
-    marginal_error : float
-        :math:`\\sum_i |(\\pi 1)_i - a_i|` before the last update (0 at convergence).
-    converged : bool
-        Whether ``marginal_error <= tol``.
-    """
-
-    value: Any
-    transport_cost: Any
-    f: Any
-    g: Any
-    n_iter: int
-    marginal_error: float
-    converged: bool
-
-
-def _softmin(eps: float, cost: Any, log_weights: Any, potential: Any) -> Any:
-    """``-eps * log sum_j exp(log_weights_j + (potential_j - cost_ij) / eps)`` over the last axis."""
-    torch = require_torch()
-    return -eps * torch.logsumexp(log_weights[None, :] + (potential[None, :] - cost) / eps, dim=1)
-
-
-def _sinkhorn_iterations(
-    scaled_kernel: Any, log_a: Any, log_b: Any, a: Any, symmetric: bool, max_iter: int, tol: float
-) -> tuple[Any, Any, int, float]:
-    """Log-domain Sinkhorn on the scaled potentials ``u = f / eps``, ``v = g / eps``.
-
-    ``scaled_kernel`` is ``-C / eps``; one iteration is ``u = -LSE_j(-C_ij/eps + log b_j + v_j)``
-    then ``v = -LSE_i(-C_ij/eps + log a_i + u_i)`` (for ``OT(a, a)``: ``u = v = (u + T(u)) / 2``).
-    The row-marginal error ``sum_i |a_i exp(u_i - T(v)_i) - a_i|`` is checked every few
-    iterations (each check costs about one iteration).
-    """
-    torch = require_torch()
-    u = torch.zeros(scaled_kernel.shape[0], dtype=scaled_kernel.dtype, device=scaled_kernel.device)
-    transposed = scaled_kernel.T
-    v = u if symmetric else -torch.logsumexp(transposed + (log_a + u)[None, :], dim=1)
-    error, n_iter = float("inf"), 0
-    while n_iter < max_iter:
-        u_new = -torch.logsumexp(scaled_kernel + (log_b + v)[None, :], dim=1)
-        n_iter += 1
-        if n_iter % 5 == 0 or n_iter == max_iter:
-            # Row marginals of the plan built from (u, v) are a_i exp(u_i - u_new_i).
-            error = float((a * ((u - u_new).exp() - 1.0)).abs().sum())
-        if symmetric:
-            u = v = 0.5 * (u + u_new)
-        else:
-            u = u_new
-            v = -torch.logsumexp(transposed + (log_a + u)[None, :], dim=1)
-        if error <= tol:
-            break
-    return u, v, n_iter, error
-
-
-def entropic_ot(
-    x: Any,
-    z: Any,
-    epsilon: float,
-    *,
-    a: Any = None,
-    b: Any = None,
-    max_iter: int = 1000,
-    tol: float = 1e-6,
-    warn: bool = True,
-) -> EntropicOTResult:
-    r"""Entropic OT :math:`\mathrm{OT}_\varepsilon(a, b)` by log-domain Sinkhorn, squared Euclidean cost.
-
-    Parameters
-    ----------
-    x, z : tensor or array-like of shape (m, d), (n, d)
-        Support points of the two measures.
-    epsilon : float
-        Entropic regularisation :math:`\varepsilon > 0` (in units of squared distance).
-    a, b : tensor of shape (m,), (n,), optional
-        Weights summing to one; uniform when omitted.
-    max_iter : int
-        Maximal number of Sinkhorn iterations (one iteration updates ``f`` then ``g``).
-    tol : float
-        Stop when the row marginal error :math:`\|\pi 1 - a\|_1` is at most ``tol``.
-    warn : bool
-        Warn with :class:`~fairerm.exceptions.ConvergenceWarning` if ``tol`` was not reached.
-
-    Returns
-    -------
-    EntropicOTResult
-    """
-    torch = require_torch()
-    x, z = _check_pair(x, z)
-    if not (np.isscalar(epsilon) and np.isfinite(epsilon) and epsilon > 0):
-        raise FairermValueError(f"epsilon must be a positive finite number; got {epsilon!r}.")
-    eps = float(epsilon)
-    m, n = x.shape[0], z.shape[0]
-    symmetric = x is z and a is None and b is None  # OT(a, a): f = g, averaged updates
-    a = torch.full((m,), 1.0 / m, dtype=x.dtype, device=x.device) if a is None else torch.as_tensor(a).to(x)
-    b = torch.full((n,), 1.0 / n, dtype=x.dtype, device=x.device) if b is None else torch.as_tensor(b).to(x)
-    log_a, log_b = a.log(), b.log()
-    cost = squared_distances(x, z)
-    with torch.no_grad():
-        _, v, n_iter, error = _sinkhorn_iterations(-cost.detach() / eps, log_a, log_b, a, symmetric, max_iter, tol)
-        g = eps * v
-    converged = error <= tol
-    if warn and not converged:
-        warnings.warn(
-            f"entropic_ot: Sinkhorn stopped after max_iter={max_iter} iterations with marginal error "
-            f"{error:.3g} > tol={tol:g} (epsilon={eps:g}); increase max_iter or epsilon.",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    f_diff = _softmin(eps, cost, log_b, g)  # differentiable in the points through `cost`
-    value = (a * f_diff).sum() + (b * g).sum()
-    plan = (log_a[:, None] + log_b[None, :] + (f_diff[:, None] + g[None, :] - cost) / eps).exp()
-    return EntropicOTResult(
-        value=value,
-        transport_cost=(plan * cost).sum(),
-        f=f_diff.detach(),
-        g=g,
-        n_iter=n_iter,
-        marginal_error=error,
-        converged=converged,
-    )
-
-
-def sinkhorn_divergence(
-    x: Any,
-    z: Any,
-    epsilon: float | None = None,
-    *,
-    max_iter: int = 1000,
-    tol: float = 1e-6,
-    warn: bool = True,
-) -> Any:
-    r"""Debiased Sinkhorn divergence between two uniform empirical measures (differentiable).
-
-    .. math::
-
-        S_\varepsilon(x, z) = \mathrm{OT}_\varepsilon(x, z)
-            - \tfrac12 \mathrm{OT}_\varepsilon(x, x) - \tfrac12 \mathrm{OT}_\varepsilon(z, z),
-
-    with :math:`\mathrm{OT}_\varepsilon` the KL-regularised transport of :func:`entropic_ot`
-    (squared Euclidean cost). :math:`S_\varepsilon \ge 0`, with equality iff the measures are equal.
-
-    Parameters
-    ----------
-    x, z : tensor or array-like of shape (m, d), (n, d)
-        The two samples (uniform weights).
-    epsilon : float, optional
-        :math:`\varepsilon > 0`. ``None``: ``0.1 * median_bandwidth(x, z) ** 2`` (scale-aware).
-    max_iter, tol, warn
-        Passed to :func:`entropic_ot` for each of the three problems.
-
-    Returns
-    -------
-    tensor of shape ()
-
-    References
-    ----------
-    Feydy et al., AISTATS 2019; Oneto et al., NeurIPS 2020.
-    """
-    x, z = _check_pair(x, z)
-    if epsilon is None:
-        epsilon = default_epsilon(x, z)
-    options = dict(max_iter=max_iter, tol=tol, warn=warn)
-    cross = entropic_ot(x, z, epsilon, **options).value
-    self_x = entropic_ot(x, x, epsilon, **options).value  # `x is x`: symmetric iterations
-    self_z = entropic_ot(z, z, epsilon, **options).value
-    return cross - 0.5 * (self_x + self_z)
+    within_x = _within_term(k_xx, wx, "x_weights")
+    within_z = _within_term(k_zz, wz, "z_weights")
+    if wx is None and wz is None:
+        cross = k_xz.mean()
+    else:
+        ax = k_xz.new_full((x.shape[0],), 1.0 / x.shape[0]) if wx is None else wx / wx.sum()
+        az = k_xz.new_full((z.shape[0],), 1.0 / z.shape[0]) if wz is None else wz / wz.sum()
+        cross = ax @ k_xz @ az
+    return within_x + within_z - 2.0 * cross
 
 
 def pairwise_group_divergence(
     representation: Any,
     group_codes: Any,
-    divergence: Callable[[Any, Any], Any],
+    divergence: Callable[..., Any],
     *,
+    weights: Any = None,
     min_group_size: int = 2,
 ) -> tuple[Any, int]:
     r"""Mean divergence over all pairs of groups present in a sample.
 
     :math:`\frac{1}{|P|} \sum_{(g, g') \in P} D(h \mid S = g,\ h \mid S = g')`, where :math:`P`
-    holds the pairs :math:`g < g'` of groups with at least ``min_group_size`` points here. With
-    two groups this is :math:`D(h \mid a, h \mid b)`.
+    holds the pairs :math:`g < g'` of groups with at least ``min_group_size`` points here (with
+    ``weights``: a total weight above ``min_group_size - 1``). With two groups this is
+    :math:`D(h \mid a, h \mid b)`. ``divergence(first, second)`` is called without weights, and
+    ``divergence(first, second, first_weights, second_weights)`` with them.
 
     Returns
     -------
@@ -383,13 +337,25 @@ def pairwise_group_divergence(
     """
     torch = require_torch()
     codes = torch.as_tensor(group_codes, device=representation.device)
-    present = [int(g) for g in torch.unique(codes).tolist() if int((codes == g).sum()) >= min_group_size]
+    present = []
+    for g in torch.unique(codes).tolist():
+        members = codes == g
+        size = float(weights[members].sum()) if weights is not None else int(members.sum())
+        if size > min_group_size - 1 if weights is not None else size >= min_group_size:
+            present.append(int(g))
     total, n_pairs = None, 0
     for position, first in enumerate(present):
         for second in present[position + 1 :]:
-            value = divergence(representation[codes == first], representation[codes == second])
+            a, b = codes == first, codes == second
+            if weights is None:
+                value = divergence(representation[a], representation[b])
+            else:
+                value = divergence(representation[a], representation[b], weights[a], weights[b])
             total = value if total is None else total + value
             n_pairs += 1
     if n_pairs == 0:
         return None, 0
     return total / n_pairs, n_pairs
+
+
+from ._sinkhorn import EntropicOTResult, entropic_ot, sinkhorn_divergence  # noqa: E402  (re-exported)

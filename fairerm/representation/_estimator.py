@@ -6,15 +6,23 @@ MLP) and linear task heads :math:`o_t = \langle v_t, h(x)\rangle + c_t` by minim
 
 .. math::
 
-    \sum_{t=1}^{T} \hat L_t(o_t \circ h)
+    \sum_{t=1}^{T} \hat L_t(o_t \circ h) + \rho\, \hat R(h)
       + \lambda\, D\big(h(X) \mid S = a,\ h(X) \mid S = b\big),
 
 where :math:`\hat L_t` is the empirical binary cross-entropy (binary task) or squared error
-(regression task, standardised), :math:`\lambda` is ``penalty_weight`` and :math:`D` the unbiased
+(regression task, standardised), :math:`\hat R(h)` the mean squared error of a linear decoder
+that reconstructs the standardised features from :math:`h(x)` (weight :math:`\rho` =
+``reconstruction_weight``; it keeps in :math:`h` information that no training task asks for, so
+that new tasks can use it), :math:`\lambda` is ``penalty_weight`` and :math:`D` the unbiased
 squared maximum mean discrepancy with a Gaussian kernel (``penalty="mmd"``) or the debiased
 Sinkhorn divergence (``penalty="sinkhorn"``). With more than two groups :math:`D` is averaged
 over all pairs of groups. A representation whose group-conditional laws coincide makes every
 model built on it satisfy demographic parity, which is why it transfers fairness to new tasks.
+
+With ``sample_weight`` (frequency weights, as in scikit-learn: an integer weight counts as that
+many copies of the row) every empirical mean above becomes a weighted mean and :math:`D` compares
+the groups' weighted empirical measures (the weighted estimators are derived in
+:mod:`fairerm.representation._divergences`); a zero weight is the same as dropping the row.
 
 References
 ----------
@@ -38,6 +46,7 @@ from sklearn.utils.metaestimators import available_if
 from .._validation import check_features, check_option, check_scalar, check_sensitive_features
 from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError, NotFittedError
 from ._backend import require_torch, resolve_device
+from ._inputs import check_finite_outputs, check_fits_network, check_group_weights, check_sample_weight, standardisation
 from ._tasks import decode_outputs, encode_targets
 
 __all__ = ["FairRepresentation", "PENALTIES"]
@@ -81,13 +90,19 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
     activation : {"relu", "tanh", "elu", "sigmoid"}, default="relu"
         :math:`\rho`, also applied to the representation layer.
     bandwidth : float or None, default=None
-        Gaussian kernel width :math:`\sigma` of the MMD. ``None``: median heuristic on the
-        pooled batch, recomputed for every batch (not differentiated).
+        Gaussian kernel width :math:`\sigma` of the MMD. ``None``: the median heuristic on the
+        pooled batch, recomputed for every batch (not differentiated), with the penalty taken of
+        the representation up to scale (see :mod:`fairerm.representation._training`).
     epsilon : float or None, default=None
-        Entropic regularisation of the Sinkhorn divergence. ``None``:
-        ``0.1 * (median pairwise distance of the batch) ** 2``, recomputed per batch.
+        Entropic regularisation of the Sinkhorn divergence. ``None``: the squared median pairwise
+        distance of the batch (recomputed per batch), the divergence in units of the batch's mean
+        squared distance to its mean (scale-free, as for the MMD).
     sinkhorn_max_iter : int, default=100
         Sinkhorn iterations per batch at most (marginal tolerance 1e-4).
+    reconstruction_weight : float, default=0.0
+        :math:`\rho \ge 0`, the weight of the reconstruction error :math:`\hat R(h)` (the mean
+        over features of the squared error of a linear decoder of the standardised features);
+        0 trains no decoder.
     batch_size : int, default=256
         Mini-batch size; batches are stratified by group. A batch in which fewer than two groups
         have two points contributes no penalty.
@@ -131,9 +146,11 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Only when ``X`` was a DataFrame with string column names.
     history_ : dict of lists
-        Per epoch: ``loss``, ``task_loss``, ``penalty`` (means over batches; ``penalty`` over
-        the batches that had one, NaN when ``penalty_weight == 0``, where it is not computed) and,
-        with early stopping, the same on the validation split prefixed ``val_``.
+        Per epoch: ``loss``, ``task_loss``, ``penalty`` (means over batches, weighted by the
+        batches' total sample weight; ``penalty`` over the batches that had one, NaN when
+        ``penalty_weight == 0``, where it is not computed), ``reconstruction`` when
+        ``reconstruction_weight > 0`` and, with early stopping, the same on the validation split
+        prefixed ``val_``.
     n_epochs_, best_epoch_ : int
     stopped_early_ : bool
     status_ : str
@@ -175,6 +192,7 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         bandwidth: float | None = None,
         epsilon: float | None = None,
         sinkhorn_max_iter: int = 100,
+        reconstruction_weight: float = 0.0,
         batch_size: int = 256,
         max_epochs: int = 100,
         learning_rate: float = 1e-3,
@@ -198,6 +216,7 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         self.bandwidth = bandwidth
         self.epsilon = epsilon
         self.sinkhorn_max_iter = sinkhorn_max_iter
+        self.reconstruction_weight = reconstruction_weight
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
@@ -219,6 +238,7 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         check_option(self.penalty, "penalty", PENALTIES)
         check_option(self.activation, "activation", list(ACTIVATIONS))
         check_scalar(self.penalty_weight, "penalty_weight", low=0.0)
+        check_scalar(self.reconstruction_weight, "reconstruction_weight", low=0.0)
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
             sizes = (sizes,)
@@ -257,11 +277,13 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
             tol=float(self.tol),
             verbose=int(self.verbose),
             device=resolve_device(self.device),
+            reconstruction_weight=float(self.reconstruction_weight),
         )
 
     def _check_X(self, X: Any, *, fit: bool) -> np.ndarray:
         names = getattr(X, "columns", None)
         X_checked = check_features(X, name="X")
+        check_fits_network(X_checked, "X")
         if fit:
             self.n_features_in_ = X_checked.shape[1]
             if names is not None and all(isinstance(c, str) for c in names):
@@ -276,16 +298,22 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         return X_checked
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: Any, Y: Any, *, sensitive_features: Any) -> "FairRepresentation":
+    def fit(self, X: Any, Y: Any, *, sensitive_features: Any, sample_weight: Any = None) -> "FairRepresentation":
         """Learn the representation and the task heads.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Values must fit the network's float32 range (standardised features are best).
         Y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             One column per task (binary labels or real values).
         sensitive_features : array-like of shape (n_samples,) or DataFrame
             Group of each sample (at least two groups).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative frequency weights: the task and reconstruction losses are weighted means
+            and the penalty compares the groups' weighted empirical measures; an integer weight is
+            the same as repeating the row, a zero weight the same as dropping it. Requested with
+            ``set_fit_request(sample_weight=True)`` under metadata routing.
 
         Returns
         -------
@@ -294,48 +322,66 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         require_torch()
         hidden_sizes, config = self._check_params()
         with _torch_threads(self.n_threads):
-            return self._fit(X, Y, sensitive_features, hidden_sizes, config)
+            return self._fit(X, Y, sensitive_features, sample_weight, hidden_sizes, config)
 
-    def _fit(self, X, Y, sensitive_features, hidden_sizes, config) -> "FairRepresentation":
+    def _fit(self, X, Y, sensitive_features, sample_weight, hidden_sizes, config) -> "FairRepresentation":
         torch = require_torch()
         from ._network import MultiTaskNetwork
-        from ._training import stratified_split, train_network
+        from ._training import TrainingData, stratified_split, train_network
 
         X_checked = self._check_X(X, fit=True)
         n_samples = X_checked.shape[0]
         sensitive = check_sensitive_features(sensitive_features, n_samples)
+        weights = check_sample_weight(sample_weight, n_samples)
         if n_samples < 4:
             raise FairermValueError(f"X has {n_samples} samples; FairRepresentation needs at least 4.")
-        self.tasks_, targets, self._one_dimensional = encode_targets(Y, n_samples, self.task_types)
+        self.tasks_, targets, self._one_dimensional = encode_targets(Y, n_samples, self.task_types, sample_weight=weights)
         self.n_tasks_ = len(self.tasks_)
         self.classes_ = [spec.classes for spec in self.tasks_]
         if self._one_dimensional and self.tasks_[0].kind == "binary":
             self.classes_ = self.tasks_[0].classes
         self.groups_ = sensitive.groups
+        rows = np.arange(n_samples) if weights is None else np.flatnonzero(weights > 0)  # zero weight = dropped row
+        codes = sensitive.codes[rows]
+        if np.unique(codes).shape[0] < 2:
+            raise FairermValueError("sample_weight is zero for every row of all groups but one; the penalty needs two groups.")
+        if weights is not None and config.penalty_weight > 0.0:
+            check_group_weights(weights[rows], codes, sensitive.groups, config.batch_size)
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         rng = np.random.default_rng(seed)
         device = config.device
-        network = MultiTaskNetwork(X_checked.shape[1], hidden_sizes, int(self.representation_dim), self.n_tasks_, self.activation, rng)
+        reconstruct = config.reconstruction_weight > 0.0
+        network = MultiTaskNetwork(X_checked.shape[1], hidden_sizes, int(self.representation_dim), self.n_tasks_,
+                                   self.activation, rng, reconstruct=reconstruct)
+        self._check_network_outputs(network, X_checked[rows])
         network.to(device)
         binary = torch.as_tensor([spec.kind == "binary" for spec in self.tasks_], device=device)
+        if reconstruct:
+            mean, scale = standardisation(X_checked[rows], None if weights is None else weights[rows])
 
-        def to_device(index: np.ndarray):
-            return (
-                torch.as_tensor(X_checked[index], dtype=torch.float32, device=device),
-                torch.as_tensor(targets[index], dtype=torch.float32, device=device),
-                torch.as_tensor(sensitive.codes[index], device=device),
-                binary,
+        def as_tensor(values):
+            return torch.as_tensor(values, dtype=torch.float32, device=device)
+
+        def to_device(index: np.ndarray) -> TrainingData:
+            return TrainingData(
+                features=as_tensor(X_checked[index]),
+                targets=as_tensor(targets[index]),
+                codes=torch.as_tensor(sensitive.codes[index], device=device),
+                binary=binary,
+                weights=None if weights is None else as_tensor(weights[index]),
+                reconstruction=as_tensor((X_checked[index] - mean) / scale) if reconstruct else None,
             )
 
         validation = None
-        train_index = np.arange(n_samples)
+        train_index = rows
         if config.early_stopping:
-            train_index, validation_index = stratified_split(sensitive.codes, float(self.validation_fraction), rng)
+            train_position, validation_position = stratified_split(codes, float(self.validation_fraction), rng)
+            train_index, validation_index = rows[train_position], rows[validation_position]
             if validation_index.shape[0] == 0 or train_index.shape[0] < 2:
                 raise FairermValueError(
                     f"validation_fraction={self.validation_fraction!r} leaves {validation_index.shape[0]} validation and "
-                    f"{train_index.shape[0]} training samples out of {n_samples}; both need samples."
+                    f"{train_index.shape[0]} training samples out of {rows.shape[0]}; both need samples."
                 )
             validation = to_device(validation_index)
         result = train_network(network, to_device(train_index), validation, config, rng)
@@ -351,6 +397,15 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
             warnings.warn(f"FairRepresentation: {result.status}; increase max_epochs.", ConvergenceWarning, stacklevel=3)
         return self
 
+    def _check_network_outputs(self, network, X_checked: np.ndarray) -> None:
+        """One forward pass of the initial network: huge (finite) inputs that overflow it are refused now."""
+        torch = require_torch()
+        with torch.no_grad():
+            for start in range(0, X_checked.shape[0], 65536):
+                chunk = X_checked[start : start + 65536]
+                representation, outputs = network(torch.from_numpy(np.array(chunk, dtype=np.float32)))
+                check_finite_outputs(np.column_stack([representation.numpy(), outputs.numpy()]), chunk, "X")
+
     # ------------------------------------------------------------------ outputs
     def _forward(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         if not hasattr(self, "network_"):
@@ -360,7 +415,9 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         with torch.no_grad(), _torch_threads(getattr(self, "n_threads", None)):
             # a float32 copy: torch warns on (and must not alias) a read-only input such as a memmap
             representation, outputs = self.network_(torch.from_numpy(np.array(X_checked, dtype=np.float32)))
-        return representation.numpy().astype(np.float64), outputs.numpy().astype(np.float64)
+        representation, outputs = representation.numpy().astype(np.float64), outputs.numpy().astype(np.float64)
+        check_finite_outputs(np.column_stack([representation, outputs]), X_checked, "X")
+        return representation, outputs
 
     def transform(self, X: Any) -> np.ndarray:
         """The representation :math:`h(X)`, an array of shape (n_samples, representation_dim)."""

@@ -41,7 +41,7 @@ def group_divergence(
     :math:`\frac{1}{|P|}\sum_{(g, g') \in P} D(Z \mid S = g, Z \mid S = g')` over all pairs of
     groups, with :math:`D` the unbiased MMD\ :sup:`2` (median-heuristic bandwidth of the whole
     sample unless ``bandwidth`` is given) or the Sinkhorn divergence (``epsilon`` default
-    ``0.1 * median distance ** 2`` of the whole sample), computed in float64.
+    ``median distance ** 2`` of the whole sample), computed in float64.
 
     Parameters
     ----------

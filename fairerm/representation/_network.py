@@ -3,7 +3,8 @@ r"""The multitask network: a shared MLP representation :math:`h` and one linear 
 :math:`h(x) = W_L\,\rho(\cdots \rho(W_1 x + b_1) \cdots) + b_L \in \mathbb{R}^r` with activation
 :math:`\rho`, followed by :math:`\rho` again (so the representation is the last hidden layer of
 a standard MLP), and task outputs :math:`o_t(x) = \langle v_t, h(x)\rangle + c_t` (a logit for
-a binary task, a standardised value for a regression task).
+a binary task, a standardised value for a regression task). With a reconstruction term the
+network also has a linear decoder :math:`\hat x = A\,h(x) + c` of the standardised features.
 
 This module imports torch at import time; only the estimator's ``fit`` imports it, lazily.
 Parameters are drawn from a numpy generator (PyTorch's default ``nn.Linear`` law,
@@ -25,7 +26,8 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "sigmoid": nn.Si
 
 
 class MultiTaskNetwork(nn.Module):
-    """Shared representation ``h`` (attribute ``encoder``) and task heads (attribute ``heads``)."""
+    """Shared representation ``h`` (attribute ``encoder``), task heads (``heads``) and, when
+    ``reconstruct`` is true, a linear decoder of the features (``decoder``, else ``None``)."""
 
     def __init__(
         self,
@@ -35,6 +37,7 @@ class MultiTaskNetwork(nn.Module):
         n_tasks: int,
         activation: str,
         rng: np.random.Generator,
+        reconstruct: bool = False,
     ):
         super().__init__()
         sizes = [n_features, *hidden_layer_sizes, representation_dim]
@@ -46,6 +49,8 @@ class MultiTaskNetwork(nn.Module):
                 layers += [nn.Linear(fan_in, fan_out), ACTIVATIONS[activation]()]
             self.encoder = nn.Sequential(*layers)
             self.heads = nn.Linear(representation_dim, n_tasks)
+            # registered last, so the encoder and heads draw the same initial weights with or without it
+            self.decoder = nn.Linear(representation_dim, n_features) if reconstruct else None
         self._initialise(rng)
 
     def _initialise(self, rng: np.random.Generator) -> None:

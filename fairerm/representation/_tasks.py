@@ -6,7 +6,8 @@ A target ``Y`` of shape ``(n,)`` or ``(n, n_tasks)`` holds one task per column. 
   ``numpy.unique``, is the positive class, as in scikit-learn), encoded as ``{0.0, 1.0}`` and
   trained with the binary cross-entropy;
 * ``"regression"``: real values, standardised with the training mean and standard deviation
-  (so tasks of different scales weigh alike) and trained with the squared error.
+  (weighted by ``sample_weight`` when given; so tasks of different scales weigh alike) and
+  trained with the squared error.
 
 ``task_types="auto"`` calls a column binary when it has exactly two distinct values and
 regression when it is numeric with more than two; anything else is an error (a single class,
@@ -93,7 +94,7 @@ def _resolve_types(task_types: Any, n_tasks: int) -> list[str]:
     return types
 
 
-def _encode_column(column: np.ndarray, kind: str, name: str) -> tuple[TaskSpec, np.ndarray]:
+def _encode_column(column: np.ndarray, kind: str, name: str, weights: np.ndarray | None = None) -> tuple[TaskSpec, np.ndarray]:
     classes = np.unique(column)
     numeric = column.dtype.kind in "biuf"
     if kind == "auto":
@@ -121,14 +122,23 @@ def _encode_column(column: np.ndarray, kind: str, name: str) -> tuple[TaskSpec, 
     if not numeric:
         raise FairermTypeError(f"Y column {name!r} is a regression task but holds non-numeric values of dtype {column.dtype}.")
     values = column.astype(np.float64)
-    mean, scale = float(values.mean()), float(values.std())
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = float(np.average(values, weights=weights))
+        scale = float(np.sqrt(np.average((values - mean) ** 2, weights=weights)))
+    if not (np.isfinite(mean) and np.isfinite(scale)):
+        raise FairermValueError(
+            f"Y column {name!r} is a regression task whose values (up to {float(np.abs(values).max()):.3g} in magnitude) "
+            "overflow its mean or standard deviation; rescale it."
+        )
     if scale == 0.0:
         raise FairermValueError(f"Y column {name!r} is a regression task with a constant value ({mean!r}); it cannot be learned.")
     return TaskSpec("regression", name, mean=mean, scale=scale), (values - mean) / scale
 
 
-def encode_targets(Y: Any, n_samples: int, task_types: Any = "auto") -> tuple[list[TaskSpec], np.ndarray, bool]:
-    """Validate a multitask target and encode it.
+def encode_targets(
+    Y: Any, n_samples: int, task_types: Any = "auto", *, sample_weight: np.ndarray | None = None
+) -> tuple[list[TaskSpec], np.ndarray, bool]:
+    """Validate a multitask target and encode it (regression columns standardised with ``sample_weight``).
 
     Returns
     -------
@@ -156,7 +166,7 @@ def encode_targets(Y: Any, n_samples: int, task_types: Any = "auto") -> tuple[li
                 f"Y column {name!r} has {int(bad.sum())} missing or infinite value(s) (first at row "
                 f"{int(np.flatnonzero(bad)[0])}); every sample needs a finite target."
             )
-        spec, values = _encode_column(column, kind, name)
+        spec, values = _encode_column(column, kind, name, sample_weight)
         specs.append(spec)
         encoded.append(values)
     return specs, np.column_stack(encoded), one_dimensional
