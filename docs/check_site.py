@@ -44,7 +44,9 @@ _PROBE = """<script>(function () {
   function note(text) { errors.push(text); root.setAttribute("data-check-errors", JSON.stringify(errors)); }
   window.addEventListener("error", function (event) {
     var target = event.target;
-    if (target && target !== window && (target.src || target.href)) { note("failed to load " + (target.src || target.href)); }
+    if (target && target !== window && (target.src || target.href)) {
+      note("failed to load " + (target.src || target.href));
+    }
     else { note("script error: " + event.message); }
   }, true);
   function images() {

@@ -83,8 +83,8 @@ _FIT_CHECKS_TRANSFORMER = [
 # The estimators that take sample_weight (issue 19) also get scikit-learn's sample-weight checks, which fit.
 _FIT_CHECKS_SAMPLE_WEIGHT = [
     "check_sample_weights_pandas_series", "check_sample_weights_not_an_array", "check_sample_weights_list",
-    "check_sample_weights_shape", "check_sample_weights_not_overwritten", "check_sample_weight_equivalence_on_dense_data",
-    "check_all_zero_sample_weights_error",
+    "check_sample_weights_shape", "check_sample_weights_not_overwritten",
+    "check_sample_weight_equivalence_on_dense_data", "check_all_zero_sample_weights_error",
 ]
 _SPARSE_SAMPLE_WEIGHT = "check_sample_weight_equivalence_on_sparse_data"
 _ONE_LABEL_SAMPLE_WEIGHT = "check_classifiers_one_label_sample_weights"
@@ -93,7 +93,7 @@ _EXPECTED_FAILURES_REAL = {
     "FairLinearSVC": dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_CLASSIFIER + _FIT_CHECKS_SAMPLE_WEIGHT
                                    + [_SPARSE_SAMPLE_WEIGHT, _ONE_LABEL_SAMPLE_WEIGHT], _VALUE),
     # the exact kernels refuse sparse X before looking for the groups, so the three sparse checks pass
-    "FairKernelSVC": dict.fromkeys([check for check in _FIT_CHECKS_COMMON if not check.startswith("check_estimator_sparse")]
+    "FairKernelSVC": dict.fromkeys([c for c in _FIT_CHECKS_COMMON if not c.startswith("check_estimator_sparse")]
                                    + _FIT_CHECKS_CLASSIFIER + _FIT_CHECKS_SAMPLE_WEIGHT + [_ONE_LABEL_SAMPLE_WEIGHT],
                                    _VALUE),
     "FairProjection": dict.fromkeys(_FIT_CHECKS_COMMON + _FIT_CHECKS_TRANSFORMER + _FIT_CHECKS_SAMPLE_WEIGHT

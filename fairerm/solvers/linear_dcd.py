@@ -172,7 +172,8 @@ def _reduced_primal(inner: _FixedActiveSet, working: np.ndarray, bound: np.ndarr
     r"""The primal restricted to the working set, the other points' hinge terms fixed.
 
     Solved by the interior-point method of :mod:`fairerm.solvers._svm_ipm` on the projected working
-    rows (:math:`O(|S| d^2)` per step; sparse rows: see :data:`DENSE_WORKING_BLOCK_ENTRIES`); when its Woodbury form fails (one direction of the data
+    rows (:math:`O(|S| d^2)` per step; sparse rows: see :data:`DENSE_WORKING_BLOCK_ENTRIES`); when its
+    Woodbury form fails (one direction of the data
     dominating by orders of magnitude cancels it) the :math:`m\times m` form is tried for up to 1,000
     rows (:math:`O(m^3)` per Newton step: at 2,000 rows a failing attempt cost 30 s). ``None`` when
     neither certifies the working-set problem.
