@@ -189,7 +189,7 @@ def dcd_box_qp(X, y, margin, upper, *, basis=None, alpha=None, tol=1e-6, gap_tol
 # ------------------------------------------------------------------------------------------------
 @numba.njit(cache=True, nogil=True)
 def _row_dot_csr(indptr, indices, data, i, w, Z, c):
-    r""":math:`\langle w_\perp, Px_i\rangle = \langle\tilde w, x_i\rangle - \langle c, Q^\top x_i\rangle` (CSR row i)."""
+    r""":math:`\langle w_\perp, Px_i\rangle = \langle\tilde w, x_i\rangle - \langle c, Q^\top x_i\rangle`."""
     dot = 0.0
     for p in range(indptr[i], indptr[i + 1]):
         dot += w[indices[p]] * data[p]
