@@ -182,11 +182,12 @@ def _reduced_primal(inner: _FixedActiveSet, working: np.ndarray, bound: np.ndarr
     d = X.shape[1]
     pull = X.T @ np.where(bound, upper * y, 0.0)  # the bound points' hinge terms are linear in (w, b)
     pull_b = float(np.sum(upper[bound] * y[bound]))
-    rows = X[working]
-    if sp.issparse(rows):  # few features: a dense block of the working rows; many: their m x m Gram
+    if sp.issparse(X):  # few features: a dense block of the working rows; many: their m x m Gram
         if d > SPARSE_DENSE_BLOCK_MAX_FEATURES or working.size * d > DENSE_WORKING_BLOCK_ENTRIES:
             return _reduced_primal_gram(inner, working, pull, pull_b)
-        rows = rows.toarray()
+        rows = X[working].toarray()
+    else:
+        rows = X[working]
     if Q.shape[1]:  # w lies in the complement of span(Q): work with the projected rows and pull
         rows = rows - inner.Z[working] @ Q.T
         pull = pull - Q @ (Q.T @ pull)
