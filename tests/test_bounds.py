@@ -412,3 +412,16 @@ def test_models_the_theory_does_not_cover(data):
         generalization_report(pre, K, y, sensitive_features=s, method="rademacher")
     with pytest.raises(FairermTypeError, match="estimator"):
         generalization_report(object(), X, y, sensitive_features=s, method="rademacher")
+
+
+def test_sample_weight_is_accepted_when_constant_and_refused_with_the_reason_otherwise(linear_model, data):
+    X, y, s = data
+    plain = generalization_report(linear_model, X, y, sensitive_features=s).to_dict()
+    same = generalization_report(linear_model, X, y, sensitive_features=s, sample_weight=np.full(len(y), 3.0))
+    assert same.to_dict()["risk_bound"] == plain["risk_bound"] and same.to_dict()["deo_bound"] == plain["deo_bound"]
+    weights = np.ones(len(y))
+    weights[0] = 2.0
+    with pytest.raises(ValueError, match="sample_weight: .*non-uniform weights"):
+        generalization_report(linear_model, X, y, sensitive_features=s, sample_weight=weights)
+    with pytest.raises(ValueError, match="sample_weight must be"):
+        generalization_report(linear_model, X, y, sensitive_features=s, sample_weight=np.ones(3))

@@ -45,6 +45,24 @@ def _validate_options(delta, margin, intercept_scale, feature_bound, norm_bound,
 
 
 
+def _check_uniform_weights(sample_weight: Any, n: int) -> None:
+    """Accept no weights or constant ones; refuse the others with the reason (see ``sample_weight``)."""
+    if sample_weight is None:
+        return
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n,) or not np.all(np.isfinite(weights)) or np.any(weights < 0) or not np.any(weights > 0):
+        raise FairermValueError(f"sample_weight must be {n} finite non-negative weights, not all zero; got shape "
+                                f"{weights.shape}.")
+    if np.ptp(weights) > 1e-12 * weights.max():
+        raise FairermValueError(
+            "sample_weight: generalization_report bounds the error of the distribution the sample was drawn from; "
+            "non-uniform weights (repeated rows, or importance/survey weights that change the target distribution) "
+            "are outside what its bounds prove (they need weighted concentration with a known bound on the "
+            "weights). Bound the model on an unweighted i.i.d. sample of the population of interest (e.g. "
+            "holdout=True on held-out rows), or pass constant weights."
+        )
+
+
 def generalization_report(
     model: Any,
     X: Any,
@@ -65,6 +83,7 @@ def generalization_report(
     holdout: bool = False,
     rademacher_draws: int = 0,
     random_state: int | None = 0,
+    sample_weight: Any = None,
 ) -> GeneralizationReport:
     r"""Upper bounds on the true risk and true unfairness of a fitted model's deployed classifier.
 
@@ -161,6 +180,14 @@ def generalization_report(
     random_state : int or None, default=0
         Seed of the random splits (``"pac-bayes"``) and of the Monte Carlo draws. The splits must
         not depend on the data: any fixed seed, chosen before looking at the bounds.
+    sample_weight : array-like of shape (n_samples,), optional
+        Accepted when it is constant (then every weighted empirical quantity equals the unweighted
+        one and the bounds are unchanged). Non-uniform weights are refused, because none of the
+        bounds here holds for them as stated: frequency weights (repeated rows) break the i.i.d.
+        sampling every bound assumes, and importance or survey weights change the target
+        distribution, whose risk needs weighted concentration inequalities with a known bound on the
+        weights (Hoeffding or empirical Bernstein on :math:`w_i\ell_i`; Cortes, Mansour and Mohri 2010)
+        in place of the binomial tails, the PAC-Bayes-kl theorem and the Rademacher term used here.
 
     Returns
     -------
@@ -211,6 +238,7 @@ def generalization_report(
     check_option(complexity, "complexity", ("auto", "empirical", "expected"))
     view = inspect_model(model, X)
     n = view.scores.shape[0]
+    _check_uniform_weights(sample_weight, n)
     sens = check_sensitive_features(sensitive_features, n)
     y_signed = signed_labels(y, n, view.classes)
     constraint = view.constraint if notion is None else make_constraint(notion, name="notion")
