@@ -83,6 +83,33 @@ def test_a_false_claim_of_convergence_is_caught_refined_and_replaced(monkeypatch
     assert named.refinements == 2  # restarted twice with a tighter tolerance before giving up
 
 
+
+# -- 1b. OSQP's infeasibility detection refused an always-feasible problem (found by the CI fuzz) ---------
+def _one_informative_feature(seed, n=1000):
+    """One feature: at epsilon = 0 the constraint pins w = 0, and a linear programme in (b, xi) is left."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 1))
+    s = rng.integers(0, 2, n)
+    y = (X[:, 0] + 0.5 * rng.normal(size=n) > np.median(X[:, 0])).astype(int)
+    return X, y, s
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3])
+@pytest.mark.parametrize("solver_options", [None, {"eps_prim_inf": 1e-4, "eps_dual_inf": 1e-4}])
+def test_osqp_solves_the_problem_it_used_to_call_infeasible(seed, solver_options):
+    # Before: OSQP said "primal infeasible" after 50 iterations on 35 of 60 such draws (seeds 0-29, C in
+    # {0.01, 0.1}), and the fit raised SolverError. With OSQP's own thresholds (the second case) the first
+    # solve still claims infeasibility; the claim is impossible here, so the solve is repeated without it.
+    X, y, s = _one_informative_feature(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = FairLinearSVC(C=0.01, epsilon=0.0, solver="osqp", solver_options=solver_options).fit(
+            X, y, sensitive_features=s)
+    reference = FairLinearSVC(C=0.01, epsilon=0.0, solver="cvxpy").fit(X, y, sensitive_features=s)
+    assert model.status_ == "optimal" and model.converged_
+    assert model.objective_ == pytest.approx(reference.objective_, rel=1e-6)
+    assert abs(model.constraint_value_).max() <= 1e-6
+
 # -- 3. a two-column y was joined into labels; 10. mixed label types -----------------------------
 @pytest.mark.parametrize("make", [FairLinearSVC, FairKernelSVC, FairProjection])
 def test_two_column_y_is_refused_and_a_column_vector_warns(make):
