@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs"))
 
 import fairerm  # noqa: E402
 
@@ -31,6 +32,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "numpydoc",
     "myst_nb",
+    "gallery_ext",  # docs/gallery_ext.py: the gallery page from the executed notebooks' figures
 ]
 
 # notebooks/solutions: the worked solutions of the exercises stay out of the site (tests run them)

@@ -133,3 +133,37 @@ def test_the_browser_check_fails_on_a_missing_image_raw_maths_and_a_broken_link(
     assert any("link 'nowhere.html' points to a missing file" in p for p in broken), broken
     assert any("no main content" in p for p in reports["empty.html"].problems)
     assert any("does not exist" in p for p in reports["absent.html"].problems)
+
+
+def test_gallery_collects_every_notebook_figure_with_a_link(tmp_path):
+    # A site of two "notebooks" (pages under notebooks/, one with two figures under two sections, one
+    # without) and the gallery page: the gallery shows both figures, captioned by their sections, and
+    # links to the notebook that has figures; the other is left out.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    src = tmp_path / "src"
+    (src / "notebooks").mkdir(parents=True)
+    for name in ("front.png", "scores.png"):
+        plt.figure(figsize=(1, 1))
+        plt.plot([0, 1], [0, 1])
+        plt.savefig(src / "notebooks" / name)
+        plt.close("all")
+    (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(DOCS)!r})\nextensions = ['gallery_ext']\n")
+    (src / "index.rst").write_text("Site\n====\n\n.. toctree::\n\n   notebooks/a\n   notebooks/b\n   gallery\n")
+    (src / "notebooks" / "a.rst").write_text("Notebook A\n==========\n\nPareto front\n------------\n\n"
+                                            ".. image:: front.png\n\nScores\n------\n\n.. image:: scores.png\n")
+    (src / "notebooks" / "b.rst").write_text("Notebook B\n==========\n\nNo figure here.\n")
+    (src / "gallery.rst").write_text("Gallery\n=======\n\n.. notebook-gallery::\n")
+    proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-E", "-b", "html", "-q", str(src), str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    gallery = (tmp_path / "out" / "gallery.html").read_text(encoding="utf-8")
+    assert gallery.count("<img") == 2
+    assert "Pareto front" in gallery and "Scores" in gallery
+    assert gallery.count("Open the notebook") == 1  # notebook b has no figure: no section
+    assert 'href="notebooks/a.html">Open the notebook (2 figures)' in gallery
+    for image in ("front.png", "scores.png"):
+        assert f"_images/{image}" in gallery and (tmp_path / "out" / "_images" / image).is_file()
