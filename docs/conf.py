@@ -60,6 +60,11 @@ nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+# The notebooks' kernels inherit this process's environment: with MPLBACKEND=Agg (as CI and many shells set
+# it) matplotlib in the kernel draws nothing to the page, and the user guide and the gallery lose every
+# figure. The kernels always get the inline backend, which is what a reader of the site needs.
+if nb_execution_mode != "off":
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
 myst_enable_extensions = ["dollarmath", "amsmath"]
 suppress_warnings = ["mystnb.unknown_mime_type"]
 

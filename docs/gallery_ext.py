@@ -56,7 +56,8 @@ def fill_gallery(app, doctree, docname) -> None:
         title = env.titles[notebook].astext() if notebook in env.titles else notebook
         section = nodes.section(ids=[nodes.make_id(f"gallery-{notebook}")])
         section += nodes.title(text=title)
-        link = nodes.reference(text=f"Open the notebook ({len(figures)} figures)",
+        count = f"{len(figures)} figure{'' if len(figures) == 1 else 's'}"
+        link = nodes.reference(text=f"Open the notebook ({count})",
                                refuri=app.builder.get_relative_uri(docname, notebook))
         section += nodes.paragraph("", "", link)
         for number, (caption, image) in enumerate(figures, 1):
