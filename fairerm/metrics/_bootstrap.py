@@ -124,8 +124,8 @@ def bootstrap_ci(metric: Callable[..., float], y_true: Any, y_pred: Any, *, sens
     Draws ``n_resamples`` resamples of the :math:`n` rows with replacement (within each group when
     ``stratify=True``), evaluates ``metric`` on each, and returns the :math:`\alpha/2` and
     :math:`1-\alpha/2` quantiles of the resampled values, :math:`\alpha = 1 - \text{confidence}`
-    (module docstring; Efron and Tibshirani 1993). The model is held fixed: only the sampling noise
-    of the test rows is measured.
+    (Efron and Tibshirani 1993). The model is held fixed: only the sampling noise of the test
+    rows is measured.
 
     Parameters
     ----------
@@ -170,6 +170,14 @@ def bootstrap_ci(metric: Callable[..., float], y_true: Any, y_pred: Any, *, sens
     FairermWarning
         When the metric raised a ``ValueError`` on some resamples (they are left out, and
         ``n_failed`` counts them).
+
+    Notes
+    -----
+    The interval is approximate: its coverage tends to the nominal level as the sample grows. It
+    can be poor for a gap that is an absolute value or a maximum over groups (DEO, DDP) when the
+    true gap is near 0, where the resampled gaps fold onto one side; compare models through a
+    signed gap, or the paired difference of two models' metrics on the same resampled rows
+    (pass both predictions as the columns of ``y_pred``, notebook 07).
 
     Examples
     --------
