@@ -54,7 +54,7 @@ def test_api_reference_has_every_public_estimator(built_site):
     for target in ("svm.FairLinearSVC", "svm.FairLinearSVC.fit", "svm.FairKernelSVC", "preprocessing.FairProjection",
                    "path.fair_path", "postprocessing.WassersteinFairRegressor", "regression.FairRidge",
                    "representation.FairRepresentation", "bounds.generalization_report",
-                   "metrics.equal_opportunity_difference", "plotting.plot_pareto_front",
+                   "metrics.equal_opportunity_difference", "metrics.bootstrap_ci", "plotting.plot_pareto_front",
                    "model_selection.BestAccuracyUnderFairness", "datasets.make_synthetic"):
         assert f'id="fairerm.{target}"' in api, target
     assert "fairerm.svm.FairLinearSVC.set_fit_request" not in api  # scikit-learn documents its setters

@@ -1,8 +1,14 @@
-"""Execute every teaching notebook in notebooks/ top to bottom; any error fails the test.
+"""Execute every teaching notebook in notebooks/, and every worked-solutions notebook in
+notebooks/solutions/, top to bottom; any error fails the test.
 
-The kernel is ``python3`` run by this interpreter (jupyter_client substitutes ``sys.executable``
-for the kernelspec's ``python``), with ``MPLBACKEND=Agg`` and the notebooks folder as working
-directory. Each notebook runs in well under a minute on 2 cores.
+Each notebook ends with a hidden "checks" cell that asserts the claims of its text, so a result that
+stops supporting the text fails here. The kernel is ``python3`` run by this interpreter
+(jupyter_client substitutes ``sys.executable`` for the kernelspec's ``python``), with
+``MPLBACKEND=Agg`` and the notebook's folder as working directory.
+
+Jobs: the teaching notebooks run in the default job except those listed in ``SLOW`` (each of those
+takes more than about 30 s on 2 cores); the solutions run in the slow job (``-m slow``), so every
+notebook runs in some job.
 """
 
 from pathlib import Path
@@ -14,16 +20,35 @@ nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+SOLUTION_DIR = NOTEBOOK_DIR / "solutions"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+SOLUTIONS = sorted(SOLUTION_DIR.glob("*.ipynb"))
+SLOW = {"06_fair_representations", "07_case_study_adult"}
+
+
+def _param(path, slow):
+    return pytest.param(path, id=path.stem, marks=[pytest.mark.slow] if slow else [])
 
 
 def test_the_teaching_notebooks_are_there():
     names = [path.stem for path in NOTEBOOKS]
-    for topic in ("fairness_notions", "linear_ferm", "kernel_ferm", "generalization", "wasserstein", "representation"):
+    for topic in ("fairness_notions", "linear_ferm", "kernel_ferm", "generalization", "wasserstein", "representation",
+                  "case_study", "pitfalls", "groups"):
         assert any(topic in name for name in names), (topic, names)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_notebook_has_exercises_solutions_and_a_checks_cell(path):
+    notebook = nbformat.read(path, as_version=4)
+    text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    assert "## Exercises" in text, f"{path.name}: no exercises"
+    assert (SOLUTION_DIR / f"{path.stem}_solutions.ipynb").is_file(), f"{path.name}: no solutions notebook"
+    last = notebook.cells[-1]
+    assert last.cell_type == "code" and "remove-input" in last.metadata.get("tags", []), f"{path.name}: no checks cell"
+    assert "assert" in last.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=[p.stem for p in NOTEBOOKS + SOLUTIONS])
 def test_notebook_is_committed_without_outputs(path):
     notebook = nbformat.read(path, as_version=4)
     nbformat.validate(notebook)
@@ -32,14 +57,23 @@ def test_notebook_is_committed_without_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: clear the outputs"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path, monkeypatch):
+def _execute(path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(notebook, timeout=240, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(path.parent)}})
     client.execute()  # raises CellExecutionError on the first failing cell
     errors = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
               if output.output_type == "error"]
     assert errors == []
     assert sum(cell.cell_type == "code" and len(cell.outputs) > 0 for cell in notebook.cells) >= 2
+
+
+@pytest.mark.parametrize("path", [_param(p, p.stem in SLOW) for p in NOTEBOOKS])
+def test_notebook_runs_top_to_bottom(path, monkeypatch):
+    _execute(path, monkeypatch)
+
+
+@pytest.mark.parametrize("path", [_param(p, True) for p in SOLUTIONS])
+def test_solutions_run_top_to_bottom(path, monkeypatch):
+    _execute(path, monkeypatch)
