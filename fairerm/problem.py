@@ -191,6 +191,13 @@ class LinearFermProblem:
         r"""The same data with another :math:`\epsilon` (arrays shared, not copied)."""
         return replace(self, epsilon=float(epsilon))
 
+    def with_constraint(self, constraint_weights: np.ndarray, constraint_offset: np.ndarray | None,
+                        epsilon: float) -> "LinearFermProblem":
+        r"""The same data, labels and boxes under another constraint :math:`|\langle w, u_j\rangle + c^u_j| \le \epsilon`
+        with :math:`U = C^u X`."""
+        return LinearFermProblem(self.X, self.y, self.upper, np.asarray(constraint_weights, dtype=np.float64),
+                                 float(epsilon), constraint_offset)
+
 
 class KernelFermProblem:
     """Kernel FERM from the data and a kernel; the Gram matrix is formed only if a solver asks for it.
@@ -374,6 +381,15 @@ class KernelFermProblem:
             return
         self._columns = other._columns if self._columns is None else self._columns
         self._diagonal = other._diagonal if self._diagonal is None else self._diagonal
+
+    def with_constraint(self, constraint_weights: np.ndarray, constraint_offset: np.ndarray | None,
+                        epsilon: float) -> "KernelFermProblem":
+        r"""The same data, labels, boxes and kernel under another constraint (its kernel columns are new;
+        the diagonal and a formed Gram matrix are shared)."""
+        twin = KernelFermProblem(self.X, self.y, self.upper, np.asarray(constraint_weights, dtype=np.float64),
+                                 epsilon, self.kernel, self.psd, self.progress, constraint_offset)
+        twin._diagonal, twin._gram = self._diagonal, self._gram
+        return twin
 
     def with_epsilon(self, epsilon: float) -> "KernelFermProblem":
         r"""The same data and caches with another :math:`\epsilon`."""
