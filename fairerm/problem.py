@@ -200,7 +200,7 @@ class LinearFermProblem:
 
 
 class KernelFermProblem:
-    """Kernel FERM from the data and a kernel; the Gram matrix is formed only if a solver asks for it.
+    r"""Kernel FERM from the data and a kernel; the Gram matrix is formed only if a solver asks for it.
 
     Parameters
     ----------
