@@ -67,6 +67,8 @@ def ferm_checks(table: pd.DataFrame, accuracy_margin: float = 0.02) -> pd.DataFr
     checks = []
     for dataset, part in table.groupby("dataset", sort=False):
         baselines = part[~part["ours"]]
+        if baselines.empty:  # a run of our rows only (--methods): nothing to check against
+            continue
         best = baselines.loc[baselines["accuracy_mean"].idxmax()]
         for row in part[part["ours"]].itertuples(index=False):
             lower = baselines[baselines["deo_mean"] < row.deo_mean]
