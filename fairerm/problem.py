@@ -12,7 +12,7 @@ with :math:`c_i = C` (or :math:`C` times a sample weight), :math:`y_i \in \{-1, 
 :math:`u_j = \sum_i C^{u}_{ji} \phi(x_i)` given by a weight matrix :math:`C^u` (see
 :mod:`fairerm.constraints`). The *offsets* :math:`c^u_j` are zero for the paper's linear-loss
 constraint (``constraint_offset=None``); the steps of the ramp-loss constraint
-(:mod:`fairerm.svm._ramp`) shift the interval to :math:`[-\epsilon - c^u_j, \epsilon - c^u_j]`.
+(``fairerm/svm/_ramp.py``) shift the interval to :math:`[-\epsilon - c^u_j, \epsilon - c^u_j]`.
 
 Dual (derived in :func:`dual_objective`): with :math:`Q_{il} = y_i y_l K_{il}`,
 :math:`B = \operatorname{diag}(y) K C^{u\top}` and :math:`M = C^u K C^{u\top}`,

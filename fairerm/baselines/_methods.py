@@ -206,7 +206,7 @@ def ferm_rbf(C: float, gamma: float):
 
 
 def ferm_linear_ramp(C: float):
-    r"""fairerm's linear FERM with the ramp-loss constraint, :math:`\epsilon = 0` (:mod:`fairerm.svm._ramp`)."""
+    r"""fairerm's linear FERM with the ramp-loss constraint, :math:`\epsilon = 0` (``fairerm/svm/_ramp.py``)."""
     from ..svm import FairLinearSVC
 
     return FairLinearSVC(C=C, epsilon=0.0, fairness_loss="ramp", cccp_max_iter=RAMP_STEPS)

@@ -94,7 +94,7 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         r"""Solve under the chosen ``fairness_loss``; return the solution and the problem it solves.
 
         ``"linear"``: the problem as given. ``"ramp"``: the sequence of linearised steps of
-        :func:`fairerm.svm._ramp.ramp_cccp` started from the linear-loss problem with :math:`\epsilon = 0`,
+        ``ramp_cccp`` (``fairerm/svm/_ramp.py``) started from the linear-loss problem with :math:`\epsilon = 0`,
         each warm-started from the previous one; its record is stored (``cccp_*_``, ``n_cccp_iter_``).
         """
         if self.fairness_loss == "linear":

@@ -74,7 +74,7 @@ class FairLinearSVC(BaseFairSVC):
         of DEO: :math:`|\sum_i C^u_{ji} R(f(x_i))| \le \epsilon` (units of a rate: for equal opportunity the
         ramp DEO of the training sample). Non-convex; solved by a short sequence of linear-loss FERM
         problems whose constraint keeps only the positives inside the band :math:`|f| < 1`, with an offset,
-        warm-started from the linear-loss fit with :math:`\epsilon = 0` (:mod:`fairerm.svm._ramp`,
+        warm-started from the linear-loss fit with :math:`\epsilon = 0` (``fairerm/svm/_ramp.py``,
         ``docs/maths.rst``).
     cccp_max_iter : int, default=10
         ``fairness_loss="ramp"``: at most this many linearised steps.
