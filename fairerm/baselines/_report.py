@@ -171,7 +171,9 @@ def _protocol(config, table: pd.DataFrame) -> str:
         + (f"; every method on at most {config.max_train}" if config.max_train else "")
         + ". DEO = |TPR_a - TPR_b| on the test part, positive class 1 (Adult: income > 50K; COMPAS: two-year "
         "recidivism; German: good credit). Bold rows are ours. Reference: the FERM authors' published code "
-        "(docs/reproduction.rst; their own split, RBF models on 1/20 of Adult).",
+        "(docs/reproduction.rst; their own split, RBF models on 1/20 of Adult). The column *runs* is each row's "
+        "number of splits: a table assembled with --append may hold rows of earlier runs with fewer splits (their "
+        "commands are listed above); paired comparisons use the splits two rows share.",
     ])
 
 
