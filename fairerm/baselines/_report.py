@@ -221,7 +221,9 @@ RANDOMISED_KEYS = ("hardt_linear", "hardt_rbf", "expgrad_logistic", "expgrad_svm
 def target_checks(table: pd.DataFrame, runs: pd.DataFrame | None, accuracy_margin: float = 0.005) -> pd.DataFrame:
     """Issue 21's target for every FERM row: DEO within the paired interval of the best randomised baseline's.
 
-    The best randomised baseline is the one of :data:`RANDOMISED_KEYS` with the smallest mean test DEO;
+    Only the baselines evaluated on the same splits as the FERM row count (a table assembled with
+    ``--append`` may hold rows of earlier runs with fewer splits). The best randomised baseline is the one
+    of :data:`RANDOMISED_KEYS` with the smallest mean test DEO;
     ``deo_ok``: the 95% paired interval of FERM's DEO minus its DEO reaches 0 or below (no evidence that
     FERM is less fair); ``accuracy_ok``: FERM's mean accuracy is at least the best baseline's minus
     ``accuracy_margin``.
@@ -234,18 +236,17 @@ def target_checks(table: pd.DataFrame, runs: pd.DataFrame | None, accuracy_margi
     out = []
     for dataset, part in table.groupby("dataset", sort=False):
         keys = runs[runs["dataset"] == dataset].groupby("method")["key"].first()
-        randomised = part[part["method"].map(keys).isin(RANDOMISED_KEYS)]
-        baselines = part[~part["ours"]]
-        if randomised.empty:
-            continue
-        best_fair = randomised.loc[randomised["deo_mean"].idxmin()]
-        best_acc = baselines.loc[baselines["accuracy_mean"].idxmax()]
         for row in part[part["ours"]].itertuples(index=False):
-            pair = paired[(paired["dataset"] == dataset) & (paired["ours"] == row.method)
-                          & (paired["baseline"] == best_fair["method"])]
-            if pair.empty or pair["n_pairs"].iloc[0] < 2:
+            # only the baselines evaluated on the same splits as this row (at least two shared splits)
+            shared = paired[(paired["dataset"] == dataset) & (paired["ours"] == row.method) & (paired["n_pairs"] >= 2)
+                            & (paired["n_pairs"] == row.n_runs)]
+            baselines = part[part["method"].isin(shared["baseline"]) & (part["n_runs"] == row.n_runs)]
+            randomised = baselines[baselines["method"].map(keys).isin(RANDOMISED_KEYS)]
+            if randomised.empty:
                 continue
-            pair = pair.iloc[0]
+            best_fair = randomised.loc[randomised["deo_mean"].idxmin()]
+            best_acc = baselines.loc[baselines["accuracy_mean"].idxmax()]
+            pair = shared[shared["baseline"] == best_fair["method"]].iloc[0]
             out.append(dict(dataset=dataset, method=row.method, accuracy=row.accuracy_mean, deo=row.deo_mean,
                             randomised=best_fair["method"], randomised_deo=best_fair["deo_mean"],
                             n_pairs=int(pair["n_pairs"]), deo_diff=pair["deo_diff"], deo_low=pair["deo_low"],
