@@ -184,3 +184,29 @@ def test_ramp_options_are_checked():
         FairLinearSVC(fairness_loss="hinge").fit(X, y, sensitive_features=s)
     with pytest.raises(FairermValueError, match="cccp_max_iter"):
         FairLinearSVC(fairness_loss="ramp", cccp_max_iter=0).fit(X, y, sensitive_features=s)
+
+
+@pytest.mark.parametrize("Estimator", [FairLinearSVC, FairKernelSVC])
+def test_exact_ramp_constraint_by_interpolating_between_steps(Estimator):
+    """ramp_tol=0: an iterate rarely meets G = 0 exactly, but where consecutive iterates lie on either side
+    the point between them does; its objective (recomputed from the model) is at most the larger end's."""
+    data = make_synthetic(n_samples=300, include_sensitive=False, random_state=0)
+    X, y, s = np.asarray(data.data), data.target, data.sensitive
+    extra = {"gamma": 0.1} if Estimator is FairKernelSVC else {}  # iterates on either side of G = 0 (measured)
+    model = Estimator(C=1.0, epsilon=0.0, fairness_loss="ramp", cccp_max_iter=6, ramp_tol=0.0, **extra)
+    model.fit(X, y, sensitive_features=s)
+    i, theta = model.cccp_interpolation_
+    assert model.status_ == "ramp_interpolant" and 0 < theta < 1
+    positive = np.asarray(y) == model.classes_[1]
+    groups = np.unique(s)
+    f = model.decision_function(X)
+    G = ramp(f[positive & (s == groups[0])]).mean() - ramp(f[positive & (s == groups[1])]).mean()
+    assert abs(G) <= 1e-9 and abs(model.ramp_constraint_value_[0]) <= 1e-9
+    signed = np.where(positive, 1.0, -1.0)
+    hinge = np.sum(np.maximum(0.0, 1.0 - signed * f))
+    if Estimator is FairLinearSVC:
+        w_sq = float(model.coef_[0] @ model.coef_[0])
+    else:
+        w_sq = model.weight_norm_ ** 2
+    assert model.objective_ == pytest.approx(0.5 * w_sq + hinge, rel=1e-7)
+    assert model.objective_ <= max(model.cccp_objectives_[i], model.cccp_objectives_[i + 1]) + 1e-9

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,9 +16,28 @@ from .._validation import (check_binary_target, check_option, check_sample_weigh
 from ..constraints import CONSTRAINT_NAMES, ConstraintWeights, FairnessConstraint, make_constraint, weighted_constraint
 from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError
 from ..solvers import Solution, solve
-from ._ramp import FAIRNESS_LOSSES, ramp_cccp
+from ._ramp import FAIRNESS_LOSSES, ramp_cccp, ramp_constraint
 
 __all__ = ["BaseFairSVC"]
+
+
+def _interpolated_solution(a: Solution, b: Solution, theta: float, objective: float, scores, w_norm_sq) -> Solution:
+    r"""The point :math:`(1-\theta)a + \theta b` of two ramp steps, as a :class:`~fairerm.solvers.Solution`.
+
+    Its status is ``"ramp_interpolant"``: it meets the ramp constraint exactly and its objective is at
+    most the larger of the two steps' (convexity); it is no optimum of a convex problem, so it has no dual
+    objective (NaN), and ``certificate`` is that of step ``a``.
+    """
+    def mix(u, v):
+        return None if u is None or v is None else (1.0 - theta) * np.asarray(u) + theta * np.asarray(v)
+
+    return replace(a, status="ramp_interpolant", converged=True, coef=mix(a.coef, b.coef),
+                   expansion_coef=mix(a.expansion_coef, b.expansion_coef), alpha=mix(a.alpha, b.alpha),
+                   mu=mix(a.mu, b.mu), intercept=float((1.0 - theta) * a.intercept + theta * b.intercept),
+                   primal_objective=float(objective), dual_objective=float("nan"),
+                   training_decision_values=np.asarray(scores), constraint_value=mix(a.constraint_value,
+                                                                                     b.constraint_value),
+                   w_norm_sq=float(w_norm_sq), warm_state=None, info={**a.info, "ramp_interpolation": float(theta)})
 
 
 class BaseFairSVC(ClassifierMixin, BaseEstimator):
@@ -115,6 +135,13 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         self.cccp_feasible_ = path.feasible
         self.ramp_tol_ = path.ramp_tol
         self.ramp_constraint_value_ = path.ramp_values[path.chosen]
+        self.cccp_interpolation_ = None
+        if path.interpolant is not None:
+            i, theta, objective, scores, w_norm_sq = path.interpolant
+            self.cccp_interpolation_ = (i, theta)
+            self.ramp_constraint_value_ = ramp_constraint(problem.constraint_weights, scores)
+            return _interpolated_solution(path.solutions[i], path.solutions[i + 1], theta, objective, scores,
+                                          w_norm_sq), path.problems[i + 1]
         if not path.feasible:
             worst = float(np.max(np.abs(self.ramp_constraint_value_), initial=0.0))
             warnings.warn(ConvergenceWarning(

@@ -149,6 +149,9 @@ class FairKernelSVC(BaseFairSVC):
         those meeting the ramp constraint), whether one met it, and the tolerance used.
     ramp_constraint_value_ : ndarray of shape (n_constraints,)
         :math:`G_j` of the returned model on the training sample.
+    cccp_interpolation_ : tuple (k, theta) or None
+        When the returned model is the point :math:`(1-\theta)` step :math:`k` + :math:`\theta` step
+        :math:`k+1` that meets the ramp constraint exactly (``status_ == "ramp_interpolant"``).
     feature_map_ : fitted transformer or None
         The approximate feature map (``approximation`` set); the model is then ``coef_`` (its weight
         vector in the feature space), ``intercept_`` and ``constraint_vectors_`` (the :math:`u_j` in
@@ -261,7 +264,8 @@ class FairKernelSVC(BaseFairSVC):
         """The scikit-learn SVC attributes and the expansion :math:`w = \\sum_i\\beta_i\\phi(x_i)`."""
         X, y_signed, Cw, spec = problem.X, problem.y, problem.constraint_weights, problem.kernel
         alpha = np.asarray(solution.alpha, dtype=float).copy()
-        thresholded = solution.solver != "exact" and np.any((alpha > 0) & (alpha <= 1e-8 * problem.upper))
+        thresholded = (solution.solver != "exact" and solution.status != "ramp_interpolant"
+                       and np.any((alpha > 0) & (alpha <= 1e-8 * problem.upper)))
         if thresholded:  # interior-point / ADMM noise below the SV threshold
             alpha[alpha <= 1e-8 * problem.upper] = 0.0
             beta = y_signed * alpha - Cw.T @ solution.mu

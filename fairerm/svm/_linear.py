@@ -115,6 +115,9 @@ class FairLinearSVC(BaseFairSVC):
         those meeting the ramp constraint), whether one met it, and the tolerance used.
     ramp_constraint_value_ : ndarray of shape (n_constraints,)
         :math:`G_j` of the returned model on the training sample.
+    cccp_interpolation_ : tuple (k, theta) or None
+        When the returned model is the point :math:`(1-\theta)` step :math:`k` + :math:`\theta` step
+        :math:`k+1` that meets the ramp constraint exactly (``status_ == "ramp_interpolant"``).
     fallbacks_ : list of (solver, reason)
         The solvers ``"auto"`` tried before ``solver_``, and why each was left.
     solution_ : Solution

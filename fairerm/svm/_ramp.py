@@ -56,7 +56,14 @@ pieces unchanged and :math:`|G_j| \le \epsilon` + ``ramp_tol``), when the object
 than ``tol`` (relative), when the pieces repeat an earlier step's (a cycle: measured on Adult, points
 at the kinks flip back and forth with period two), or after ``max_steps``; it returns the iterate of
 smallest objective among those that satisfy the ramp constraint to ``ramp_tol`` (the start included),
-else the least violating one, and says which. The default ``ramp_tol`` is the resolution of a rate on
+else the least violating one, and says which. **Between two iterates.** The scores are affine in
+:math:`(w, b)`, so along the segment :math:`(1-\theta)(w_k,b_k) + \theta(w_{k+1},b_{k+1})` the ramp
+constraint :math:`G_j(\theta)` is continuous and piecewise linear and the objective is convex (at most
+the larger of the two ends'). Where consecutive iterates lie on either side of the constraint (on
+Adult they alternate in sign), points between them meet it *exactly*; the best such point over all
+segments (:func:`_best_interpolant`: a grid and bisection on the roots of :math:`G_j \mp \epsilon`)
+is returned instead when no iterate meets the constraint or when its objective is lower (status
+``"ramp_interpolant"``: no optimum of a convex problem, but exactly feasible, its objective recomputed). The default ``ramp_tol`` is the resolution of a rate on
 the sample: half the weight :math:`\max_{ji}|C^u_{ji}|` of one point of the smallest group (for
 equal opportunity :math:`1/(2n_{\min,+})`); moving one point across a kink changes :math:`G` by up to
 that much, so no sequence of linear steps can promise less.
@@ -132,6 +139,7 @@ class RampPath:
     chosen: int = 0
     feasible: bool = False
     ramp_tol: float = 0.0
+    interpolant: tuple | None = None  # (i, theta, objective, scores, |w|^2) of the point returned between i, i + 1
 
     @property
     def n_steps(self) -> int:
@@ -208,4 +216,73 @@ def ramp_cccp(start_problem, solve_step: Callable, epsilon: float, *, max_steps:
     path.feasible = bool(feasible)
     path.chosen = (min(feasible, key=lambda i: path.objectives[i]) if feasible
                    else min(range(len(excess)), key=lambda i: (excess[i], path.objectives[i])))
+    best = _best_interpolant(path, base, start_problem, epsilon)
+    if best is not None and (not feasible or best[2] < path.objectives[path.chosen]):
+        path.interpolant, path.feasible = best, True
     return path
+
+
+def _segment(path: RampPath, i: int, problem) -> Callable:
+    r"""``theta -> (objective, scores)`` on the segment from iterate ``i`` to ``i + 1``.
+
+    The scores are affine in the parameters, :math:`f_\theta = (1-\theta)f_i + \theta f_{i+1}`, and
+    :math:`\|w_\theta\|^2 = (1-\theta)^2\|w_i\|^2 + 2\theta(1-\theta)\langle w_i, w_{i+1}\rangle
+    + \theta^2\|w_{i+1}\|^2`, with :math:`\langle w_i, w_{i+1}\rangle = \beta_i^\top K\beta_{i+1}` read from
+    the training scores of :math:`i + 1` in the kernel case.
+    """
+    a, b = path.solutions[i], path.solutions[i + 1]
+    f0, f1 = a.training_decision_values, b.training_decision_values
+    if a.coef is not None:
+        cross = float(a.coef @ b.coef)
+    else:
+        cross = float(a.expansion_coef @ (f1 - b.intercept))
+    norms = (float(a.w_norm_sq), cross, float(b.w_norm_sq))
+    y, upper = problem.y, problem.upper
+
+    def evaluate(theta: float):
+        f = (1.0 - theta) * f0 + theta * f1
+        w_sq = (1 - theta) ** 2 * norms[0] + 2 * theta * (1 - theta) * norms[1] + theta ** 2 * norms[2]
+        return 0.5 * w_sq + float(upper @ np.maximum(0.0, 1.0 - y * f)), f, w_sq
+
+    return evaluate
+
+
+def _best_interpolant(path: RampPath, base: np.ndarray, problem, epsilon: float, grid: int = 128):
+    r"""The best point meeting :math:`|G_j| \le \epsilon` exactly on the segments between consecutive iterates.
+
+    The objective is convex along a segment (so at most the larger of its ends') and :math:`G` is
+    continuous and piecewise linear in :math:`\theta`: where consecutive iterates lie on either side of
+    the constraint, points in between meet it exactly. Each segment is sampled at ``grid`` + 1 points; the
+    roots of :math:`G_j(\theta) \mp \epsilon` between samples are found by bisection (for
+    :math:`\epsilon = 0` the feasible points are such roots). A point counts when every row holds to
+    :math:`10^{-10}`. Returns ``(i, theta, objective, scores, |w|^2)`` or ``None``.
+    """
+    best = None
+    tiny = 1e-10
+    for i in range(len(path.solutions) - 1):
+        evaluate = _segment(path, i, problem)
+
+        def values(theta):
+            return ramp_constraint(base, evaluate(theta)[1])
+
+        thetas = np.linspace(0.0, 1.0, grid + 1)
+        G = np.array([values(t) for t in thetas])  # (grid + 1, k)
+        candidates = list(thetas[np.max(np.abs(G), axis=1) - epsilon <= tiny])
+        for side in (epsilon, -epsilon):
+            for j in range(G.shape[1]):
+                sign = np.sign(G[:, j] - side)
+                for m in np.flatnonzero(sign[:-1] * sign[1:] < 0):
+                    lo, hi = thetas[m], thetas[m + 1]
+                    for _ in range(60):
+                        mid = 0.5 * (lo + hi)
+                        lo, hi = (mid, hi) if np.sign(values(mid)[j] - side) == sign[m] else (lo, mid)
+                    for theta in (lo, hi):
+                        if np.max(np.abs(values(theta))) - epsilon <= tiny:
+                            candidates.append(theta)
+        for theta in candidates:
+            if theta in (0.0, 1.0):
+                continue  # the iterates themselves are judged with ramp_tol
+            objective, scores, w_sq = evaluate(float(theta))
+            if best is None or objective < best[2]:
+                best = (i, float(theta), objective, scores, w_sq)
+    return best
