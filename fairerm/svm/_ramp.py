@@ -63,8 +63,8 @@ the larger of the two ends'). Where consecutive iterates lie on either side of t
 Adult they alternate in sign), points between them meet it *exactly*; the best such point over all
 segments (:func:`_best_interpolant`: a grid and bisection on the roots of :math:`G_j \mp \epsilon`)
 is returned instead when no iterate meets the constraint or when its objective is lower (status
-``"ramp_interpolant"``: no optimum of a convex problem, but exactly feasible, its objective recomputed). The default ``ramp_tol`` is the resolution of a rate on
-the sample: half the weight :math:`\max_{ji}|C^u_{ji}|` of one point of the smallest group (for
+``"ramp_interpolant"``: no optimum of a convex problem, but exactly feasible, its objective recomputed).
+The default ``ramp_tol`` is the resolution of a rate on the sample: half the weight :math:`\max_{ji}|C^u_{ji}|` of one point of the smallest group (for
 equal opportunity :math:`1/(2n_{\min,+})`); moving one point across a kink changes :math:`G` by up to
 that much, so no sequence of linear steps can promise less.
 
