@@ -4,7 +4,9 @@ The protocol, the baselines and the command's options are those of ``fairerm rep
 is in fairerm/baselines/, the protocol in docs/reproduction.rst); this script only changes the
 default output folder to this source tree's benchmarks/results/. Usage::
 
-    python benchmarks/reproduce_ferm.py --n-jobs 2       # the full table (about 15 minutes on 2 cores)
+    python benchmarks/reproduce_ferm.py --n-jobs 2       # the full table (Adult 1 + 10 splits, 30 for the others:
+                                                         # several hours on 2 cores; --adult-splits, --n-splits,
+                                                         # --methods and --append run it in parts)
     python benchmarks/reproduce_ferm.py --quick          # a smoke run: *_quick files
     python benchmarks/reproduce_ferm.py --report-only    # rebuild the Markdown and plots from the CSV
 """

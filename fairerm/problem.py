@@ -6,11 +6,13 @@ Primal (Donini et al. 2018, eq. (8) with the hinge loss and the linear-loss cons
 
     \min_{w, b, \xi}\; \tfrac12 \|w\|^2 + \sum_{i=1}^n c_i \xi_i
     \quad\text{s.t.}\quad y_i(\langle w, \phi(x_i)\rangle + b) \ge 1 - \xi_i,\;\; \xi_i \ge 0,\;\;
-    -\epsilon \le \langle w, u_j \rangle \le \epsilon \;\; (j = 1..k),
+    -\epsilon \le \langle w, u_j \rangle + c^{u}_j \le \epsilon \;\; (j = 1..k),
 
 with :math:`c_i = C` (or :math:`C` times a sample weight), :math:`y_i \in \{-1, +1\}` and
 :math:`u_j = \sum_i C^{u}_{ji} \phi(x_i)` given by a weight matrix :math:`C^u` (see
-:mod:`fairerm.constraints`).
+:mod:`fairerm.constraints`). The *offsets* :math:`c^u_j` are zero for the paper's linear-loss
+constraint (``constraint_offset=None``); the steps of the ramp-loss constraint
+(``fairerm/svm/_ramp.py``) shift the interval to :math:`[-\epsilon - c^u_j, \epsilon - c^u_j]`.
 
 Dual (derived in :func:`dual_objective`): with :math:`Q_{il} = y_i y_l K_{il}`,
 :math:`B = \operatorname{diag}(y) K C^{u\top}` and :math:`M = C^u K C^{u\top}`,
@@ -18,14 +20,14 @@ Dual (derived in :func:`dual_objective`): with :math:`Q_{il} = y_i y_l K_{il}`,
 .. math::
 
     \min_{\alpha, \mu}\; \tfrac12 \alpha^\top Q \alpha - \mu^\top B^\top \alpha
-    + \tfrac12 \mu^\top M \mu - \mathbf 1^\top \alpha + \epsilon \|\mu\|_1
+    + \tfrac12 \mu^\top M \mu - \mathbf 1^\top \alpha + \epsilon \|\mu\|_1 - c^{u\top}\mu
     \quad\text{s.t.}\quad 0 \le \alpha_i \le c_i,\;\; y^\top \alpha = 0,
 
 and :math:`w = \sum_i \alpha_i y_i \phi(x_i) - \sum_j \mu_j u_j`. Writing
 :math:`\beta = y \circ \alpha - C^{u\top} \mu` (the *expansion coefficients*), the quadratic
 part is :math:`\tfrac12 \beta^\top K \beta = \tfrac12\|w\|^2` and the decision function is
 :math:`f(x) = \sum_i \beta_i K(x_i, x) + b`. The sign convention: :math:`\mu_j > 0` exactly when
-:math:`\langle w, u_j\rangle = +\epsilon` is active.
+:math:`\langle w, u_j\rangle + c^u_j = +\epsilon` is active.
 
 The two problem objects hold the data of one problem and compute, from it alone, what every solver
 and the certificate of :mod:`fairerm.solvers` need: the constraint vectors (:math:`U = C^u X`, or the
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ._memory import check_memory
+from .exceptions import FairermValueError
 from ._validation import largest_magnitude
 from .kernels import KernelSpec, gram_symmetric, kernel_diagonal, kernel_matvec
 
@@ -53,6 +56,7 @@ __all__ = [
     "hinge_primal_objective",
     "dual_objective",
     "optimal_intercept",
+    "check_offset",
 ]
 
 
@@ -96,6 +100,17 @@ def per_sample_box(C: float, sample_weight: np.ndarray | None, n_samples: int) -
     return float(C) * np.asarray(sample_weight, dtype=np.float64)
 
 
+def check_offset(offset, n_constraints: int) -> np.ndarray:
+    r"""The constraint offsets :math:`c^u` as a float array of shape (k,); ``None`` means zeros."""
+    if offset is None:
+        return np.zeros(n_constraints)
+    offset = np.asarray(offset, dtype=np.float64).reshape(-1)
+    if offset.shape != (n_constraints,) or not np.all(np.isfinite(offset)):
+        raise FairermValueError(f"constraint_offset must be {n_constraints} finite numbers (one per constraint row); "
+                                f"got shape {offset.shape}.")
+    return offset
+
+
 @dataclass
 class LinearFermProblem:
     r"""Linear FERM: :math:`\phi(x) = x`, constraint vectors :math:`U = C^u X`.
@@ -107,6 +122,8 @@ class LinearFermProblem:
     upper : ndarray (n,), the per-sample box :math:`c_i`
     constraint_weights : ndarray (k, n)
     epsilon : float
+    constraint_offset : ndarray (k,) or None
+        :math:`c^u`: the constraint reads :math:`|\langle w, u_j\rangle + c^u_j| \le \epsilon`; ``None``: zeros.
     U : ndarray (k, d), computed
     """
 
@@ -115,10 +132,12 @@ class LinearFermProblem:
     upper: np.ndarray
     constraint_weights: np.ndarray
     epsilon: float
+    constraint_offset: np.ndarray | None = None
     U: np.ndarray = field(init=False, repr=False)
     kind = "linear"
 
     def __post_init__(self):
+        self.constraint_offset = check_offset(self.constraint_offset, self.constraint_weights.shape[0])
         self.U = np.asarray(self.constraint_weights @ self.X).reshape(self.n_constraints, self.n_features)
         self._feature_size = None
         self._conditioning = None
@@ -172,9 +191,16 @@ class LinearFermProblem:
         r"""The same data with another :math:`\epsilon` (arrays shared, not copied)."""
         return replace(self, epsilon=float(epsilon))
 
+    def with_constraint(self, constraint_weights: np.ndarray, constraint_offset: np.ndarray | None,
+                        epsilon: float) -> "LinearFermProblem":
+        r"""The same data, labels and boxes under another constraint :math:`|\langle w, u_j\rangle + c^u_j| \le \epsilon`
+        with :math:`U = C^u X`."""
+        return LinearFermProblem(self.X, self.y, self.upper, np.asarray(constraint_weights, dtype=np.float64),
+                                 float(epsilon), constraint_offset)
+
 
 class KernelFermProblem:
-    """Kernel FERM from the data and a kernel; the Gram matrix is formed only if a solver asks for it.
+    r"""Kernel FERM from the data and a kernel; the Gram matrix is formed only if a solver asks for it.
 
     Parameters
     ----------
@@ -187,6 +213,8 @@ class KernelFermProblem:
         The kernel with a numeric ``gamma`` (:meth:`KernelSpec.resolve`); ``None`` means
         ``KernelSpec("precomputed")``, so ``KernelFermProblem(K, y, upper, C, eps)`` is the problem on
         the Gram matrix ``K``.
+    constraint_offset : ndarray (k,), optional
+        :math:`c^u`: the constraint reads :math:`|\langle w, u_j\rangle + c^u_j| \le \epsilon`; ``None``: zeros.
     psd : bool, optional
         Whether a precomputed kernel is known to be positive semi-definite (the estimator checks);
         ``None``: assumed.
@@ -198,7 +226,7 @@ class KernelFermProblem:
     kind = "kernel"
 
     def __init__(self, X, y, upper, constraint_weights, epsilon, kernel: KernelSpec | None = None,
-                 psd: bool | None = None, progress=None):
+                 psd: bool | None = None, progress=None, constraint_offset=None):
         self.kernel = KernelSpec("precomputed") if kernel is None else kernel
         self.psd = psd
         self.progress = progress
@@ -207,6 +235,7 @@ class KernelFermProblem:
         self.upper = upper
         self.constraint_weights = constraint_weights
         self.epsilon = float(epsilon)
+        self.constraint_offset = check_offset(constraint_offset, constraint_weights.shape[0])
         self.constraint_support = np.flatnonzero(np.any(constraint_weights != 0.0, axis=0))
         self._columns = None
         self._diagonal = None
@@ -353,10 +382,19 @@ class KernelFermProblem:
         self._columns = other._columns if self._columns is None else self._columns
         self._diagonal = other._diagonal if self._diagonal is None else self._diagonal
 
+    def with_constraint(self, constraint_weights: np.ndarray, constraint_offset: np.ndarray | None,
+                        epsilon: float) -> "KernelFermProblem":
+        r"""The same data, labels, boxes and kernel under another constraint (its kernel columns are new;
+        the diagonal and a formed Gram matrix are shared)."""
+        twin = KernelFermProblem(self.X, self.y, self.upper, np.asarray(constraint_weights, dtype=np.float64),
+                                 epsilon, self.kernel, self.psd, self.progress, constraint_offset)
+        twin._diagonal, twin._gram = self._diagonal, self._gram
+        return twin
+
     def with_epsilon(self, epsilon: float) -> "KernelFermProblem":
         r"""The same data and caches with another :math:`\epsilon`."""
         twin = KernelFermProblem(self.X, self.y, self.upper, self.constraint_weights, epsilon, self.kernel, self.psd,
-                                 self.progress)
+                                 self.progress, self.constraint_offset)
         twin._columns, twin._diagonal, twin._gram, twin._fingerprint = (self._columns, self._diagonal, self._gram,
                                                                         self._fingerprint)
         return twin
@@ -367,13 +405,18 @@ def hinge_primal_objective(w_norm_sq: float, decision_values: np.ndarray, y: np.
     return 0.5 * float(w_norm_sq) + float(np.sum(upper * np.maximum(0.0, 1.0 - y * decision_values)))
 
 
-def dual_objective(beta_K_beta: float, alpha: np.ndarray, mu: np.ndarray, epsilon: float) -> float:
+def dual_objective(beta_K_beta: float, alpha: np.ndarray, mu: np.ndarray, epsilon: float,
+                   offset: np.ndarray | None = None) -> float:
     """Dual objective written as a *maximisation* so that weak duality reads primal >= dual.
 
     Minimising the Lagrangian over :math:`(w, b, \\xi)` at :math:`w = \\sum_i \\beta_i\\phi(x_i)`
-    leaves :math:`-\\tfrac12 \\beta^\\top K \\beta + \\mathbf 1^\\top\\alpha - \\epsilon\\|\\mu\\|_1`.
+    leaves :math:`-\\tfrac12 \\beta^\\top K \\beta + \\mathbf 1^\\top\\alpha - \\epsilon\\|\\mu\\|_1
+    + c^{u\\top}\\mu` (the offsets :math:`c^u` enter through :math:`\\mu_j(\\langle w,u_j\\rangle + c^u_j)`).
     """
-    return -0.5 * float(beta_K_beta) + float(np.sum(alpha)) - float(epsilon) * float(np.sum(np.abs(mu)))
+    value = -0.5 * float(beta_K_beta) + float(np.sum(alpha)) - float(epsilon) * float(np.sum(np.abs(mu)))
+    if offset is not None:
+        value += float(np.asarray(offset) @ np.asarray(mu))
+    return value
 
 
 def optimal_intercept(f_without_intercept: np.ndarray, y: np.ndarray, upper: np.ndarray) -> float:

@@ -32,6 +32,7 @@ from fairerm.baselines import (
     run_reproduction,
     select_candidate,
 )
+from fairerm.baselines._protocol import default_split_plans
 from fairerm.baselines._report import total_warnings
 from fairerm.exceptions import FairermTypeError, FairermValueError, SolverNotInstalledError
 
@@ -233,6 +234,10 @@ def test_quick_run_on_german_writes_a_well_formed_table(tmp_path):
     assert "MY NOTES" in (tmp_path / "ferm_table_quick.md").read_text()
     merged_runs = pd.read_csv(tmp_path / "ferm_runs_quick.csv")
     assert list(merged_runs["dataset"]) == ["compas"] * 7 + ["german"] * 7  # the per-split records are kept too
+    # --append with fewer methods replaces only their rows of the data set, the others are kept
+    again = run_reproduction([m for m in methods if m.key == "ferm_linear"], append=True, **settings)
+    assert len(again) == 14 and (again["dataset"] == "german").sum() == 7
+    assert list(pd.read_csv(tmp_path / "ferm_runs_quick.csv")["dataset"]).count("german") == 7
 
 
 @pytest.mark.slow
@@ -295,6 +300,33 @@ def test_missing_fairlearn_names_the_extra(monkeypatch, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def test_target_checks_pair_each_ferm_row_with_the_fairest_randomised_baseline():
+    from fairerm.baselines._protocol import summarise
+    from fairerm.baselines._report import target_checks
+
+    rng = np.random.default_rng(0)
+    records = []
+    rows = [("FERM", "ferm_linear", True, 0.850, 0.010), ("Hardt", "hardt_linear", False, 0.851, 0.011),
+            ("ExpGrad", "expgrad_svm", False, 0.852, 0.004), ("Naive", "linear_svm", False, 0.856, 0.080)]
+    rows.append(("Old", "hardt_rbf", False, 0.860, 0.000))  # one split only (an earlier run): not comparable
+    for name, key, ours, accuracy, deo in rows:
+        for split in range(1 if name == "Old" else 6):
+            records.append(dict(dataset="adult", split=split, scheme="random", method=name, key=key, family="linear",
+                                ours=ours, selection="fair", params="{}", val_accuracy=np.nan, val_deo=np.nan,
+                                n_train=10, n_test=10, n_candidates=1, selection_seconds=0.0,
+                                accuracy=accuracy + 0.002 * rng.normal(), deo=deo + 0.004 * rng.normal(),
+                                ddp=0.1, fit_seconds=1.0, warnings="", failures=""))
+    runs = pd.DataFrame(records)
+    checks = target_checks(summarise(runs), runs)
+    assert len(checks) == 1
+    check = checks.iloc[0]
+    assert check["randomised"] == "ExpGrad" and check["best"] == "Naive" and check["n_pairs"] == 6
+    paired = paired_differences(runs)
+    expected = paired[(paired["ours"] == "FERM") & (paired["baseline"] == "ExpGrad")].iloc[0]
+    assert check["deo_low"] == pytest.approx(expected["deo_low"])
+    assert check["deo_ok"] == (expected["deo_low"] <= 0) and not check["accuracy_ok"]  # 0.6 point below Naive
+
+
 def test_paired_differences_match_scipy_paired_t_interval():
     from scipy import stats
 
@@ -330,7 +362,11 @@ def test_split_plans_are_checked():
     with pytest.raises(FairermValueError, match="SplitPlan.test_size must be < 1"):
         SplitPlan(n_random=2, test_size=1.0)
     assert SplitPlan(official=True, n_random=10, test_size=1 / 3).describe() == (
-        "the official train / test files and 10 random 67/33 splits stratified by label and group")
+        "the official train / test files and 10 random 67/33 splits stratified by label and group of the "
+        "complete rows (missing values dropped) of both files")
+    plans = default_split_plans(30, 10)  # issue 21: Adult official + 10 random 2/3 - 1/3, the others 30
+    assert (plans["adult"].official, plans["adult"].n_random, plans["compas"].n_random) == (True, 10, 30)
+    assert plans["adult"].test_size == pytest.approx(1 / 3)
 
 
 @pytest.mark.realdata
@@ -342,8 +378,8 @@ def test_random_splits_are_stratified_disjoint_and_numbered_after_the_official_o
     assert [(s.index, s.scheme) for s in splits] == [(0, "official"), (1, "random"), (2, "random")]
     assert (len(splits[0].y_train), len(splits[0].y_test)) == (32_561, 16_281)
     for split in splits[1:]:
-        assert len(split.y_train) + len(split.y_test) == 48_842
-        assert len(split.y_test) == pytest.approx(48_842 / 3, abs=1)
+        assert len(split.y_train) + len(split.y_test) == 45_222  # the complete rows of both files
+        assert len(split.y_test) == pytest.approx(45_222 / 3, abs=1)
         for part_y, part_s in ((split.y_train, split.s_train), (split.y_test, split.s_test)):
             cell = np.mean((part_y == 1) & (part_s == "Female"))
             assert cell == pytest.approx(np.mean((splits[0].y_train == 1) & (splits[0].s_train == "Female")),

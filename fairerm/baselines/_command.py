@@ -29,7 +29,8 @@ from ._report import add_references, markdown_table, write_outputs
 
 __all__ = ["ReproductionConfig", "run_reproduction", "rebuild_report", "build_parser", "main"]
 
-_QUICK_DEFAULTS = dict(n_splits=(2, 10), cv_folds=(2, 3), kernel_max_train=(600, 5000), max_train=(1500, None),
+_QUICK_DEFAULTS = dict(n_splits=(2, 30), adult_splits=(0, 10), cv_folds=(2, 3), kernel_max_train=(600, 5000),
+                       max_train=(1500, None),
                        max_test=(3000, None))
 
 
@@ -43,6 +44,7 @@ class ReproductionConfig:
     n_jobs: int = 1
     seed: int = 0
     n_splits: int | None = None
+    adult_splits: int | None = None
     cv_folds: int | None = None
     kernel_max_train: int | None = None
     max_train: int | None = None
@@ -55,7 +57,8 @@ class ReproductionConfig:
         """The quick / full defaults filled in, the settings checked, the output folder created."""
         values = {name: getattr(self, name) if getattr(self, name) is not None else (quick if self.quick else full)
                   for name, (quick, full) in _QUICK_DEFAULTS.items()}
-        for name, low in (("n_splits", 1), ("cv_folds", 2), ("kernel_max_train", 10), ("max_train", 10),
+        for name, low in (("n_splits", 1), ("adult_splits", 0), ("cv_folds", 2), ("kernel_max_train", 10),
+                          ("max_train", 10),
                           ("max_test", 10)):
             if values[name] is not None:
                 _check_int(values[name], name, low)
@@ -69,7 +72,7 @@ class ReproductionConfig:
         unknown = [d for d in datasets if d not in DATASETS]
         if unknown or not datasets:
             raise FairermValueError(f"datasets must name one or more of {list(DATASETS)}; got {list(datasets)!r}.")
-        plans = {**default_split_plans(values["n_splits"]), **dict(self.split_plans)}
+        plans = {**default_split_plans(values["n_splits"], values["adult_splits"]), **dict(self.split_plans)}
         if any(not isinstance(p, SplitPlan) for p in plans.values()):
             raise FairermTypeError(f"split_plans must map data set names to SplitPlan objects; got {plans!r}.")
         try:
@@ -108,7 +111,8 @@ def _check_methods(methods: Sequence[Method] | None) -> list[Method]:
 
 def run_reproduction(methods: Sequence[Method] | None = None, *, datasets: Sequence[str] = DATASETS,
                      output_dir: str | Path = ".", quick: bool = False, n_jobs: int = 1, seed: int = 0,
-                     n_splits: int | None = None, cv_folds: int | None = None, kernel_max_train: int | None = None,
+                     n_splits: int | None = None, adult_splits: int | None = None, cv_folds: int | None = None,
+                     kernel_max_train: int | None = None,
                      max_train: int | None = None, max_test: int | None = None, accuracy_tolerance: float = 0.02,
                      split_plans: Mapping[str, SplitPlan] | None = None, append: bool = False,
                      progress: bool = True, command: str | None = None) -> pd.DataFrame:
@@ -128,8 +132,9 @@ def run_reproduction(methods: Sequence[Method] | None = None, *, datasets: Seque
         joblib workers over the (data set, split, method) tasks.
     seed : int
         Seeds the splits, the subsamples and the cross-validation folds.
-    n_splits, cv_folds, kernel_max_train, max_train, max_test : int, optional
-        Random splits of COMPAS and German (10; quick 2), cross-validation folds (3; quick 2),
+    n_splits, adult_splits, cv_folds, kernel_max_train, max_train, max_test : int, optional
+        Random splits of COMPAS and German (30; quick 2), random 2/3 - 1/3 splits of Adult's 45,222 complete
+        rows besides its official split (10; quick 0), cross-validation folds (3; quick 2),
         training rows of the kernel methods (5,000; quick 600) and of every method (all; quick
         1,500), Adult test rows (all; quick 3,000).
     accuracy_tolerance : float
@@ -138,7 +143,8 @@ def run_reproduction(methods: Sequence[Method] | None = None, *, datasets: Seque
         Overrides the splits of some data sets (default: Adult its official split, the others
         ``n_splits`` random ones); e.g. ``{"adult": SplitPlan(official=True, n_random=10)}``.
     append : bool
-        Keep the rows of the other data sets already in the output CSV (run data sets one by one).
+        Keep the rows already in the output CSVs that this run does not produce (other data sets, or other
+        methods of the same data set: run data sets or methods one by one).
     progress : bool
         Show a progress bar on stderr.
     command : str, optional
@@ -162,7 +168,8 @@ def run_reproduction(methods: Sequence[Method] | None = None, *, datasets: Seque
     methods = _check_methods(methods)
     config = ReproductionConfig(quick=quick, datasets=tuple(datasets) if not isinstance(datasets, str) else datasets,
                                 output_dir=Path(output_dir), n_jobs=n_jobs, seed=seed, n_splits=n_splits,
-                                cv_folds=cv_folds, kernel_max_train=kernel_max_train, max_train=max_train,
+                                adult_splits=adult_splits, cv_folds=cv_folds, kernel_max_train=kernel_max_train,
+                                max_train=max_train,
                                 max_test=max_test, accuracy_tolerance=accuracy_tolerance,
                                 split_plans=dict(split_plans or {}), progress=progress).resolved()
     started = time.perf_counter()
@@ -213,7 +220,9 @@ def _append_to_existing(table: pd.DataFrame, config: ReproductionConfig) -> pd.D
     if not path.exists():
         return table
     old = _read_table(path)
-    old = old[~old["dataset"].isin(table["dataset"].unique())][[c for c in table.columns if c in old.columns]]
+    produced = set(zip(table["dataset"], table["method"]))
+    old = old[[pair not in produced for pair in zip(old["dataset"], old["method"])]]
+    old = old[[c for c in table.columns if c in old.columns]]
     old = old.assign(**{c: "" for c in ("command", "run_minutes") if c not in old.columns})
     merged = pd.concat([old, table], ignore_index=True)
     rank = {name: i for i, name in enumerate(DATASETS)}
@@ -238,7 +247,8 @@ def _append_runs(runs: pd.DataFrame, config: ReproductionConfig) -> pd.DataFrame
     old = _read_runs(config)
     if old is None:
         return runs
-    old = old[~old["dataset"].isin(runs["dataset"].unique())]
+    produced = set(zip(runs["dataset"], runs["method"]))
+    old = old[[pair not in produced for pair in zip(old["dataset"], old["method"])]]
     rank = {name: i for i, name in enumerate(DATASETS)}
     merged = pd.concat([old, runs], ignore_index=True)
     return merged.sort_values("dataset", key=lambda c: c.map(rank), kind="stable").reset_index(drop=True)
@@ -281,7 +291,11 @@ def build_parser(prog: str = "fairerm reproduce", default_output_dir: str = ".")
     parser.add_argument("--n-jobs", type=count(nonzero=True), default=1,
                         help="joblib workers over (dataset, split, method) tasks (default: 1)")
     parser.add_argument("--seed", type=count(0), default=0, help="seed of the splits and folds (default: 0)")
-    parser.add_argument("--n-splits", type=count(1), default=None, help="random splits of COMPAS and German (10; quick 2)")
+    parser.add_argument("--n-splits", type=count(1), default=None,
+                        help="random splits of COMPAS and German (30; quick 2)")
+    parser.add_argument("--adult-splits", type=count(0), default=None,
+                        help="random 2/3 - 1/3 splits of Adult's 45,222 complete rows besides the official one "
+                             "(10; quick 0)")
     parser.add_argument("--cv-folds", type=count(2), default=None, help="cross-validation folds (3; quick 2)")
     parser.add_argument("--kernel-max-train", type=count(10), default=None,
                         help="training rows of the kernel methods (5000; quick 600)")
@@ -290,7 +304,8 @@ def build_parser(prog: str = "fairerm reproduce", default_output_dir: str = ".")
     parser.add_argument("--accuracy-tolerance", type=_argtypes.real_number(0.0, 1.0), default=0.02,
                         help="fair selection: candidates within this (absolute) validation accuracy of the best")
     parser.add_argument("--append", action="store_true",
-                        help="keep the rows of other data sets already in the output CSV (run data sets one by one)")
+                        help="keep the rows of the output CSVs this run does not produce (run data sets or methods "
+                             "one by one)")
     parser.add_argument("--report-only", action="store_true",
                         help="fit nothing: rebuild the Markdown table and the plots from the existing CSV")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -304,7 +319,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "fairerm reproduce", 
     parser = build_parser(prog, str(default_output_dir))
     args = parser.parse_args(argv)
     output_dir = args.output_dir if args.output_dir is not None else _argtypes.output_folder(str(default_output_dir))
-    settings = dict(n_splits=args.n_splits, cv_folds=args.cv_folds, kernel_max_train=args.kernel_max_train,
+    settings = dict(n_splits=args.n_splits, adult_splits=args.adult_splits, cv_folds=args.cv_folds,
+                    kernel_max_train=args.kernel_max_train,
                     max_train=args.max_train, max_test=args.max_test, accuracy_tolerance=args.accuracy_tolerance,
                     seed=args.seed)
     try:

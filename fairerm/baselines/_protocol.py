@@ -3,8 +3,9 @@ r"""The reproduction protocol: train / test splits, model selection inside train
 For every data set and every :class:`~fairerm.baselines.Method`:
 
 1. **Splits** (:class:`SplitPlan`, :func:`load_splits`). By default Adult uses its official train
-   / test files (one run; the test file is never used before the final evaluation), COMPAS and
-   German ``n_splits`` random 70 / 30 splits stratified by label and group. A plan may combine the
+   / test files (the test file is never used before the final evaluation) and ``adult_splits`` random
+   2/3 - 1/3 splits of its 45,222 complete rows, COMPAS and German ``n_splits`` random 70 / 30 splits
+   stratified by label and group. A plan may combine the
    official split with random stratified splits; each split of the per-split records carries its
    ``scheme`` (``"official"`` or ``"random"``) and index, so per-split (paired) comparisons
    between methods are possible (:func:`paired_differences`).
@@ -76,13 +77,16 @@ class SplitPlan:
         if self.n_random:
             parts.append(f"{self.n_random} random {round(100 * (1 - self.test_size))}/"
                          f"{round(100 * self.test_size)} splits stratified by label and group")
+            if self.official:
+                parts[-1] += " of the complete rows (missing values dropped) of both files"
         return " and ".join(parts)
 
 
-def default_split_plans(n_splits: int) -> dict[str, SplitPlan]:
-    """Adult: its official split; COMPAS and German: ``n_splits`` random 70 / 30 splits."""
-    return {"adult": SplitPlan(official=True), "compas": SplitPlan(n_random=n_splits),
-            "german": SplitPlan(n_random=n_splits)}
+def default_split_plans(n_splits: int, adult_splits: int = 0) -> dict[str, SplitPlan]:
+    """Adult: its official split and ``adult_splits`` random 2/3 - 1/3 splits of its 45,222 complete rows;
+    COMPAS and German: ``n_splits`` random 70 / 30 splits."""
+    return {"adult": SplitPlan(official=True, n_random=adult_splits, test_size=1.0 / 3.0),
+            "compas": SplitPlan(n_random=n_splits), "german": SplitPlan(n_random=n_splits)}
 
 
 class Split(NamedTuple):
@@ -114,8 +118,8 @@ def _subsample(n: int, limit: int | None, rng: np.random.Generator) -> np.ndarra
 def _load(name: str, subset: str | None = None):
     from ..datasets import load_adult, load_compas, load_german
 
-    if name == "adult":
-        return load_adult(subset=subset or "all")
+    if name == "adult":  # the official files keep missing values as a category; random splits use complete rows
+        return load_adult(subset=subset) if subset else load_adult(subset="all", missing="drop")
     return load_compas() if name == "compas" else load_german()
 
 

@@ -134,6 +134,7 @@ def _finish(problem, raw: BackendResult, name: str, gap_tol: float) -> Solution:
     else:
         status = "inaccurate" if raw.converged else raw.status
     values = problem.U @ primal if problem.kind == "linear" else problem.constraint_weights @ scores
+    values = values + problem.constraint_offset  # the constrained quantity <w, u_j> + c_j
     return Solution(
         solver=name, status=status, converged=status == "optimal", intercept=float(intercept), mu=mu,
         constraint_value=values, primal_objective=certificate.primal_objective,

@@ -2,13 +2,14 @@ r"""The primal-dual active-set method over the fairness constraints, shared by t
 
 FERM with :math:`k` constraints :math:`|\langle w, u_j\rangle| \le \epsilon` (:math:`\epsilon > 0`) is
 solved as a short sequence of problems in which a guessed set :math:`A` of constraints holds as
-equalities :math:`\langle w, u_j\rangle = \sigma_j\epsilon` and the others are dropped. Each such
+equalities :math:`\langle w, u_j\rangle = \sigma_j\epsilon - c^u_j` and the others are dropped
+(:math:`c^u_j`: the problem's constraint offsets, zero for the linear-loss constraint). Each such
 problem is one ordinary SVM solve (on the kernel or the features projected orthogonally to
 :math:`u_A`, with shifted margins): the caller's ``equality_solve``. Its KKT conditions are those of
 the full problem exactly when
 
 * every active multiplier has the sign of its side, :math:`\sigma_j\mu_j \ge 0` (:math:`j\in A`), and
-* every dropped constraint holds, :math:`|\langle w, u_l\rangle| \le \epsilon` (:math:`l\notin A`).
+* every dropped constraint holds, :math:`|\langle w, u_l\rangle + c^u_l| \le \epsilon` (:math:`l\notin A`).
 
 Otherwise the constraint with the most wrongly signed multiplier leaves :math:`A`, or the most
 violated one joins it (if the equalities stay consistent: dependent rows may not be asked for
@@ -25,11 +26,11 @@ import numpy as np
 __all__ = ["fairness_active_set"]
 
 
-def _consistent(gram: np.ndarray, active: dict, epsilon: float) -> bool:
-    """Whether :math:`\\langle w, u_j\\rangle = \\sigma_j\\epsilon` (:math:`j\\in A`) can all hold."""
+def _consistent(gram: np.ndarray, active: dict, epsilon: float, offset: np.ndarray) -> bool:
+    """Whether :math:`\\langle w, u_j\\rangle = \\sigma_j\\epsilon - c^u_j` (:math:`j\\in A`) can all hold."""
     idx = sorted(active)
     M_A = gram[np.ix_(idx, idx)]
-    rhs = np.array([active[j] for j in idx]) * epsilon
+    rhs = np.array([active[j] for j in idx]) * epsilon - offset[idx]
     t, *_ = np.linalg.lstsq(M_A, rhs, rcond=None)
     return bool(np.linalg.norm(M_A @ t - rhs) <= 1e-9 * (1.0 + np.linalg.norm(rhs)))
 
@@ -44,6 +45,7 @@ def fairness_active_set(
     initial: dict | None = None,
     ctol: float = 1e-7,
     max_steps: int | None = None,
+    offset: np.ndarray | None = None,
 ) -> tuple[Any, bool]:
     r"""Run the active-set method; return ``(outcome, converged)``.
 
@@ -51,7 +53,7 @@ def fairness_active_set(
     ----------
     equality_solve : callable
         ``equality_solve(active, signs)`` solves with the constraints ``active`` (sorted indices)
-        held at :math:`\sigma_j\epsilon` and returns an outcome with an attribute ``mu`` (k,), or
+        held at :math:`\langle w, u_j\rangle = \sigma_j\epsilon - c^u_j` and returns an outcome with an attribute ``mu`` (k,), or
         ``None`` when the equalities are inconsistent.
     constraint_values : callable
         :math:`\langle w, u_j\rangle` (k,) of an outcome.
@@ -66,6 +68,8 @@ def fairness_active_set(
         Tolerance on the signs of the multipliers and on the violations.
     max_steps : int, optional
         Default :math:`4k + 10`.
+    offset : ndarray (k,), optional
+        The constraint offsets :math:`c^u` (zeros by default).
 
     Returns
     -------
@@ -73,6 +77,7 @@ def fairness_active_set(
     converged : bool
         True when the KKT conditions above hold at ``outcome``.
     """
+    offset = np.zeros(gram.shape[0]) if offset is None else np.asarray(offset, dtype=float)
     active = {j: s for j, s in (initial or {}).items() if j in live}
     max_steps = 4 * len(live) + 10 if max_steps is None else max_steps
     last = None
@@ -88,13 +93,13 @@ def fairness_active_set(
             del active[min(wrong_sign, key=lambda j: mu[j] * active[j])]
             continue
         values = constraint_values(outcome)
-        violated = [j for j in live if j not in active and abs(values[j]) > epsilon + ctol]
+        violated = [j for j in live if j not in active and abs(values[j] + offset[j]) > epsilon + ctol]
         if not violated:
             return outcome, True
-        for j in sorted(violated, key=lambda j: -abs(values[j])):
+        for j in sorted(violated, key=lambda j: -abs(values[j] + offset[j])):
             trial = dict(active)
-            trial[j] = float(np.sign(values[j]))
-            if _consistent(gram, trial, epsilon):
+            trial[j] = float(np.sign(values[j] + offset[j]))
+            if _consistent(gram, trial, epsilon, offset):
                 active = trial
                 break
         else:

@@ -8,11 +8,12 @@ Dual at the returned multipliers :math:`(\alpha, \mu)`, first made feasible: :ma
 Euclidean projection of :math:`\alpha` onto :math:`\{0\le\alpha\le c,\ y^\top\alpha = 0\}` (the
 Lagrangian is unbounded below in :math:`b` unless :math:`y^\top\alpha = 0`), then
 
-.. math:: D = -\tfrac12\|w(\alpha',\mu)\|^2 + \mathbf 1^\top\alpha' - \epsilon\|\mu\|_1,\qquad
+.. math:: D = -\tfrac12\|w(\alpha',\mu)\|^2 + \mathbf 1^\top\alpha' - \epsilon\|\mu\|_1 + c^{u\top}\mu,\qquad
           w(\alpha,\mu) = \sum_i\alpha_iy_i\phi(x_i) - \sum_j\mu_ju_j .
 
 For a convex problem weak duality gives :math:`D \le P^\star`, and :math:`P^\star \le P` when
-:math:`|\langle w, u_j\rangle| \le \epsilon`; so the relative gap :math:`(P - D)/\max(|P|,|D|)` bounds
+:math:`|\langle w, u_j\rangle + c^u_j| \le \epsilon` (:math:`c^u`: the problem's constraint offsets, zero
+for the linear-loss constraint); so the relative gap :math:`(P - D)/\max(|P|,|D|)` bounds
 how far the returned objective is from the optimum. Kernel problems never form :math:`K`: the scores
 :math:`K\beta` of the returned expansion are recomputed from the data by blocks
 (:meth:`fairerm.problem.KernelFermProblem.kernel_times`), and for the projected dual the change
@@ -92,7 +93,7 @@ def certify(problem: LinearFermProblem | KernelFermProblem, primal: np.ndarray, 
     ``primal`` is :math:`w` (linear) or :math:`\beta` (kernel); ``scores`` are
     :math:`\langle w, \phi(x_i)\rangle` without intercept, computed from the data by the caller.
     """
-    y, upper, epsilon = problem.y, problem.upper, problem.epsilon
+    y, upper, epsilon, offset = problem.y, problem.upper, problem.epsilon, problem.constraint_offset
     if problem.kind == "linear":
         w_norm_sq = float(primal @ primal)
         values = problem.U @ primal
@@ -103,7 +104,7 @@ def certify(problem: LinearFermProblem | KernelFermProblem, primal: np.ndarray, 
     feasible_alpha = project_dual(alpha, y, upper)
     if problem.kind == "linear":
         w_dual = problem.weight_from_duals(feasible_alpha, mu)
-        dual_value = dual_objective(w_dual @ w_dual, feasible_alpha, mu, epsilon)
+        dual_value = dual_objective(w_dual @ w_dual, feasible_alpha, mu, epsilon, offset)
     else:
         change = feasible_alpha - alpha
         bound = w_norm_sq
@@ -112,9 +113,11 @@ def certify(problem: LinearFermProblem | KernelFermProblem, primal: np.ndarray, 
             cross = float((change[moved] * y[moved]) @ scores[moved])
             spread = float(np.abs(change[moved]) @ np.sqrt(np.maximum(problem.diagonal[moved], 0.0)))
             bound = w_norm_sq + 2.0 * cross + spread * spread
-        dual_value = dual_objective(bound, feasible_alpha, mu, epsilon)
+        dual_value = dual_objective(bound, feasible_alpha, mu, epsilon, offset)
     live = live_constraints(problem)  # a round-off u_j is u_j = 0: it holds for every w
-    violation = float(np.max(np.abs(values[live]) - epsilon, initial=0.0))
+    violation = float(np.max(np.abs(values[live] + offset[live]) - epsilon, initial=0.0))
+    # a round-off row with an offset outside [-eps, eps] holds for no w
+    violation = max(violation, float(np.max(np.abs(offset[~live]) - epsilon, initial=0.0)))
     certificate = Certificate(
         primal_objective=float(primal_value), dual_objective=float(dual_value),
         duality_gap=float(primal_value - dual_value), relative_gap=_relative(primal_value, dual_value),

@@ -12,10 +12,10 @@ and they are decided here once:
   spanning :math:`G-1` dimensions): singular values of :math:`U` (or eigenvalues of the Gram
   :math:`M = C^u K C^{u\top}`, whose square roots they are) above ``rank_rtol`` times the largest
   and above the noise floor.
-* **Feasibility.** Solvers meet :math:`|\langle w, u_j\rangle| \le \epsilon` only to their
+* **Feasibility.** Solvers meet :math:`|\langle w, u_j\rangle + c^u_j| \le \epsilon` only to their
   tolerance; the smallest move of :math:`w` inside :math:`\mathcal U` that makes every violated row
-  :math:`V` hold exactly is :math:`\Delta w = -U_V^\top (U_VU_V^\top)^{+}(U_Vw - \sigma_V\epsilon)`
-  (:func:`enforce_feasibility`).
+  :math:`V` hold exactly is :math:`\Delta w = -U_V^\top (U_VU_V^\top)^{+}(U_Vw + c^u_V - \sigma_V\epsilon)`
+  (:func:`enforce_feasibility`; :math:`c^u` the problem's offsets, zero for the linear-loss constraint).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def enforce_feasibility(problem, coef_or_beta: np.ndarray, mu: np.ndarray, inter
 
     Linear problems move ``coef`` (:math:`w`); kernel problems move the multipliers,
     :math:`\mu_V \leftarrow \mu_V + \delta` (so :math:`\beta = y\circ\alpha - C^{u\top}\mu` moves by
-    :math:`-C_V^{u\top}\delta`), with :math:`M_{VV}\delta = \langle w, u_V\rangle - \sigma_V\epsilon`.
+    :math:`-C_V^{u\top}\delta`), with :math:`M_{VV}\delta = \langle w, u_V\rangle + c^u_V - \sigma_V\epsilon`.
     ``scores`` are :math:`\langle w, \phi(x_i)\rangle` (no intercept) and move with :math:`w`; when a
     correction is made the intercept is re-optimised for the new :math:`w`
     (:func:`fairerm.problem.optimal_intercept`). Returns ``(coef_or_beta, mu, intercept, scores,
@@ -91,6 +91,7 @@ def enforce_feasibility(problem, coef_or_beta: np.ndarray, mu: np.ndarray, inter
     else:
         values = problem.constraint_weights @ scores
         w_norm = float(np.sqrt(max(float(coef_or_beta @ scores), 0.0)))
+    values = values + problem.constraint_offset  # the constrained quantity <w, u_j> + c_j
     violated = _violated(values, problem.epsilon, norms, w_norm, live)
     if not violated.any():
         return coef_or_beta, mu, intercept, scores, False

@@ -99,8 +99,9 @@ def _solve_linear_scaled(problem: LinearFermProblem, scale: float, cvxpy_solver:
     live = live_constraints(problem)
     constraints = [margin, xi >= 0]
     if live.any():
-        upper_side = (U[live] / scale) @ w <= problem.epsilon
-        lower_side = (U[live] / scale) @ w >= -problem.epsilon
+        offset = problem.constraint_offset[live]
+        upper_side = (U[live] / scale) @ w <= problem.epsilon - offset
+        lower_side = (U[live] / scale) @ w >= -problem.epsilon - offset
         constraints += [upper_side, lower_side]
     objective = cp.Minimize(0.5 * cp.sum_squares(w) + (scale**2 * problem.upper) @ xi)
     qp = cp.Problem(objective, constraints)
@@ -132,7 +133,8 @@ def solve_kernel(
     alpha = cp.Variable(n)
     mu = cp.Variable(k)
     beta = cp.multiply(problem.y, alpha) - Cu.T @ mu
-    objective = cp.Minimize(0.5 * cp.sum_squares(R.T @ beta) - cp.sum(alpha) + problem.epsilon * cp.norm1(mu))
+    objective = cp.Minimize(0.5 * cp.sum_squares(R.T @ beta) - cp.sum(alpha) + problem.epsilon * cp.norm1(mu)
+                            - problem.constraint_offset @ mu)
     qp = cp.Problem(objective, [alpha >= 0, alpha <= problem.upper, problem.y @ alpha == 0])
     status, used = _solve(qp, cvxpy_solver, verbose, **options)
     alpha_value = np.clip(np.asarray(alpha.value, dtype=float), 0.0, problem.upper)

@@ -4,7 +4,8 @@ Notation of :mod:`fairerm.problem`; :math:`K C^{u\top}` (``problem.constraint_co
 (n, k) matrix whose column :math:`j` is :math:`k_{u_j}[i] = \langle\phi(x_i), u_j\rangle`, and
 :math:`M = C^u K C^{u\top}` the Gram matrix of the :math:`u_j`.
 
-**epsilon = 0.** For fixed :math:`\alpha` the dual is a convex quadratic in :math:`\mu` minimised
+**epsilon = 0** (zero offsets; with offsets :math:`c^u` the equalities :math:`\langle w,u_j\rangle = -c^u_j` are one
+equality solve of the kind below). For fixed :math:`\alpha` the dual is a convex quadratic in :math:`\mu` minimised
 by :math:`\mu^\star = M^{+} (K C^{u\top})^\top (y\circ\alpha)`; substituting it leaves the standard
 SVM dual on the projected kernel
 
@@ -15,8 +16,9 @@ SVM dual on the projected kernel
 
 **epsilon > 0.** The primal-dual active-set method of :mod:`fairerm.solvers._active_set`: for a
 guessed active set :math:`A` with signs :math:`\sigma_A`, the equalities
-:math:`\langle w,u_j\rangle = \sigma_j\epsilon` (:math:`j\in A`) split :math:`w` into a fixed part
-:math:`\sum_{j\in A}t_ju_j` (:math:`M_{AA}t = \sigma_A\epsilon`) and a free part orthogonal to
+:math:`\langle w,u_j\rangle = \sigma_j\epsilon - c^u_j` (:math:`j\in A`; :math:`c^u` the problem's constraint
+offsets, zero for the linear-loss constraint) split :math:`w` into a fixed part
+:math:`\sum_{j\in A}t_ju_j` (:math:`M_{AA}t = \sigma_A\epsilon - c^u_A`) and a free part orthogonal to
 :math:`u_A`, which is a standard SVM on the projected kernel with shifted margins
 (:func:`_equality_solve`): one warm-started SVM solve per step.
 
@@ -138,7 +140,7 @@ def _equality_solve(smo: _WarmStartedSMO, M: np.ndarray, active: list, signs: np
         return _Step(mu, result.alpha.copy(), result.intercept)
     A = np.asarray(active)
     V, D = gram_basis(M[np.ix_(A, A)], floor, rank_rtol)
-    rhs = signs * epsilon
+    rhs = signs * epsilon - problem.constraint_offset[A]
     t = V @ ((V.T @ rhs) / D) if D.size else np.zeros(A.size)
     if np.linalg.norm(M[np.ix_(A, A)] @ t - rhs) > 1e-9 * (1.0 + np.linalg.norm(rhs)):
         return None
@@ -195,7 +197,8 @@ def solve_kernel(
     V, D = gram_basis(M, floor, rank_rtol)
     smo = _WarmStartedSMO(problem, smo_options, warm_state, alpha0)
     info = {"constraint_rank": int(D.size)}
-    if epsilon == 0.0 or D.size == 0:
+    offset = problem.constraint_offset
+    if D.size == 0 or (epsilon == 0.0 and not np.any(offset)):
         # Rank-r update of the kernel; mu minimised out in closed form.
         KCt = problem.constraint_columns
         Z = KCt @ (V / np.sqrt(D)) if D.size else None
@@ -204,6 +207,17 @@ def solve_kernel(
         alpha, intercept = result.alpha, result.intercept
         status, converged = result.status, result.converged
         info.update(n_svm_solves=1, method="projected_kernel")
+    elif epsilon == 0.0:
+        # <w, u_j> = -c_j on every live row: one equality solve (fixed part from the offsets, projected kernel)
+        live = [int(j) for j in np.flatnonzero(live_constraints(problem))]
+        step = _equality_solve(smo, M, live, np.zeros(len(live)), epsilon, rank_rtol, floor)
+        set_converged = step is not None
+        if step is None:  # inconsistent offsets on dependent rows: the problem is infeasible
+            step = _equality_solve(smo, M, [], np.zeros(0), epsilon, rank_rtol, floor)
+        mu, alpha, intercept = step.mu, step.alpha, step.intercept
+        converged = smo.all_converged and set_converged
+        status = "optimal" if converged else ("active_set_not_converged" if not set_converged else "max_iter_reached")
+        info.update(n_svm_solves=smo.n_solves, method="offset_equalities")
     else:
         initial = {}
         if warm_start is not None and warm_start.mu is not None and len(warm_start.mu) == problem.n_constraints:
@@ -213,7 +227,7 @@ def solve_kernel(
         step, set_converged = fairness_active_set(
             lambda active, signs: _equality_solve(smo, M, active, signs, epsilon, rank_rtol, floor),
             lambda step: KCt.T @ (y * step.alpha) - M @ step.mu,
-            M, live, epsilon, initial=initial, ctol=1e-6 * max(1.0, epsilon))
+            M, live, epsilon, initial=initial, ctol=1e-6 * max(1.0, epsilon), offset=offset)
         if step is None:  # the first set was inconsistent: solve without constraints as the iterate
             step = _equality_solve(smo, M, [], np.zeros(0), epsilon, rank_rtol, floor)
         mu, alpha, intercept = step.mu, step.alpha, step.intercept

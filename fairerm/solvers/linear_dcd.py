@@ -12,9 +12,10 @@ The intercept :math:`b` is *not* penalised, as FERM states it (liblinear's trick
 feature penalises it and solves another problem).
 
 **Fixed active set.** For a set :math:`A` of constraints held as equalities
-:math:`\langle w, u_j\rangle = \sigma_j\epsilon` (:math:`A = \emptyset` off the constraint; every
-live row with :math:`\sigma = 0` when :math:`\epsilon = 0`), write :math:`w = w_\perp + v` with
-:math:`v = U_A^\top t`, :math:`U_A U_A^\top t = \sigma_A\epsilon`, and :math:`w_\perp \perp
+:math:`\langle w, u_j\rangle = \sigma_j\epsilon - c^u_j` (:math:`A = \emptyset` off the constraint; every
+live row with :math:`\sigma = 0` when :math:`\epsilon = 0`; :math:`c^u` the problem's constraint offsets, zero
+for the linear-loss constraint), write :math:`w = w_\perp + v` with
+:math:`v = U_A^\top t`, :math:`U_A U_A^\top t = \sigma_A\epsilon - c^u_A`, and :math:`w_\perp \perp
 \operatorname{span}\{u_j\}_{j\in A}`. With :math:`P = I - QQ^\top` (:math:`Q`, :math:`d\times r`, an
 orthonormal basis of that span) and :math:`o_i = \langle v, x_i\rangle`, the problem in :math:`w_\perp`
 for a **fixed** :math:`b` is an SVM without intercept on the projected points :math:`Px_i`, with
@@ -314,7 +315,7 @@ class _EqualitySolves:
         self.last: _Outcome | None = None
 
     def __call__(self, active: list, signs: np.ndarray) -> _Outcome | None:
-        """Solve with the constraints ``active`` held at :math:`\\langle w,u_j\\rangle = \\sigma_j\\epsilon`."""
+        """Solve with the constraints ``active`` held at :math:`\\langle w,u_j\\rangle = \\sigma_j\\epsilon - c^u_j`."""
         X, y, upper, U, options = self.X, self.y, self.upper, self.U, self.options
         d, k = X.shape[1], U.shape[0]
         alpha0 = self.alpha0 if self.last is None else self.last.inner.alpha
@@ -323,7 +324,7 @@ class _EqualitySolves:
         if active:
             U_A = U[active]
             V, D = gram_basis(U_A @ U_A.T, self.floor, self.rank_rtol)
-            rhs = signs * options["epsilon"]
+            rhs = signs * options["epsilon"] - options["offset"][active]
             t = V @ ((V.T @ rhs) / D) if D.size else np.zeros(len(active))
             if np.linalg.norm(U_A @ (U_A.T @ t) - rhs) > 1e-9 * (1.0 + np.linalg.norm(rhs)):
                 return None  # inconsistent equalities on dependent rows
@@ -433,7 +434,8 @@ def solve_linear(
     floor = noise_floor(problem.constraint_weights, problem.feature_size)
     options = {"inner": dict(tol=float(inner_tol), gap_tol=float(inner_gap_tol), max_epochs=int(max_epochs),
                              seed=int(random_state), shrinking=bool(shrinking), kkt_tol=float(kkt_tol)),
-               "btol": float(intercept_tol), "max_solves": int(max_solves), "epsilon": epsilon}
+               "btol": float(intercept_tol), "max_solves": int(max_solves), "epsilon": epsilon,
+               "offset": problem.constraint_offset}
     alpha0 = warm_start.alpha if warm_start is not None and warm_start.alpha is not None else None
     if alpha0 is not None and alpha0.shape != y.shape:
         alpha0 = None
@@ -449,7 +451,8 @@ def solve_linear(
         if warm_start is not None and warm_start.mu is not None and len(warm_start.mu) == problem.n_constraints:
             initial = {j: float(np.sign(m)) for j, m in enumerate(np.asarray(warm_start.mu)) if m != 0.0}
         out, set_converged = fairness_active_set(solves, lambda outcome: U @ outcome.w, U @ U.T, live, epsilon,
-                                                 initial=initial, ctol=1e-7 * max(1.0, epsilon))
+                                                 initial=initial, ctol=1e-7 * max(1.0, epsilon),
+                                                 offset=problem.constraint_offset)
         if out is None:
             out = solves([], np.zeros(0))
         method = "active_set"

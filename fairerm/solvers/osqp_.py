@@ -108,8 +108,9 @@ def _matrices(problem: LinearFermProblem):
     A = sp.vstack([margin_rows, slack_rows, fair_rows], format="csc")
     P = sp.block_diag([sp.identity(d), sp.csc_matrix((n + 1, n + 1))], format="csc")
     q = np.concatenate([np.zeros(d + 1), problem.upper])
-    lower = np.concatenate([np.ones(n), np.zeros(n), np.full(k, -problem.epsilon)])
-    upper = np.concatenate([np.full(2 * n, np.inf), np.full(k, problem.epsilon)])
+    offset = problem.constraint_offset
+    lower = np.concatenate([np.ones(n), np.zeros(n), -problem.epsilon - offset])
+    upper = np.concatenate([np.full(2 * n, np.inf), problem.epsilon - offset])
     return P, q, A, lower, upper
 
 
@@ -162,7 +163,8 @@ def solve_linear(problem: LinearFermProblem, *, warm_start=None, **settings) -> 
 def solve_kernel(problem: KernelFermProblem, *, warm_start=None, **settings) -> BackendResult:
     """Solve kernel FERM with OSQP: linear FERM on the empirical kernel map :math:`R` (module docstring)."""
     R = dense_gram_factor(problem, "osqp")
-    linear = LinearFermProblem(R, problem.y, problem.upper, problem.constraint_weights, problem.epsilon)
+    linear = LinearFermProblem(R, problem.y, problem.upper, problem.constraint_weights, problem.epsilon,
+                               problem.constraint_offset)
     warm = (None, 0.0, None, None)
     if (warm_start is not None and warm_start.expansion_coef is not None
             and warm_start.expansion_coef.shape == (problem.n_samples,)):

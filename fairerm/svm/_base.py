@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,8 +16,28 @@ from .._validation import (check_binary_target, check_option, check_sample_weigh
 from ..constraints import CONSTRAINT_NAMES, ConstraintWeights, FairnessConstraint, make_constraint, weighted_constraint
 from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError
 from ..solvers import Solution, solve
+from ._ramp import FAIRNESS_LOSSES, ramp_cccp, ramp_constraint
 
 __all__ = ["BaseFairSVC"]
+
+
+def _interpolated_solution(a: Solution, b: Solution, theta: float, objective: float, scores, w_norm_sq) -> Solution:
+    r"""The point :math:`(1-\theta)a + \theta b` of two ramp steps, as a :class:`~fairerm.solvers.Solution`.
+
+    Its status is ``"ramp_interpolant"``: it meets the ramp constraint exactly and its objective is at
+    most the larger of the two steps' (convexity); it is no optimum of a convex problem, so it has no dual
+    objective (NaN), and ``certificate`` is that of step ``a``.
+    """
+    def mix(u, v):
+        return None if u is None or v is None else (1.0 - theta) * np.asarray(u) + theta * np.asarray(v)
+
+    return replace(a, status="ramp_interpolant", converged=True, coef=mix(a.coef, b.coef),
+                   expansion_coef=mix(a.expansion_coef, b.expansion_coef), alpha=mix(a.alpha, b.alpha),
+                   mu=mix(a.mu, b.mu), intercept=float((1.0 - theta) * a.intercept + theta * b.intercept),
+                   primal_objective=float(objective), dual_objective=float("nan"),
+                   training_decision_values=np.asarray(scores), constraint_value=mix(a.constraint_value,
+                                                                                     b.constraint_value),
+                   w_norm_sq=float(w_norm_sq), warm_state=None, info={**a.info, "ramp_interpolation": float(theta)})
 
 
 class BaseFairSVC(ClassifierMixin, BaseEstimator):
@@ -42,6 +63,11 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
             raise FairermTypeError(f"solver_options must be a dict or None; got {type(self.solver_options).__name__}.")
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise FairermTypeError(f"warm_start must be True or False; got {self.warm_start!r}.")
+        check_option(self.fairness_loss, "fairness_loss", FAIRNESS_LOSSES)
+        check_scalar(self.cccp_max_iter, "cccp_max_iter", kind=numbers.Integral, low=1)
+        check_scalar(self.cccp_tol, "cccp_tol", low=0.0)
+        if self.ramp_tol is not None:
+            check_scalar(self.ramp_tol, "ramp_tol", low=0.0)
 
     def _validate_training_data(self, X, y, sensitive_features, sample_weight=None, *, accept_sparse=False):
         """Validate ``X, y, sensitive_features, sample_weight``; return ``X``, the signed labels, the constraint
@@ -84,7 +110,49 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         """The last fit's solution when ``warm_start=True`` (the solvers check that it fits the new data)."""
         return getattr(self, "solution_", None) if self.warm_start else None
 
-    def _solve(self, problem, solver: str, backend_options: dict | None = None) -> Solution:
+    def _fit_problem(self, problem, solver: str, backend_options: dict | None = None):
+        r"""Solve under the chosen ``fairness_loss``; return the solution and the problem it solves.
+
+        ``"linear"``: the problem as given. ``"ramp"``: the sequence of linearised steps of
+        ``ramp_cccp`` (``fairerm/svm/_ramp.py``) started from the linear-loss problem with :math:`\epsilon = 0`,
+        each warm-started from the previous one; its record is stored (``cccp_*_``, ``n_cccp_iter_``).
+        """
+        if self.fairness_loss == "linear":
+            return self._solve(problem, solver, backend_options), problem
+
+        def step(step_problem, warm):
+            return self._solve(step_problem, solver, backend_options,
+                               warm_start=self._previous_solution() if warm is None else warm)
+
+        path = ramp_cccp(problem.with_epsilon(0.0), step, float(self.epsilon), max_steps=int(self.cccp_max_iter),
+                         tol=float(self.cccp_tol), ramp_tol=self.ramp_tol, keep_problems=True)
+        self.cccp_objectives_ = np.array(path.objectives)
+        self.cccp_ramp_values_ = np.array(path.ramp_values)
+        self.cccp_band_sizes_ = np.array(path.band_sizes)
+        self.n_cccp_iter_ = path.n_steps
+        self.cccp_stop_reason_ = path.stop_reason
+        self.cccp_chosen_ = path.chosen
+        self.cccp_feasible_ = path.feasible
+        self.ramp_tol_ = path.ramp_tol
+        self.ramp_constraint_value_ = path.ramp_values[path.chosen]
+        self.cccp_interpolation_ = None
+        if path.interpolant is not None:
+            i, theta, objective, scores, w_norm_sq = path.interpolant
+            self.cccp_interpolation_ = (i, theta)
+            self.ramp_constraint_value_ = ramp_constraint(problem.constraint_weights, scores)
+            return _interpolated_solution(path.solutions[i], path.solutions[i + 1], theta, objective, scores,
+                                          w_norm_sq), path.problems[i + 1]
+        if not path.feasible:
+            worst = float(np.max(np.abs(self.ramp_constraint_value_), initial=0.0))
+            warnings.warn(ConvergenceWarning(
+                f"{type(self).__name__}(fairness_loss='ramp'): no iterate of the {path.n_steps} linearised steps "
+                f"(stopped: {path.stop_reason}) meets the ramp constraint |G| <= epsilon + ramp_tol = "
+                f"{float(self.epsilon):g} + {path.ramp_tol:g}; the least violating one is returned (|G| = {worst:.3g})."
+                " Increase cccp_max_iter or ramp_tol, or raise epsilon."), stacklevel=3)
+        return path.solutions[path.chosen], path.problems[path.chosen]
+
+    def _solve(self, problem, solver: str, backend_options: dict | None = None, *,
+               warm_start: Solution | None = None) -> Solution:
         """:func:`fairerm.solvers.solve` with this estimator's ``tol``, ``max_iter`` and solver options."""
         options = dict(self.solver_options or {})
         if solver == "auto":
@@ -96,7 +164,8 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
             options = backend_options or {}
         else:
             options = {**((backend_options or {}).get(solver) or {}), **options}
-        return solve(problem, solver, warm_start=self._previous_solution(), tol=self.tol, max_iter=self.max_iter,
+        warm_start = self._previous_solution() if warm_start is None else warm_start
+        return solve(problem, solver, warm_start=warm_start, tol=self.tol, max_iter=self.max_iter,
                      options=options or None)
 
     def _record_solution(self, solution: Solution) -> None:

@@ -74,6 +74,23 @@ class FairKernelSVC(BaseFairSVC):
     solver_options : dict or None
         The named solver's own options (OSQP settings, cvxpy's; with ``approximation``, the linear
         solver's); an option the solver does not know is an error.
+    fairness_loss : {"linear", "ramp"}, default="linear"
+        The loss the fairness constraint measures the groups' positives with. ``"linear"``: the paper's
+        convex constraint on the mean scores, :math:`|\langle w, u_j\rangle| \le \epsilon` (units of the
+        scores). ``"ramp"``: the ramp :math:`R(t) = \min(1, \max(0, (1+t)/2))`, much closer to the 0-1 loss
+        of DEO: :math:`|\sum_i C^u_{ji} R(f(x_i))| \le \epsilon` (units of a rate: for equal opportunity the
+        ramp DEO of the training sample). Non-convex; solved by a short sequence of linear-loss FERM
+        problems whose constraint keeps only the positives inside the band :math:`|f| < 1`, with an offset,
+        warm-started from the linear-loss fit with :math:`\epsilon = 0` (``fairerm/svm/_ramp.py``,
+        ``docs/maths.rst``).
+    cccp_max_iter : int, default=10
+        ``fairness_loss="ramp"``: at most this many linearised steps.
+    cccp_tol : float, default=1e-6
+        ``fairness_loss="ramp"``: stop when the objective changes by at most this (relative).
+    ramp_tol : float or None, default=None
+        ``fairness_loss="ramp"``: an iterate meets the ramp constraint when :math:`|G_j| \le \epsilon` +
+        ``ramp_tol``; ``None``: half the weight of one point of the smallest group (for equal opportunity
+        :math:`1/(2n_{\min,+})`), the resolution of a rate on the sample.
     warm_start : bool, default=False
         Start from the previous fit's solution (its SMO state when the data are the same; used by
         :func:`~fairerm.fair_path`).
@@ -123,6 +140,18 @@ class FairKernelSVC(BaseFairSVC):
     status_, converged_, n_iter_, solver_, fallbacks_, objective_, duality_gap_, fit_time_, solution_
         The solver's report, as in :class:`~fairerm.FairLinearSVC` (``status_ == "optimal"`` is certified
         by the duality gap recomputed from the fitted expansion).
+    cccp_objectives_, cccp_ramp_values_, cccp_band_sizes_ : ndarray
+        ``fairness_loss="ramp"``: the objective, the ramp constraint values :math:`G_j` and the number of
+        constrained points inside the band, of the start (index 0) and of each linearised step.
+    n_cccp_iter_, cccp_stop_reason_, cccp_chosen_, cccp_feasible_, ramp_tol_
+        The number of steps, why they stopped (``"fixed_point"``, ``"objective_change_below_tol"``,
+        ``"cycle"``, ``"max_steps"``), the index of the returned iterate (the smallest objective among
+        those meeting the ramp constraint), whether one met it, and the tolerance used.
+    ramp_constraint_value_ : ndarray of shape (n_constraints,)
+        :math:`G_j` of the returned model on the training sample.
+    cccp_interpolation_ : tuple (k, theta) or None
+        When the returned model is the point :math:`(1-\theta)` step :math:`k` + :math:`\theta` step
+        :math:`k+1` that meets the ramp constraint exactly (``status_ == "ramp_interpolant"``).
     feature_map_ : fitted transformer or None
         The approximate feature map (``approximation`` set); the model is then ``coef_`` (its weight
         vector in the feature space), ``intercept_`` and ``constraint_vectors_`` (the :math:`u_j` in
@@ -139,7 +168,8 @@ class FairKernelSVC(BaseFairSVC):
     def __init__(self, C=1.0, *, kernel="rbf", gamma="scale", degree=3, coef0=0.0, epsilon=0.0,
                  constraint="equal_opportunity", solver="auto", tol=None, max_iter=None, cache_size=200.0,
                  shrinking=True, solver_options=None, approximation=None, n_components=100, random_state=None,
-                 warm_start=False, verbose=False):
+                 warm_start=False, verbose=False, fairness_loss="linear", cccp_max_iter=10, cccp_tol=1e-6,
+                 ramp_tol=None):
         self.C = C
         self.kernel = kernel
         self.gamma = gamma
@@ -158,6 +188,10 @@ class FairKernelSVC(BaseFairSVC):
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
+        self.fairness_loss = fairness_loss
+        self.cccp_max_iter = cccp_max_iter
+        self.cccp_tol = cccp_tol
+        self.ramp_tol = ramp_tol
 
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
         """Fit the fair kernel SVM.
@@ -214,8 +248,12 @@ class FairKernelSVC(BaseFairSVC):
         smo = {"cache_size": float(self.cache_size), "shrinking": bool(self.shrinking)}
         if self.verbose:
             smo["verbose"] = True
-        solution = self._solve(problem, self.solver, {"exact": smo})
-        self._store_expansion(problem, solution)
+        solution, solved = self._fit_problem(problem, self.solver, {"exact": smo})
+        self._store_expansion(solved, solution)
+        if solved is not problem:  # a ramp step: report the linear-loss constraint of the base weights
+            self.constraint_support_ = problem.constraint_support
+            self.constraint_weights_ = Cw[:, self.constraint_support_]
+            self.constraint_value_ = Cw @ (solution.training_decision_values - solution.intercept)
         self._record_solution(solution)
         return self
 
@@ -226,7 +264,8 @@ class FairKernelSVC(BaseFairSVC):
         """The scikit-learn SVC attributes and the expansion :math:`w = \\sum_i\\beta_i\\phi(x_i)`."""
         X, y_signed, Cw, spec = problem.X, problem.y, problem.constraint_weights, problem.kernel
         alpha = np.asarray(solution.alpha, dtype=float).copy()
-        thresholded = solution.solver != "exact" and np.any((alpha > 0) & (alpha <= 1e-8 * problem.upper))
+        thresholded = (solution.solver != "exact" and solution.status != "ramp_interpolant"
+                       and np.any((alpha > 0) & (alpha <= 1e-8 * problem.upper)))
         if thresholded:  # interior-point / ADMM noise below the SV threshold
             alpha[alpha <= 1e-8 * problem.upper] = 0.0
             beta = y_signed * alpha - Cw.T @ solution.mu
@@ -267,7 +306,7 @@ class FairKernelSVC(BaseFairSVC):
         Z = np.ascontiguousarray(self.feature_map_.fit_transform(X), dtype=np.float64)
         problem = LinearFermProblem(Z, y_signed, upper, constraint_weights, float(self.epsilon))
         linear_solver = {"auto": "auto", "exact": "dcd"}.get(self.solver, self.solver)
-        solution = self._solve(problem, linear_solver)
+        solution, _ = self._fit_problem(problem, linear_solver)
         self._kernel_spec = spec
         self.gamma_ = float(spec.params()[0])
         self.shape_fit_ = X.shape

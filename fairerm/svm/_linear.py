@@ -67,6 +67,23 @@ class FairLinearSVC(BaseFairSVC):
         The named solver's own options (OSQP settings, ``cvxpy_solver`` and its options, or the DCD
         options of :func:`fairerm.solvers.linear_dcd.solve_linear`); an option the solver does not
         know is an error.
+    fairness_loss : {"linear", "ramp"}, default="linear"
+        The loss the fairness constraint measures the groups' positives with. ``"linear"``: the paper's
+        convex constraint on the mean scores, :math:`|\langle w, u_j\rangle| \le \epsilon` (units of the
+        scores). ``"ramp"``: the ramp :math:`R(t) = \min(1, \max(0, (1+t)/2))`, much closer to the 0-1 loss
+        of DEO: :math:`|\sum_i C^u_{ji} R(f(x_i))| \le \epsilon` (units of a rate: for equal opportunity the
+        ramp DEO of the training sample). Non-convex; solved by a short sequence of linear-loss FERM
+        problems whose constraint keeps only the positives inside the band :math:`|f| < 1`, with an offset,
+        warm-started from the linear-loss fit with :math:`\epsilon = 0` (``fairerm/svm/_ramp.py``,
+        ``docs/maths.rst``).
+    cccp_max_iter : int, default=10
+        ``fairness_loss="ramp"``: at most this many linearised steps.
+    cccp_tol : float, default=1e-6
+        ``fairness_loss="ramp"``: stop when the objective changes by at most this (relative).
+    ramp_tol : float or None, default=None
+        ``fairness_loss="ramp"``: an iterate meets the ramp constraint when :math:`|G_j| \le \epsilon` +
+        ``ramp_tol``; ``None``: half the weight of one point of the smallest group (for equal opportunity
+        :math:`1/(2n_{\min,+})`), the resolution of a rate on the sample.
     warm_start : bool, default=False
         Start from the previous fit's solution (scikit-learn's convention; used by
         :func:`~fairerm.fair_path`).
@@ -89,6 +106,18 @@ class FairLinearSVC(BaseFairSVC):
         primal and dual variables are within tolerance (``solution_.certificate``); otherwise the
         solver's own reason for stopping, or ``"inaccurate"``.
     converged_, n_iter_, solver_, objective_, duality_gap_, fit_time_
+    cccp_objectives_, cccp_ramp_values_, cccp_band_sizes_ : ndarray
+        ``fairness_loss="ramp"``: the objective, the ramp constraint values :math:`G_j` and the number of
+        constrained points inside the band, of the start (index 0) and of each linearised step.
+    n_cccp_iter_, cccp_stop_reason_, cccp_chosen_, cccp_feasible_, ramp_tol_
+        The number of steps, why they stopped (``"fixed_point"``, ``"objective_change_below_tol"``,
+        ``"cycle"``, ``"max_steps"``), the index of the returned iterate (the smallest objective among
+        those meeting the ramp constraint), whether one met it, and the tolerance used.
+    ramp_constraint_value_ : ndarray of shape (n_constraints,)
+        :math:`G_j` of the returned model on the training sample.
+    cccp_interpolation_ : tuple (k, theta) or None
+        When the returned model is the point :math:`(1-\theta)` step :math:`k` + :math:`\theta` step
+        :math:`k+1` that meets the ramp constraint exactly (``status_ == "ramp_interpolant"``).
     fallbacks_ : list of (solver, reason)
         The solvers ``"auto"`` tried before ``solver_``, and why each was left.
     solution_ : Solution
@@ -112,7 +141,8 @@ class FairLinearSVC(BaseFairSVC):
     _solvers = LINEAR_SOLVERS
 
     def __init__(self, C=1.0, *, epsilon=0.0, constraint="equal_opportunity", solver="auto", tol=None,
-                 max_iter=None, solver_options=None, warm_start=False):
+                 max_iter=None, solver_options=None, warm_start=False, fairness_loss="linear", cccp_max_iter=10,
+                 cccp_tol=1e-6, ramp_tol=None):
         self.C = C
         self.epsilon = epsilon
         self.constraint = constraint
@@ -121,6 +151,10 @@ class FairLinearSVC(BaseFairSVC):
         self.max_iter = max_iter
         self.solver_options = solver_options
         self.warm_start = warm_start
+        self.fairness_loss = fairness_loss
+        self.cccp_max_iter = cccp_max_iter
+        self.cccp_tol = cccp_tol
+        self.ramp_tol = ramp_tol
 
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
         """Fit the fair linear SVM.
@@ -155,7 +189,7 @@ class FairLinearSVC(BaseFairSVC):
                                                                            accept_sparse=True)
         problem = LinearFermProblem(X, y_signed, per_sample_box(self.C, sample_weight, X.shape[0]), weights.weights,
                                     float(self.epsilon))
-        solution = self._solve(problem, self.solver)
+        solution, _ = self._fit_problem(problem, self.solver)
         self.coef_ = solution.coef.reshape(1, -1)
         self.intercept_ = np.array([solution.intercept])
         self.constraint_vectors_ = problem.U
@@ -169,6 +203,10 @@ class FairLinearSVC(BaseFairSVC):
         import dask.array as da
 
         self._check_common_params()
+        if self.fairness_loss != "linear":
+            raise FairermValueError(f"fairness_loss={self.fairness_loss!r} is not available for a dask array X (its "
+                                    "steps re-weight the rows by their scores); pass a numpy array or use "
+                                    "fairness_loss='linear'.")
         if sensitive_features is None or X.ndim != 2:
             return self.fit(np.asarray(X), y, sensitive_features=sensitive_features,
                             sample_weight=sample_weight)  # the usual errors
