@@ -51,7 +51,11 @@ from ._solution import Certificate, Solution
 __all__ = ["solve_distributed", "certify_distributed", "DEFAULT_TOL"]
 
 #: Relative gap and residual at which the iteration stops.
-DEFAULT_TOL = 1e-10
+DEFAULT_TOL = 1e-9
+
+#: The start :math:`\\alpha = 0.1c` (measured on 20,000 x 8 rows: 16-20 iterations for equal opportunity and
+#: demographic parity where :math:`0.5c` takes 27-32; both about 50 for equalized odds with 3 groups).
+START_FRACTION = 0.1
 
 
 def _rows(X, state, Q):
@@ -64,14 +68,14 @@ def _rows(X, state, Q):
     return X
 
 
-def _init_block(y_raw, weight, positive, C, scale):
+def _init_block(y_raw, weight, positive, C, scale, frac):
     y = np.where(np.asarray(y_raw) == positive, 1.0, -1.0)
     c = np.full(y.shape[0], C) if weight is None else C * np.asarray(weight, dtype=np.float64)
     state = {}
     if np.any(c <= 0):  # a zero weight removes the row: alpha_i = 0
         state["keep"] = c > 0
         y, c = y[state["keep"]], c[state["keep"]]
-    state.update(y=y, c=c, alpha=0.5 * c, z=np.full(y.shape[0], scale), s=np.full(y.shape[0], scale))
+    state.update(y=y, c=c, alpha=frac * c, z=np.full(y.shape[0], scale), s=np.full(y.shape[0], scale))
     return state
 
 
@@ -90,11 +94,11 @@ def _pass_a(X, state, Q, w, nu, step, abs_ref):
     X = _rows(X, st, Q)
     y, c = st["y"], st["c"]
     alpha, z, s = st["alpha"], st["z"], st["s"]
+    f = X @ w
     if step:
         alpha = np.maximum(alpha + step * state["dalpha"], 1e-16 * c)
         z, s = z + step * state["dz"], s + step * state["ds"]
     t = np.maximum(c - alpha, 1e-16 * c)
-    f = X @ w
     r_dual = y * f - 1.0 - nu * y - z + s
     inv_d = 1.0 / (z / alpha + s / t)
     r_aff = -r_dual - z + s
@@ -168,7 +172,8 @@ class _Passes:
         self.blocks = problem.blocks
         init = dask.delayed(_init_block, pure=True)
         positive = problem.positive_class
-        states = [init(yb, wb, positive, problem.C, scale) for yb, wb in zip(problem.y_blocks, problem.w_blocks)]
+        states = [init(yb, wb, positive, problem.C, scale, START_FRACTION)
+                  for yb, wb in zip(problem.y_blocks, problem.w_blocks)]
         self.states = list(self._run(lambda: dask.persist(*states), "initialisation"))
         self.n_passes = 0
 
@@ -205,7 +210,7 @@ def _newton(M_factor, g_r, g_y, yr, yy, r_eq):
 
 
 def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = None, max_iter: int | None = None,
-                      callback=None, rank_rtol: float = 1e-10) -> Solution:
+                      callback=None, rank_rtol: float = 1e-10, gap_tol: float | None = None) -> Solution:
     """Solve linear FERM on dask arrays (module docstring) and certify the result from the chunks.
 
     Parameters
@@ -219,6 +224,8 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
         ``callback(iteration, info)`` after each iteration's first pass (progress, tests).
     rank_rtol : float
         Relative singular-value threshold of the basis of the constraint span (``epsilon = 0``).
+    gap_tol : float, default :data:`fairerm.solvers.DEFAULT_GAP_TOL`
+        Relative duality gap up to which the certificate holds.
     """
     start = time.perf_counter()
     tol = DEFAULT_TOL if tol is None else float(tol)
@@ -233,8 +240,9 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
     scale = 2.0
     lam, z_lam = np.ones(n_lam), np.full(n_lam, scale)
     passes = _Passes(problem, scale)
-    w, nu, step, abs_ref = R_lam.T @ lam, 0.0, None, np.zeros(d)
+    w, step, nu, abs_ref = R_lam.T @ lam, None, 0.0, np.zeros(d)
     status, gap, residual, iteration, w_exact = "max_iter_reached", np.inf, np.inf, 0, w
+    best = {"merit": np.inf, "states": None}
     for iteration in range(max_iter + 1):
         A = passes.map(_pass_a, Q, w, nu, step, abs_ref, what=f"pass A of iteration {iteration}")
         if not all(np.all(np.isfinite(v)) for v in A.values()):
@@ -255,6 +263,13 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
         abs_ref = A["abs_alpha"]
         if callback is not None:
             callback(iteration, {"gap": gap, "residual": residual, "primal": primal})
+        merit = max(gap, residual)
+        if merit < best["merit"]:
+            best = {"merit": merit, "states": passes.states, "w_exact": w_exact, "nu": nu, "lam": lam, "gap": gap,
+                    "residual": residual}
+        elif merit > 1e3 * best["merit"] and best["merit"] < 1e-6:
+            status = "stalled"  # round-off took over near the optimum: back to the best iterate
+            break
         if residual <= tol and gap <= tol:
             status = "optimal"
             break
@@ -292,11 +307,14 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
         lam = np.maximum(lam + step * dl, 1e-300)
         z_lam = z_lam + step * dzl
         w = w_exact + step * dw
+    if best["states"] is not None and (status != "optimal" or best["merit"] < max(gap, residual)):
+        passes.states = best["states"]
+        w_exact, nu, lam, gap, residual = (best[key] for key in ("w_exact", "nu", "lam", "gap", "residual"))
     w = _feasible(problem, w_exact, live)
     mu_signed = np.zeros(problem.n_constraints)
     if n_lam:
         mu_signed[live] = lam[:n_lam // 2] - lam[n_lam // 2:]
-    certificate, mu_signed = certify_distributed(problem, passes, w, -nu, mu_signed, live)
+    certificate, mu_signed = certify_distributed(problem, passes, w, -nu, mu_signed, live, gap_tol)
     optimal = certificate.holds
     return Solution(
         solver="dask_ipm", status="optimal" if optimal else ("inaccurate" if status == "optimal" else status),
@@ -310,18 +328,22 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
 
 def _feasible(problem, w, live):
     r"""The smallest move of :math:`w` inside :math:`\operatorname{span}\{u_j\}` that makes every live row hold."""
-    values = problem.U @ w
-    round_off = 1e-12 * problem.constraint_norms * float(np.linalg.norm(w))
-    violated = live & (np.abs(values) > problem.epsilon + round_off)
-    if not violated.any():
-        return w
-    U_V = problem.U[violated]
-    change, *_ = np.linalg.lstsq(U_V @ U_V.T, values[violated] - np.sign(values[violated]) * problem.epsilon,
-                                 rcond=None)
-    return w - U_V.T @ change
+    violated = np.zeros(problem.n_constraints, dtype=bool)
+    for _ in range(5):  # a move for some rows may push others out: add them and move again
+        values = problem.U @ w
+        round_off = 1e-12 * problem.constraint_norms * float(np.linalg.norm(w))
+        now = live & (np.abs(values) > problem.epsilon + round_off)
+        if not now.any():
+            break
+        violated |= now
+        U_V = problem.U[violated]
+        target = np.clip(values[violated], -problem.epsilon, problem.epsilon)
+        change, *_ = np.linalg.lstsq(U_V @ U_V.T, values[violated] - target, rcond=None)
+        w = w - U_V.T @ change
+    return w
 
 
-def certify_distributed(problem: DaskLinearFermProblem, passes: _Passes, w, b, mu, live):
+def certify_distributed(problem: DaskLinearFermProblem, passes: _Passes, w, b, mu, live, gap_tol=None):
     r"""The certificate of :mod:`fairerm.solvers._certificate`, recomputed from the chunks in one pass.
 
     Primal :math:`P = \tfrac12\|w\|^2 + \sum_i c_i(1 - y_i(\langle w,x_i\rangle + b))_+` on the raw rows.
@@ -354,5 +376,6 @@ def certify_distributed(problem: DaskLinearFermProblem, passes: _Passes, w, b, m
                                np.finfo(float).tiny)
     certificate = Certificate(primal_objective=primal, dual_objective=dual, duality_gap=primal - dual,
                               relative_gap=_relative(primal, dual), max_violation=max(violation, 0.0),
-                              gap_tol=DEFAULT_GAP_TOL, violation_tol=violation_tol)
+                              gap_tol=DEFAULT_GAP_TOL if gap_tol is None else float(gap_tol),
+                              violation_tol=violation_tol)
     return certificate, mu
