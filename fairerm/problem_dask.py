@@ -24,7 +24,7 @@ import numpy as np
 
 from ._validation import check_binary_target, check_sensitive_features
 from .constraints import DemographicParity, EqualizedOdds, EqualOpportunity, make_constraint, weighted_constraint
-from .exceptions import FairermTypeError, FairermValueError
+from .exceptions import FairermError, FairermTypeError, FairermValueError, SolverError
 
 __all__ = ["DaskLinearFermProblem", "is_dask_array", "tree_reduce"]
 
@@ -146,7 +146,14 @@ class DaskLinearFermProblem:
         stats = tree_reduce([dask.delayed(_cell_stats, pure=True)(xb, yb, sb, wb)
                              for xb, yb, sb, wb in zip(self.blocks, self.y_blocks, s_blocks, w_blocks)])
         self.w_blocks = w_blocks
-        self._from_stats(dask.compute(stats)[0], n, d)
+        try:
+            stats = dask.compute(stats)[0]
+        except FairermError:
+            raise
+        except Exception as exc:  # a task failed for good
+            raise SolverError(f"the distributed fit failed in its first pass over the chunks: {type(exc).__name__}: "
+                              f"{exc}. No model was fitted; check the data and the workers and fit again.") from exc
+        self._from_stats(stats, n, d)
 
     def _from_stats(self, stats: dict, n: int, d: int) -> None:
         if stats["nonfinite"]:

@@ -69,13 +69,17 @@ def _rows(X, state, Q):
 
 
 def _init_block(y_raw, weight, positive, C, scale, frac):
-    y = np.where(np.asarray(y_raw) == positive, 1.0, -1.0)
-    c = np.full(y.shape[0], C) if weight is None else C * np.asarray(weight, dtype=np.float64)
+    y = np.where(np.asarray(y_raw) == positive, 1, -1).astype(np.int8)
     state = {}
-    if np.any(c <= 0):  # a zero weight removes the row: alpha_i = 0
-        state["keep"] = c > 0
-        y, c = y[state["keep"]], c[state["keep"]]
-    state.update(y=y, c=c, alpha=frac * c, z=np.full(y.shape[0], scale), s=np.full(y.shape[0], scale))
+    if weight is None:
+        c = float(C)
+    else:
+        c = C * np.asarray(weight, dtype=np.float64)
+        if np.any(c <= 0):  # a zero weight removes the row: alpha_i = 0
+            state["keep"] = c > 0
+            y, c = y[state["keep"]], c[state["keep"]]
+    m = y.shape[0]
+    state.update(y=y, c=c, alpha=np.full(m, frac) * c, z=np.full(m, scale), s=np.full(m, scale))
     return state
 
 
@@ -88,76 +92,97 @@ def _ratio(pairs) -> float:
     return ratio
 
 
-def _pass_a(X, state, Q, w, nu, step, abs_ref):
-    """Apply the last step; residuals, D, the Woodbury pieces of M and of the predictor's right-hand side."""
-    st = {key: value for key, value in state.items() if key not in ("dalpha", "dz", "ds")}
-    X = _rows(X, st, Q)
-    y, c = st["y"], st["c"]
-    alpha, z, s = st["alpha"], st["z"], st["s"]
-    f = X @ w
-    if step:
-        alpha = np.maximum(alpha + step * state["dalpha"], 1e-16 * c)
-        z, s = z + step * state["dz"], s + step * state["ds"]
-    t = np.maximum(c - alpha, 1e-16 * c)
-    r_dual = y * f - 1.0 - nu * y - z + s
-    inv_d = 1.0 / (z / alpha + s / t)
-    r_aff = -r_dual - z + s
+class _Point:
+    """One chunk at an iterate :math:`(\\alpha, z, s, w, \\nu)`: residuals, :math:`D^{-1}`, and the Newton directions.
+
+    Only :math:`(y, c, \\alpha, z, s)` are kept between passes; everything else is recomputed from the
+    rows and the :math:`O(d)` arguments (a few matrix-vector products per pass).
+    """
+
+    def __init__(self, X, state, w, nu):
+        self.X, self.y, self.c = X, state["y"].astype(np.float64), state["c"]
+        self.alpha, self.z, self.s = state["alpha"], state["z"], state["s"]
+        self.t = np.maximum(self.c - self.alpha, 1e-16 * self.c)
+        self.f = X @ w
+        self.r_dual = self.y * self.f - 1.0 - nu * self.y - self.z + self.s
+        self.inv_d = 1.0 / (self.z / self.alpha + self.s / self.t)
+
+    def affine(self, dw, dnu):
+        """The predictor direction for :math:`(\\Delta w, \\Delta\\nu)`."""
+        y, alpha, z, s, t = self.y, self.alpha, self.z, self.s, self.t
+        da = (-self.r_dual - z + s + dnu * y - y * (self.X @ dw)) * self.inv_d
+        return da, -z - z * da / alpha, -s + s * da / t
+
+    def corrector_pieces(self, affine):
+        """:math:`r = r_0 + \\sigma\\mu\\,e` of the corrector, and the second-order terms."""
+        da, dz, ds = affine
+        q_az, q_ts = -da * dz, da * ds
+        r0 = -self.r_dual - self.z + self.s + q_az / self.alpha - q_ts / self.t
+        return r0, 1.0 / self.alpha - 1.0 / self.t, q_az, q_ts
+
+    def corrected(self, affine, dw, dnu, sigma_mu):
+        """Mehrotra's corrector direction."""
+        y, alpha, z, s, t = self.y, self.alpha, self.z, self.s, self.t
+        _, _, q_az, q_ts = self.corrector_pieces(affine)
+        r_az, r_ts = sigma_mu - alpha * z + q_az, sigma_mu - t * s + q_ts
+        da = (-self.r_dual + r_az / alpha - r_ts / t + dnu * y - y * (self.X @ dw)) * self.inv_d
+        return da, (r_az - z * da) / alpha, (r_ts + s * da) / t
+
+    def ratio(self, direction) -> float:
+        da, dz, ds = direction
+        return _ratio(((self.alpha, da), (self.t, -da), (self.z, dz), (self.s, ds)))
+
+
+def _pass_a(X, state, Q, w, nu, last, abs_ref):
+    """Apply the last step (recomputed from ``last``); residuals, D, M and the predictor's right-hand side."""
+    X = _rows(X, state, Q)
+    st = dict(state)
+    if last is not None:  # (w, nu, dw_aff, dnu_aff, dw, dnu, sigma_mu, step) of the previous iteration
+        w0, nu0, dw_aff, dnu_aff, dw, dnu, sigma_mu, step = last
+        old = _Point(X, state, w0, nu0)
+        da, dz, ds = old.corrected(old.affine(dw_aff, dnu_aff), dw, dnu, sigma_mu)
+        st.update(alpha=np.maximum(old.alpha + step * da, 1e-16 * old.c), z=old.z + step * dz, s=old.s + step * ds)
+    p = _Point(X, st, w, nu)
+    y, c, alpha, inv_d = p.y, p.c, p.alpha, p.inv_d
+    r_aff = -p.r_dual - p.z + p.s
     weighted = X * inv_d[:, None]
     abs_X = np.abs(X)
-    st.update(alpha=alpha, z=z, s=s, r_dual=r_dual, inv_d=inv_d)
     return st, {
         "gram": weighted.T @ X, "g_y": weighted.sum(axis=0), "g_r": weighted.T @ (y * r_aff),
         "yy": float(inv_d.sum()), "yr": float((y * r_aff) @ inv_d), "w_fresh": X.T @ (y * alpha),
-        "abs_alpha": abs_X.T @ alpha, "comp": float(alpha @ z + t @ s), "sum_alpha": float(alpha.sum()),
-        "y_alpha": float(y @ alpha), "hinge": float(c @ np.maximum(0.0, 1.0 - y * (f - nu))),
-        "max_rdual": float(np.max(np.abs(r_dual), initial=0.0)),
+        "abs_alpha": abs_X.T @ alpha, "comp": float(alpha @ p.z + p.t @ p.s), "sum_alpha": float(alpha.sum()),
+        "y_alpha": float(y @ alpha), "hinge": float(np.sum(c * np.maximum(0.0, 1.0 - y * (p.f - nu)))),
+        "max_rdual": float(np.max(np.abs(p.r_dual), initial=0.0)),
         "max_size": float(np.max(abs_X @ abs_ref, initial=0.0)), "rows": y.shape[0]}
 
 
-def _pass_b(X, state, Q, dw, dnu):
+def _pass_b(X, state, Q, w, nu, dw_aff, dnu_aff):
     """Predictor direction: its step length, mu_aff as a quadratic in the step, the corrector's pieces."""
-    st = dict(state)
-    X = _rows(X, st, Q)
-    y, c, alpha, z, s, r_dual, inv_d = (st[k] for k in ("y", "c", "alpha", "z", "s", "r_dual", "inv_d"))
-    t = np.maximum(c - alpha, 1e-16 * c)
-    da = (-r_dual - z + s + dnu * y - y * (X @ dw)) * inv_d
-    dz = -z - z * da / alpha
-    ds = -s + s * da / t
-    q_az, q_ts = -da * dz, da * ds
-    r0 = -r_dual - z + s + q_az / alpha - q_ts / t
-    e = 1.0 / alpha - 1.0 / t
-    st.update(q_az=q_az, q_ts=q_ts)
-    return st, {
-        "min_ratio": _ratio(((alpha, da), (t, -da), (z, dz), (s, ds))),
-        "S0": float(alpha @ z + t @ s), "S1": float(alpha @ dz + da @ z + t @ ds - da @ s),
-        "S2": float(da @ dz - da @ ds), "g0": X.T @ (y * r0 * inv_d), "ge": X.T @ (y * e * inv_d),
-        "y0": float((y * r0) @ inv_d), "ye": float((y * e) @ inv_d)}
+    X = _rows(X, state, Q)
+    p = _Point(X, state, w, nu)
+    da, dz, ds = affine = p.affine(dw_aff, dnu_aff)
+    r0, e, _, _ = p.corrector_pieces(affine)
+    y, alpha, z, s, t, inv_d = p.y, p.alpha, p.z, p.s, p.t, p.inv_d
+    return {"min_ratio": p.ratio(affine), "S0": float(alpha @ z + t @ s),
+            "S1": float(alpha @ dz + da @ z + t @ ds - da @ s), "S2": float(da @ dz - da @ ds),
+            "g0": X.T @ (y * r0 * inv_d), "ge": X.T @ (y * e * inv_d), "y0": float((y * r0) @ inv_d),
+            "ye": float((y * e) @ inv_d)}
 
 
-def _pass_c(X, state, Q, dw, dnu, sigma_mu):
-    """Corrector direction and its step length; the direction stays on the worker for the next pass A."""
-    st = {key: value for key, value in state.items() if key not in ("r_dual", "inv_d", "q_az", "q_ts")}
-    X = _rows(X, st, Q)
-    y, c, alpha, z, s = (st[k] for k in ("y", "c", "alpha", "z", "s"))
-    r_dual, inv_d, q_az, q_ts = (state[k] for k in ("r_dual", "inv_d", "q_az", "q_ts"))
-    t = np.maximum(c - alpha, 1e-16 * c)
-    r_az = sigma_mu - alpha * z + q_az
-    r_ts = sigma_mu - t * s + q_ts
-    r = -r_dual + r_az / alpha - r_ts / t
-    da = (r + dnu * y - y * (X @ dw)) * inv_d
-    dz = (r_az - z * da) / alpha
-    ds = (r_ts + s * da) / t
-    st.update(dalpha=da, dz=dz, ds=ds)
-    return st, {"min_ratio": _ratio(((alpha, da), (t, -da), (z, dz), (s, ds)))}
+def _pass_c(X, state, Q, w, nu, dw_aff, dnu_aff, dw, dnu, sigma_mu):
+    """Step length of the corrector direction (the direction itself is recomputed by the next pass A)."""
+    X = _rows(X, state, Q)
+    p = _Point(X, state, w, nu)
+    return {"min_ratio": p.ratio(p.corrected(p.affine(dw_aff, dnu_aff), dw, dnu, sigma_mu))}
 
 
 def _pass_certificate(X, state, w, b):
     """Hinge sum at (w, b) on the raw rows, and the class sums of alpha_i x_i for a feasible dual."""
     X = _rows(X, state, None)
-    y, c = state["y"], state["c"]
+    y, c = state["y"].astype(np.float64), state["c"]
     alpha = np.clip(state["alpha"], 0.0, c)
     positive = y > 0
-    return {"hinge": float(c @ np.maximum(0.0, 1.0 - y * (X @ w + b))), "g_pos": X[positive].T @ alpha[positive],
+    return {"hinge": float(np.sum(c * np.maximum(0.0, 1.0 - y * (X @ w + b)))), "g_pos": X[positive].T @ alpha[positive],
             "g_neg": X[~positive].T @ alpha[~positive], "s_pos": float(alpha[positive].sum()),
             "s_neg": float(alpha[~positive].sum())}
 
@@ -191,8 +216,8 @@ class _Passes:
         task = dask.delayed(func, pure=False, nout=2 if with_state else None)
         outputs = [task(block, state, *args) for block, state in zip(self.blocks, self.states)]
         if not with_state:
-            total = tree_reduce(outputs)
-            return self._run(lambda: dask.compute(total)[0], what)
+            self.n_passes += 1
+            return self._run(lambda: dask.compute(tree_reduce(outputs))[0], what)
         total = tree_reduce([out[1] for out in outputs])
         persisted = self._run(lambda: dask.persist(*[out[0] for out in outputs], total), what)
         summary = self._run(lambda: persisted[-1].compute(), what)
@@ -240,11 +265,11 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
     scale = 2.0
     lam, z_lam = np.ones(n_lam), np.full(n_lam, scale)
     passes = _Passes(problem, scale)
-    w, step, nu, abs_ref = R_lam.T @ lam, None, 0.0, np.zeros(d)
+    w, last, nu, abs_ref = R_lam.T @ lam, None, 0.0, np.zeros(d)
     status, gap, residual, iteration, w_exact = "max_iter_reached", np.inf, np.inf, 0, w
     best = {"merit": np.inf, "states": None}
     for iteration in range(max_iter + 1):
-        A = passes.map(_pass_a, Q, w, nu, step, abs_ref, what=f"pass A of iteration {iteration}")
+        A = passes.map(_pass_a, Q, w, nu, last, abs_ref, what=f"pass A of iteration {iteration}")
         if not all(np.all(np.isfinite(v)) for v in A.values()):
             status = "numerical_error"
             break
@@ -284,9 +309,11 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
             status = "numerical_error"
             break
         r_lam_aff = -r_lam - z_lam
-        dnu, dw = _newton(factor, A["g_r"] + R_lam.T @ (r_lam_aff * inv_lam), A["g_y"], A["yr"], A["yy"], r_eq)
-        B = passes.map(_pass_b, Q, dw, dnu, what=f"pass B of iteration {iteration}")
-        dl = (r_lam_aff - R_lam @ dw) * inv_lam
+        dnu_aff, dw_aff = _newton(factor, A["g_r"] + R_lam.T @ (r_lam_aff * inv_lam), A["g_y"], A["yr"], A["yy"],
+                                  r_eq)
+        B = passes.map(_pass_b, Q, w, nu, dw_aff, dnu_aff, what=f"pass B of iteration {iteration}",
+                       with_state=False)
+        dl = (r_lam_aff - R_lam @ dw_aff) * inv_lam
         dzl = -z_lam - z_lam * dl / lam
         step_aff = min(1.0, B["min_ratio"], _ratio(((lam, dl), (z_lam, dzl))))
         S0 = B["S0"] + lam @ z_lam
@@ -299,10 +326,12 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
         r_lam_c = -r_lam + r_az_lam / lam
         dnu, dw = _newton(factor, B["g0"] + sigma_mu * B["ge"] + R_lam.T @ (r_lam_c * inv_lam), A["g_y"],
                           B["y0"] + sigma_mu * B["ye"], A["yy"], r_eq)
-        Cs = passes.map(_pass_c, Q, dw, dnu, sigma_mu, what=f"pass C of iteration {iteration}")
+        Cs = passes.map(_pass_c, Q, w, nu, dw_aff, dnu_aff, dw, dnu, sigma_mu, what=f"pass C of iteration {iteration}",
+                        with_state=False)
         dl = (r_lam_c - R_lam @ dw) * inv_lam
         dzl = (r_az_lam - z_lam * dl) / lam
         step = min(1.0, 0.995 * min(Cs["min_ratio"], _ratio(((lam, dl), (z_lam, dzl)))))
+        last = (w, nu, dw_aff, dnu_aff, dw, dnu, sigma_mu, step)
         nu += step * dnu
         lam = np.maximum(lam + step * dl, 1e-300)
         z_lam = z_lam + step * dzl
@@ -322,7 +351,7 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
         primal_objective=certificate.primal_objective, dual_objective=certificate.dual_objective,
         alpha=np.zeros(0), coef=w, w_norm_sq=float(w @ w), n_iter=iteration, solve_time=time.perf_counter() - start,
         backend_status=status, certificate=certificate,
-        info={"passes": passes.n_passes + 1, "chunks": len(passes.blocks), "ipm_gap": gap, "ipm_residual": residual,
+        info={"passes": passes.n_passes, "chunks": len(passes.blocks), "ipm_gap": gap, "ipm_residual": residual,
               "alpha": "kept on the workers, not collected"})
 
 
