@@ -12,7 +12,7 @@ dask = pytest.importorskip("dask")
 
 import dask.array as da  # noqa: E402
 
-from fairerm import FairLinearSVC, FairProjection  # noqa: E402
+from fairerm import FairKernelSVC, FairLinearSVC, FairProjection  # noqa: E402
 from fairerm.constraints import FairnessConstraint, constraint_vectors  # noqa: E402
 from fairerm.datasets import make_synthetic_dask  # noqa: E402
 from fairerm.exceptions import FairermTypeError, FairermValueError  # noqa: E402
@@ -111,3 +111,22 @@ def test_fair_projection_fits_on_chunks_and_transforms_lazily(constraint, n_grou
     assert isinstance(projected, da.Array) and projected.dtype == np.float32 and projected.chunks[0] == X.chunks[0]
     np.testing.assert_allclose(projected.compute(), local.transform(Xl), atol=1e-5)
     assert np.abs(projected.compute().astype(float) @ local.constraint_vectors_.T).max() < 1e-4
+
+
+@pytest.mark.parametrize("approximation", ["nystroem", "rff"])
+def test_approximate_kernel_on_chunks_equals_linear_ferm_on_the_features(approximation):
+    X, y, s = make_synthetic_dask(1_200, 3, chunk_rows=300, random_state=8)
+    model = FairKernelSVC(C=1.0, epsilon=0.01, approximation=approximation, n_components=20,
+                          random_state=0).fit(X, y, sensitive_features=s)
+    assert model.solver_ == "dask_ipm" and model.status_ == "optimal" and model.n_components_ == 20
+    Xl, yl, sl = (np.asarray(a.compute()) for a in (X, y, s))
+    assert model.gamma_ == pytest.approx(1.0 / (3 * Xl.var()))
+    Z = model.feature_map_.transform(Xl)
+    reference = FairLinearSVC(C=1.0, epsilon=0.01, tol=1e-9).fit(Z, yl, sensitive_features=sl)
+    assert abs(model.objective_ - reference.objective_) <= 1e-6 * reference.objective_
+    np.testing.assert_allclose(model.decision_function(Xl), reference.decision_function(Z), atol=1e-5)
+    lazy = model.decision_function(X)
+    assert isinstance(lazy, da.Array)
+    np.testing.assert_allclose(lazy.compute(), model.decision_function(Xl), atol=1e-10)
+    with pytest.raises(FairermValueError, match="approximation"):
+        FairKernelSVC().fit(X, y, sensitive_features=s)
