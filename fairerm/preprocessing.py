@@ -27,9 +27,16 @@ from ._validation import (check_binary_target, check_option, check_sample_weight
                           check_sensitive_features, largest_magnitude)
 from .constraints import CONSTRAINT_NAMES, DemographicParity, FairnessConstraint, make_constraint, weighted_constraint
 from .exceptions import FairermValueError
+from .problem_dask import DaskLinearFermProblem, is_dask_array
 from .solvers import noise_floor, orthonormal_basis
+from .solvers._constraint_space import NOISE_RTOL
 
 __all__ = ["FairProjection"]
+
+
+def _project_block(block, Q):
+    """One chunk of rows, projected: :math:`X - (XQ^\\top)Q` (float32 chunks stay float32)."""
+    return block - (block @ Q.T.astype(block.dtype, copy=False)) @ Q.astype(block.dtype, copy=False)
 
 
 class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -108,6 +115,8 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "FairProjection.fit needs sensitive_features=... (the group of each sample). In a Pipeline, pass "
                 "fairprojection__sensitive_features=s or enable metadata routing and set_fit_request."
             )
+        if is_dask_array(X):
+            return self._fit_dask(X, y, sensitive_features, sample_weight)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, ensure_all_finite=True,
                           ensure_min_samples=2, reset=True)
         constraint = make_constraint(self.constraint)
@@ -136,6 +145,27 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.constraint_ = constraint
         return self
 
+    def _fit_dask(self, X, y, sensitive_features, sample_weight):
+        """``fit`` on a dask array: :math:`U` from one pass over the chunks (:mod:`fairerm.problem_dask`)."""
+        import dask.array as da
+
+        constraint = make_constraint(self.constraint)
+        if y is None and not isinstance(constraint, DemographicParity):
+            raise FairermValueError(f"y is required for constraint={constraint.name!r} (it selects the examples by "
+                                    "label); only 'demographic_parity' works without labels.")
+        if isinstance(constraint, DemographicParity):  # labels unused: any two-valued stand-in gives the same rows
+            y = da.arange(X.shape[0], chunks=X.chunks[0]) % 2
+        problem = DaskLinearFermProblem(X, y, sensitive_features, 1.0, 0.0, constraint, sample_weight)
+        floor = NOISE_RTOL * problem.constraint_weights_norm * problem.feature_size
+        self.constraint_vectors_ = problem.U
+        self.removed_directions_ = np.ascontiguousarray(orthonormal_basis(problem.U, floor, float(self.rank_tol)).T)
+        self.constraint_labels_ = list(problem.labels)
+        self.groups_ = problem.groups
+        self.sensitive_feature_names_ = problem.group_names
+        self.constraint_ = constraint
+        self.n_features_in_ = problem.n_features
+        return self
+
     @property
     def projection_(self) -> np.ndarray:
         """:math:`P = I - Q^\\top Q`, shape (n_features, n_features), formed on request."""
@@ -157,9 +187,14 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         on the sparse rows.
         """
         check_is_fitted(self)
+        Q = self.removed_directions_
+        if is_dask_array(X):  # lazy: one map over the row chunks, so any dask-aware learner can follow
+            if X.ndim != 2 or X.shape[1] != Q.shape[1]:
+                raise FairermValueError(f"X has shape {X.shape}; FairProjection was fitted on {Q.shape[1]} features.")
+            X = X.rechunk({1: -1})
+            return X.map_blocks(_project_block, Q, dtype=np.result_type(X.dtype, np.float32))
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, ensure_all_finite=True,
                           reset=False)
-        Q = self.removed_directions_
         if not sp.issparse(X):
             return X - (X @ Q.T) @ Q
         n, d = X.shape

@@ -29,6 +29,10 @@ exact      --                                              SMO on the projected 
                                                            the fairness constraints
 =========  ==============================================  ============================
 
+A :class:`~fairerm.problem_dask.DaskLinearFermProblem` (dask arrays that no process holds) goes to
+:mod:`fairerm.solvers.dask_ipm`, the interior-point method whose passes are maps over the chunks and tree
+sums of :math:`d\times d` pieces, certified from the chunks.
+
 ``"auto"``: linear FERM tries dcd first from :data:`DCD_MIN_SAMPLES` rows when the problem is well
 conditioned (:data:`DCD_MAX_CONDITIONING`), else cvxpy (CLARABEL), then dcd, then osqp (dense or sparse
 ``X`` alike; the QP statements only while their constraint matrix has at most :math:`2\cdot 10^7` entries,
@@ -202,6 +206,8 @@ def solve(
         A named backend failed outright (``"auto"`` then tries the next one).
     """
     start = time.perf_counter()
+    if getattr(problem, "distributed", False):
+        return _solve_distributed(problem, solver, tol, max_iter, options, gap_tol)
     solver = _check_solver(solver, problem.kind)
     if solver == "auto":
         chain = auto_chain(problem)
@@ -254,6 +260,22 @@ def solve(
     best.n_iter = n_iter
     best.solve_time = time.perf_counter() - start
     return best
+
+
+def _solve_distributed(problem, solver, tol, max_iter, options, gap_tol) -> Solution:
+    """A :class:`~fairerm.problem_dask.DaskLinearFermProblem`: the distributed interior point (``"auto"``)."""
+    if solver not in ("auto", "dask_ipm"):
+        raise FairermValueError(f"solver={solver!r} needs the data in memory; on dask arrays use solver='auto' (the "
+                                "distributed interior-point method, fairerm.solvers.dask_ipm).")
+    options = dict(options or {})
+    options = dict(options.get("dask_ipm", {})) if solver == "auto" else options
+    unknown = sorted(set(options) - {"callback", "rank_rtol"})
+    if unknown:
+        raise FairermValueError(f"solver_options {unknown} are not options of the distributed solver; it accepts "
+                                "['callback', 'rank_rtol'].")
+    from .dask_ipm import solve_distributed
+
+    return solve_distributed(problem, tol=tol, max_iter=max_iter, gap_tol=gap_tol, **options)
 
 
 def solve_linear(problem: LinearFermProblem, solver: str = "auto", *, warm_start: Solution | None = None,

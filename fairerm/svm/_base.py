@@ -196,6 +196,10 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """Class labels: ``classes_[1]`` where the decision function is positive, else ``classes_[0]``."""
         scores = self.decision_function(X)
+        if type(scores).__module__.startswith("dask."):  # a lazy dask array in, a lazy one out
+            import dask.array as da
+
+            return da.where(scores > 0, self.classes_[1], self.classes_[0])
         return self.classes_[(scores > 0).astype(int)]
 
     def _check_predict_input(self, X, *, accept_sparse=False):

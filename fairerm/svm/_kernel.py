@@ -7,14 +7,28 @@ import sys
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_option, check_scalar
 from ..approximation import APPROXIMATIONS, make_feature_map
 from ..exceptions import FairermTypeError, FairermValueError
 from ..kernels import KernelSpec, check_precomputed_kernel, check_training_kernel, decision_values, gram_block
 from ..problem import KernelFermProblem, LinearFermProblem, per_sample_box
+from ..problem_dask import DaskLinearFermProblem, is_dask_array
 from ..solvers import KERNEL_SOLVERS, Solution
 from ._base import BaseFairSVC
+
+
+def _features(block, feature_map):
+    """One chunk of rows through the fitted approximate feature map :math:`z`."""
+    return np.asarray(feature_map.transform(np.asarray(block, dtype=np.float64)), dtype=np.float64)
+
+
+def _scale_gamma(X) -> float:
+    """``gamma="scale"`` on a dask array: :math:`1/(d\\operatorname{Var}(X))` by a tree reduction."""
+    var = float(X.astype(np.float64).var().compute())
+    return 1.0 / (X.shape[1] * var) if var != 0.0 else 1.0
 
 __all__ = ["FairKernelSVC"]
 
@@ -224,6 +238,8 @@ class FairKernelSVC(BaseFairSVC):
             check_option(self.approximation, "approximation", (None,) + APPROXIMATIONS)
             check_scalar(self.n_components, "n_components", kind=numbers.Integral, low=1)
         spec = KernelSpec(self.kernel, self.gamma, self.degree, self.coef0)
+        if is_dask_array(X):
+            return self._fit_dask(X, y, sensitive_features, sample_weight, spec)
         if sp.issparse(X) and self.approximation is None:
             raise FairermTypeError(
                 f"FairKernelSVC(kernel={self.kernel!r}) evaluates the exact kernel on dense rows; got a sparse "
@@ -325,6 +341,48 @@ class FairKernelSVC(BaseFairSVC):
         self._record_solution(solution)
         return self
 
+    def _fit_dask(self, X, y, sensitive_features, sample_weight, spec: KernelSpec):
+        """An approximate kernel on a dask array: chunks mapped through :math:`z`, the distributed linear solver."""
+        if self.approximation is None or self.solver not in ("auto", "exact"):
+            raise FairermValueError(
+                f"FairKernelSVC on a dask array needs approximation='nystroem' or 'rff' and solver='auto' (the exact "
+                f"kernel holds n x n interactions); got approximation={self.approximation!r}, solver={self.solver!r}.")
+        if sensitive_features is None:
+            self._validate_training_data(X, y, None)  # the usual error
+        if X.ndim != 2:
+            raise FairermValueError(f"X must be 2-D; got a dask array of shape {X.shape}.")
+        X = X.rechunk({1: -1})
+        n, d = X.shape
+        if spec.is_precomputed:
+            make_feature_map(self.approximation, spec, 1)  # raises the explanatory error
+        if isinstance(spec.gamma, str):  # "scale" by a tree reduction; "auto" and bad strings need only d
+            spec = KernelSpec(spec.name, _scale_gamma(X) if spec.gamma == "scale" else spec.gamma, spec.degree,
+                              spec.coef0).resolve(np.zeros((1, d)))
+        n_components = int(self.n_components) if self.approximation == "rff" else min(int(self.n_components), n)
+        self.feature_map_ = make_feature_map(self.approximation, spec, n_components, self.random_state)
+        if self.approximation == "nystroem":  # landmarks: n_components rows drawn without replacement
+            rows = np.sort(check_random_state(self.random_state).permutation(n)[:n_components])
+            self.feature_map_.fit(np.asarray(X[rows].compute(), dtype=np.float64))
+        else:
+            self.feature_map_.fit(np.asarray(X[:2].compute(), dtype=np.float64))
+        Z = X.map_blocks(_features, self.feature_map_, chunks=(X.chunks[0], (n_components,)), dtype=np.float64)
+        problem = DaskLinearFermProblem(Z, y, sensitive_features, self.C, self.epsilon, self.constraint, sample_weight)
+        self.classes_, self.constraint_, self.groups_ = problem.classes, problem.constraint, problem.groups
+        self.sensitive_feature_names_, self.constraint_labels_ = problem.group_names, list(problem.labels)
+        self.n_features_in_ = d
+        solution = self._solve(problem, "auto")
+        self._kernel_spec, self.gamma_, self.shape_fit_ = spec, float(spec.params()[0]), (n, d)
+        self.n_components_ = n_components
+        self.coef_ = solution.coef.reshape(1, -1)
+        self.intercept_ = np.array([solution.intercept])
+        self.support_, self.support_vectors_ = np.zeros(0, dtype=np.intp), np.zeros((0, d))  # not collected
+        self.n_support_, self.dual_coef_ = np.zeros(2, dtype=np.int32), np.zeros((1, 0))
+        self.constraint_vectors_ = problem.U
+        self.constraint_value_ = problem.U @ self.coef_[0]
+        self.weight_norm_ = float(np.linalg.norm(self.coef_[0]))
+        self._record_solution(solution)
+        return self
+
     def kernel_matrix(self, A, B=None):
         """The fitted kernel :math:`K(A, B)` (``gamma`` resolved on the training data)."""
         if self._kernel_spec.is_precomputed:
@@ -341,6 +399,12 @@ class FairKernelSVC(BaseFairSVC):
                 f"This FairKernelSVC evaluates the exact kernel on dense rows; got a sparse {type(X).__name__}. "
                 "Pass X.toarray(), or fit with approximation='nystroem' or 'rff' to predict from sparse X."
             )
+        if is_dask_array(X) and approximate:  # lazy: chunks through z, then the linear scores
+            check_is_fitted(self, "solution_")
+            X = X.rechunk({1: -1})
+            Z = X.map_blocks(_features, self.feature_map_, chunks=(X.chunks[0], (self.n_components_,)),
+                             dtype=np.float64)
+            return Z @ self.coef_[0] + self.intercept_[0]
         X = self._check_predict_input(X, accept_sparse=approximate)
         spec = self._kernel_spec
         if approximate:

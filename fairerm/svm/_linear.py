@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_binary_target, check_sample_weight, check_sensitive_features
 from ..constraints import make_constraint, weighted_constraint
 from ..exceptions import FairermValueError
 from ..problem import LinearFermProblem, per_sample_box
+from ..problem_dask import DaskLinearFermProblem, is_dask_array
 from ..solvers import LINEAR_SOLVERS
 from ._base import BaseFairSVC
 
 __all__ = ["FairLinearSVC"]
 
 
-def _is_dask_array(X) -> bool:
-    """Whether ``X`` is a dask array (without importing dask when it is not installed)."""
-    return type(X).__module__.startswith("dask.") and hasattr(X, "chunks") and hasattr(X, "compute")
+_is_dask_array = is_dask_array
 
 
 class FairLinearSVC(BaseFairSVC):
@@ -55,7 +55,9 @@ class FairLinearSVC(BaseFairSVC):
         that certifies the KKT conditions with the unpenalised intercept
         (:mod:`fairerm.solvers.linear_dcd`); memory is the data plus :math:`O(n)`. ``"auto"``:
         cvxpy below 1,000 samples, dcd from there, each falling back to the others when its result
-        is not certified (``fallbacks_`` records it).
+        is not certified (``fallbacks_`` records it); on a dask array, the distributed interior-point method
+        (:mod:`fairerm.solvers.dask_ipm`; ``tol`` is its stopping gap, default 1e-9, and ``max_iter`` its
+        iterations, default 100).
     tol : float or None, default=None
         The solver's stopping tolerance, in its own terms (``"dcd"``: the KKT tolerance of the exact
         step, default 1e-7; ``"osqp"``: ``eps_abs = eps_rel``, default 1e-7; ``"cvxpy"``: CLARABEL's
@@ -164,10 +166,13 @@ class FairLinearSVC(BaseFairSVC):
         X : array-like or scipy.sparse CSR/CSC matrix of shape (n_samples, n_features), or a dask array
             Sparse ``X`` is never densified: the constraint vectors are sparse products, the DCD solver
             works on CSR rows (a CSC matrix is converted to CSR once, a copy of its nonzeros) and the
-            certificate's scores are ``X @ w``. A ``dask.array.Array`` is reduced chunk by chunk: the
-            constraint vectors :math:`u_j = \\sum_i C^u_{ji}x_i` and (for :math:`\\epsilon = 0`) the
-            projection of the rows orthogonally to them are computed by dask; the solver then holds one
-            projected copy.
+            certificate's scores are ``X @ w``. A ``dask.array.Array`` (with ``y``, ``sensitive_features``
+            and ``sample_weight`` as dask arrays or arrays) is fitted where its chunks lie: with
+            ``solver="auto"`` the constraint vectors come from one pass over the chunks and the
+            interior-point method of :mod:`fairerm.solvers.dask_ipm` maps over the chunks and sums
+            :math:`d\\times d` pieces, so no process holds more than a chunk and :math:`O(d^2)` (nothing
+            :math:`n`-long is collected; ``solution_.alpha`` is empty). A named in-memory solver instead
+            collects the (projected) rows and solves in memory.
         y : array-like of shape (n_samples,), two classes
         sensitive_features : array-like of shape (n_samples,) or DataFrame
             Group of each sample (two or more groups; several columns: each combination of values is a
@@ -198,16 +203,35 @@ class FairLinearSVC(BaseFairSVC):
         return self
 
     def _fit_dask(self, X, y, sensitive_features, sample_weight=None):
-        """Fit on a dask array: constraint vectors and projection by chunks, then solve in memory."""
-        import dask
-        import dask.array as da
-
+        """Fit on a dask array: ``solver="auto"`` solves where the chunks lie (:mod:`fairerm.solvers.dask_ipm`)."""
         self._check_common_params()
         if self.fairness_loss != "linear":
             raise FairermValueError(f"fairness_loss={self.fairness_loss!r} is not available for a dask array X (its "
                                     "steps re-weight the rows by their scores); pass a numpy array or use "
                                     "fairness_loss='linear'.")
-        if sensitive_features is None or X.ndim != 2:
+        if sensitive_features is None:
+            self._validate_training_data(X, y, None)  # the usual error
+        if self.solver != "auto":
+            return self._fit_dask_in_memory(X, y, sensitive_features, sample_weight)
+        problem = DaskLinearFermProblem(X, y, sensitive_features, self.C, self.epsilon, self.constraint, sample_weight)
+        self.classes_, self.constraint_, self.groups_ = problem.classes, problem.constraint, problem.groups
+        self.sensitive_feature_names_ = problem.group_names
+        self.constraint_labels_ = list(problem.labels)
+        self.n_features_in_ = problem.n_features
+        solution = self._solve(problem, "auto")
+        self.coef_ = solution.coef.reshape(1, -1)
+        self.intercept_ = np.array([solution.intercept])
+        self.constraint_vectors_ = problem.U
+        self.constraint_value_ = problem.U @ self.coef_[0]
+        self._record_solution(solution)
+        return self
+
+    def _fit_dask_in_memory(self, X, y, sensitive_features, sample_weight=None):
+        """A named in-memory solver on a dask array: constraint vectors and projection by chunks, solved in memory."""
+        import dask
+        import dask.array as da
+
+        if X.ndim != 2:
             return self.fit(np.asarray(X), y, sensitive_features=sensitive_features,
                             sample_weight=sample_weight)  # the usual errors
         X = X.astype(np.float64)
@@ -245,7 +269,10 @@ class FairLinearSVC(BaseFairSVC):
         return self
 
     def decision_function(self, X):
-        """Scores :math:`\\langle w, x\\rangle + b`; positive means ``classes_[1]``."""
+        """Scores :math:`\\langle w, x\\rangle + b`; positive means ``classes_[1]`` (lazy for a dask ``X``)."""
+        if is_dask_array(X):
+            check_is_fitted(self, "solution_")
+            return X @ self.coef_[0] + self.intercept_[0]
         X = self._check_predict_input(X, accept_sparse=True)
         return np.asarray(X @ self.coef_[0]).ravel() + self.intercept_[0]
 
