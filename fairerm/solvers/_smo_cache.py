@@ -1,7 +1,7 @@
 r"""Rows of the SMO matrix :math:`Q` on demand, kept in a bounded LRU cache (compiled with Numba).
 
 :math:`Q_{ik} = y_i y_k (k(x_i, x_k) - z_i^\top z_k)`: one row costs :math:`n` kernel values
-(:func:`fairerm.kernels.kernel_row_into`) plus :math:`O(nr)` for the low-rank part. The cache
+(:func:`fairerm.kernels._vector.kernel_row_t`, vectorised) plus :math:`O(nr)` for the low-rank part. The cache
 holds whole rows in a preallocated ``(n_rows, n)`` array; ``meta`` keeps, per slot, its owner, the
 epoch and time at which it was computed, whether it is complete, and the LRU links.
 
@@ -24,6 +24,8 @@ import numba
 import numpy as np
 
 from ..kernels import kernel_row_into
+from ..kernels._spec import PRECOMPUTED
+from ..kernels._vector import BLOCK, full_row_pays, kernel_row_t
 
 __all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active"]
 
@@ -48,7 +50,7 @@ def initial_state(n: int) -> np.ndarray:
 
 # positions in the ``rows`` tuple
 (R_CODE, R_X, R_Z, R_Y, R_GAMMA, R_COEF0, R_DEGREE, R_ACTIVE,
- R_CACHE, R_SLOT_OF, R_META, R_SHRUNK_AT, R_MISSING, R_STATE) = range(14)
+ R_CACHE, R_SLOT_OF, R_META, R_SHRUNK_AT, R_MISSING, R_STATE, R_SQ, R_WORK) = range(16)
 
 
 def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows):
@@ -57,23 +59,42 @@ def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows):
     meta = np.full((META_ROWS, n_rows), -1, dtype=np.int64)
     meta[M_FULL] = 0
     shrunk_at = np.full((2, n), NEVER_SHRUNK, dtype=np.int64)
+    sq = np.zeros(n) if int(code) == PRECOMPUTED else np.einsum("ij,ij->i", X, X)
     return (
         int(code), X, Z, y, float(gamma), float(coef0), int(degree), np.arange(n, dtype=np.int64),
         np.empty((n_rows, n)), np.full(n, -1, dtype=np.int64), meta, shrunk_at, np.empty(n, dtype=np.int64),
-        initial_state(n),
+        initial_state(n), sq, np.empty(2 * BLOCK),
     )
 
 
 @numba.njit(cache=True)
-def _fill_row(code, X, Z, y, gamma, coef0, degree, i, index, lo, hi, row):
-    """row[k] = Q[i, k] = y_i y_k (k(x_i, x_k) - z_i.z_k) for k = index[t], lo <= t < hi (all k if no index)."""
-    kernel_row_into(code, X, i, X, index, lo, hi, gamma, coef0, degree, row)
-    all_rows = index.shape[0] == 0
-    count = X.shape[0] if all_rows else hi - lo
+def _fill_row(rows, i, index, lo, hi, row):
+    """row[k] = Q[i, k] = y_i y_k (k(x_i, x_k) - z_i.z_k) for k = index[t], lo <= t < hi (all k if no index).
+
+    Kernel values by :func:`fairerm.kernels._vector.kernel_row_t` (vectorised), or read from the
+    matrix for a precomputed kernel.
+    """
+    code, X, Z, y, gamma, coef0, degree = rows[:7]
+    if code == PRECOMPUTED:
+        kernel_row_into(code, X, i, X, index, lo, hi, gamma, coef0, degree, row)
+    else:
+        sq = rows[R_SQ]
+        kernel_row_t(code, X[i], sq[i], X, sq, index, lo, hi, gamma, coef0, degree, row, rows[R_WORK])
     r = Z.shape[1]
     yi = y[i]
-    for t in range(count):
-        k = t if all_rows else index[lo + t]
+    if index.shape[0] == 0:
+        if r == 0:
+            for k in range(X.shape[0]):
+                row[k] *= yi * y[k]
+        else:
+            for k in range(X.shape[0]):
+                value = row[k]
+                for s in range(r):
+                    value -= Z[i, s] * Z[k, s]
+                row[k] = yi * y[k] * value
+        return
+    for t in range(lo, hi):
+        k = index[t]
         value = row[k]
         for s in range(r):
             value -= Z[i, s] * Z[k, s]
@@ -81,8 +102,8 @@ def _fill_row(code, X, Z, y, gamma, coef0, degree, i, index, lo, hi, row):
 
 
 @numba.njit(cache=True)
-def _fill_full_row(code, X, Z, y, gamma, coef0, degree, i, row):
-    _fill_row(code, X, Z, y, gamma, coef0, degree, i, np.empty(0, dtype=np.int64), 0, 0, row)
+def _fill_full_row(rows, i, row):
+    _fill_row(rows, i, np.empty(0, dtype=np.int64), 0, 0, row)
 
 
 @numba.njit(cache=True)
@@ -111,15 +132,19 @@ def _lru_push_front(slot, meta, state):
 
 @numba.njit(cache=True)
 def _compute_row(i, full, rows, row, slot):
-    """Compute row i afresh: on all indices, or on the active set only (stamped with the current time)."""
-    code, X, Z, y, gamma, coef0, degree, active = rows[:8]
+    """Compute row i afresh: on all indices, or on the active set only (stamped with the current time).
+
+    A row on a large active set is computed whole (:func:`fairerm.kernels._vector.full_row_pays`).
+    """
+    X, active = rows[R_X], rows[R_ACTIVE]
     meta, state = rows[R_META], rows[R_STATE]
+    n = X.shape[0]
     active_size = state[S_ACTIVE_SIZE]
-    if full or active_size == X.shape[0]:
-        _fill_full_row(code, X, Z, y, gamma, coef0, degree, i, row)
+    if full or active_size == n or full_row_pays(active_size, n, X.shape[1]):
+        _fill_full_row(rows, i, row)
         meta[M_FULL, slot] = 1
     else:
-        _fill_row(code, X, Z, y, gamma, coef0, degree, i, active, 0, active_size, row)
+        _fill_row(rows, i, active, 0, active_size, row)
         meta[M_FULL, slot] = 0
     meta[M_EPOCH, slot] = state[S_EPOCH]
     meta[M_STAMP, slot] = state[S_STAMP]
@@ -128,13 +153,14 @@ def _compute_row(i, full, rows, row, slot):
 @numba.njit(cache=True)
 def _complete_row(i, full, rows, row, slot):
     """Add the entries a row of the current or previous epoch lacks; False if it lacked none."""
-    code, X, Z, y, gamma, coef0, degree, active = rows[:8]
+    X, active = rows[R_X], rows[R_ACTIVE]
     meta, shrunk_at, missing, state = rows[R_META], rows[R_SHRUNK_AT], rows[R_MISSING], rows[R_STATE]
     shrunk = shrunk_at[meta[M_EPOCH, slot] % 2]
     stamp = meta[M_STAMP, slot]
+    n = X.shape[0]
     m = 0
     if full:
-        for k in range(X.shape[0]):
+        for k in range(n):
             if shrunk[k] <= stamp:
                 missing[m] = k
                 m += 1
@@ -144,8 +170,14 @@ def _complete_row(i, full, rows, row, slot):
             if shrunk[k] <= stamp:
                 missing[m] = k
                 m += 1
+    if m > 0 and full_row_pays(m, n, X.shape[1]):
+        _fill_full_row(rows, i, row)
+        meta[M_FULL, slot] = 1
+        meta[M_EPOCH, slot] = state[S_EPOCH]
+        meta[M_STAMP, slot] = state[S_STAMP]
+        return True
     if m > 0:
-        _fill_row(code, X, Z, y, gamma, coef0, degree, i, missing, 0, m, row)
+        _fill_row(rows, i, missing, 0, m, row)
     if full:
         meta[M_FULL, slot] = 1
     else:  # now valid on the current active set
