@@ -44,6 +44,7 @@ import numpy as np
 from ._memory import check_memory
 from ._validation import largest_magnitude
 from .kernels import KernelSpec, gram_symmetric, kernel_diagonal, kernel_matvec
+from .kernels._vector import kernel_rows_t
 
 __all__ = [
     "per_sample_box",
@@ -269,6 +270,34 @@ class KernelFermProblem:
                 self._columns = kernel_matvec(self.X, self.X[support], weights, self.kernel,
                                               progress=self._reporter("kernel columns of the constraint"))
         return self._columns
+
+    def constraint_rows(self, budget_bytes: float, total_rows: int = 0) -> np.ndarray | None:
+        r"""The kernel rows :math:`K(X_S, X)` of the constraint's support :math:`S` (``constraint_support``),
+        shape (|S|, n), when they take at most ``budget_bytes`` (``None`` otherwise, for a precomputed
+        kernel, or when the constraint columns are already known).
+
+        The constraint columns are then taken from them, :math:`KC^{u\top} = K(X_S, X)^\top C_S^{u\top}`
+        (the same kernel values, no second evaluation), and the SMO solver puts the rows into its row
+        cache (:func:`fairerm.solvers.smo.solve_svm_dual`'s ``kernel_rows``). The array returned has
+        ``max(|S|, total_rows)`` rows, the rows of :math:`S` first (the rest uninitialised: room for
+        the solver's cache).
+        """
+        support = self.constraint_support
+        if self._columns is not None or self.is_precomputed or self._gram is not None:
+            return None
+        if 8.0 * support.size * self.n_samples > budget_bytes or support.size == 0:
+            return None
+        X = self.X
+        sq = row_squared_norms(X)
+        n_rows = max(support.size, int(total_rows))
+        check_memory(8.0 * n_rows * self.n_samples, f"The {support.size} x {self.n_samples} kernel rows of the "
+                     "constraint", "Lower cache_size.")
+        rows = np.empty((n_rows, self.n_samples))
+        gamma, coef0, degree = self.kernel.params()
+        block = rows[:support.size]
+        kernel_rows_t(self.kernel.code, X[support], sq[support], X, sq, gamma, coef0, degree, block)
+        self._columns = block.T @ self.constraint_weights[:, support].T
+        return rows
 
     @property
     def constraint_gram(self) -> np.ndarray:

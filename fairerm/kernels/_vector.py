@@ -34,7 +34,7 @@ from numba.extending import intrinsic
 from ._spec import POLY, RBF, SIGMOID
 
 __all__ = ["exp_nonpositive", "exp_array", "kernel_row_t", "kernel_matvec_t", "kernel_matvec_t_serial",
-           "full_row_pays", "BLOCK"]
+           "full_row_pays", "kernel_rows_t", "BLOCK"]
 
 #: Entries per block of dot products: 2 KiB, in the first-level cache with the rows it reads.
 BLOCK = 256
@@ -190,3 +190,12 @@ def kernel_matvec_t_serial(code, X, sq_x, Y, sq_y, WT, gamma, coef0, degree, out
     row = np.empty(Y.shape[0])
     acc = np.empty(2 * BLOCK)
     _matvec_rows(code, X, sq_x, Y, sq_y, WT, gamma, coef0, degree, out, 0, X.shape[0], row, acc)
+
+
+@numba.njit(cache=True, parallel=True)
+def kernel_rows_t(code, A, sq_a, B, sq_b, gamma, coef0, degree, out):
+    """out[i] = (k(a_i, b_1), ..., k(a_i, b_m)): whole rows, in parallel over the rows of A."""
+    no_index = np.empty(0, dtype=np.int64)
+    for i in numba.prange(A.shape[0]):
+        acc = np.empty(2 * BLOCK)
+        kernel_row_t(code, A[i], sq_a[i], B, sq_b, no_index, 0, 0, gamma, coef0, degree, out[i], acc)

@@ -27,7 +27,7 @@ from ..kernels import kernel_row_into
 from ..kernels._spec import PRECOMPUTED
 from ..kernels._vector import BLOCK, full_row_pays, kernel_row_t
 
-__all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active"]
+__all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active", "preload"]
 
 # positions in the int64 state vector
 S_ACTIVE_SIZE, S_EPOCH, S_COUNTER, S_UNSHRUNK, S_ITER, S_HITS, S_MISSES, S_HEAD, S_TAIL, S_USED, S_STAMP = range(11)
@@ -53,8 +53,11 @@ def initial_state(n: int) -> np.ndarray:
  R_CACHE, R_SLOT_OF, R_META, R_SHRUNK_AT, R_MISSING, R_STATE, R_SQ, R_WORK) = range(16)
 
 
-def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows):
-    """The ``rows`` tuple: kernel data, the active set, an empty cache of ``n_rows`` rows and the state."""
+def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows, storage=None):
+    """The ``rows`` tuple: kernel data, the active set, an empty cache of ``n_rows`` rows and the state.
+
+    ``storage``: an (n_rows, n) float64 array to hold the cache (default: a new one).
+    """
     n = X.shape[0]
     meta = np.full((META_ROWS, n_rows), -1, dtype=np.int64)
     meta[M_FULL] = 0
@@ -62,7 +65,7 @@ def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows):
     sq = np.zeros(n) if int(code) == PRECOMPUTED else np.einsum("ij,ij->i", X, X)
     return (
         int(code), X, Z, y, float(gamma), float(coef0), int(degree), np.arange(n, dtype=np.int64),
-        np.empty((n_rows, n)), np.full(n, -1, dtype=np.int64), meta, shrunk_at, np.empty(n, dtype=np.int64),
+        np.empty((n_rows, n)) if storage is None else storage, np.full(n, -1, dtype=np.int64), meta, shrunk_at, np.empty(n, dtype=np.int64),
         initial_state(n), sq, np.empty(2 * BLOCK),
     )
 
@@ -80,25 +83,30 @@ def _fill_row(rows, i, index, lo, hi, row):
     else:
         sq = rows[R_SQ]
         kernel_row_t(code, X[i], sq[i], X, sq, index, lo, hi, gamma, coef0, degree, row, rows[R_WORK])
+    if index.shape[0] == 0:
+        _to_q_row(Z, y, i, row)
+        return
     r = Z.shape[1]
     yi = y[i]
-    if index.shape[0] == 0:
-        if r == 0:
-            for k in range(X.shape[0]):
-                row[k] *= yi * y[k]
-        else:
-            for k in range(X.shape[0]):
-                value = row[k]
-                for s in range(r):
-                    value -= Z[i, s] * Z[k, s]
-                row[k] = yi * y[k] * value
-        return
     for t in range(lo, hi):
         k = index[t]
         value = row[k]
         for s in range(r):
             value -= Z[i, s] * Z[k, s]
         row[k] = yi * y[k] * value
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def _to_q_row(Z, y, i, row):
+    """row <- y_i y (row - Z z_i): a whole kernel row made a row of Q, loops along the row (vectorised)."""
+    n = row.shape[0]
+    for s in range(Z.shape[1]):
+        zis = Z[i, s]
+        for k in range(n):
+            row[k] -= zis * Z[k, s]
+    yi = y[i]
+    for k in range(n):
+        row[k] *= yi * y[k]
 
 
 @numba.njit(cache=True)
@@ -240,3 +248,36 @@ def reset_active(rows):
         current = shrunk_at[state[S_EPOCH] % 2]
         for k in range(n):
             current[k] = NEVER_SHRUNK
+
+
+@numba.njit(cache=True)
+def preload(rows, indices, K_rows, in_place):
+    """Put kernel rows already computed, ``K_rows[j] = k(x_{indices[j]}, X)``, into the cache as rows of Q.
+
+    Each becomes :math:`y_i y_k (K_{ik} - z_i^\\top z_k)`, complete, as if computed now; as many as the
+    cache has free slots. ``in_place``: ``K_rows`` are the first rows of the cache's own storage (the
+    indices distinct, the cache empty), converted where they lie. Returns how many were put in.
+    """
+    cache, slot_of, meta, state = rows[R_CACHE], rows[R_SLOT_OF], rows[R_META], rows[R_STATE]
+    Z, y = rows[R_Z], rows[R_Y]
+    done = 0
+    for j in range(indices.shape[0]):
+        if state[S_USED] >= cache.shape[0]:
+            break
+        i = indices[j]
+        if slot_of[i] >= 0:
+            continue
+        slot = state[S_USED]
+        state[S_USED] += 1
+        row = cache[slot]
+        if not in_place:
+            row[:] = K_rows[j]
+        _to_q_row(Z, y, i, row)
+        meta[M_OWNER, slot] = i
+        slot_of[i] = slot
+        meta[M_FULL, slot] = 1
+        meta[M_EPOCH, slot] = state[S_EPOCH]
+        meta[M_STAMP, slot] = state[S_STAMP]
+        _lru_push_front(slot, meta, state)
+        done += 1
+    return done
