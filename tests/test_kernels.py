@@ -275,7 +275,7 @@ def test_kernel_matvec_never_forms_more_than_one_block(monkeypatch):
                            progress=lambda rows, total: done.append(rows))
     assert shapes == [] and done[-1] == 100 and max(np.diff([0] + done)) <= 7
     big_A, big_B = _data(4000, 2000, 2, seed=14)
-    kernel_matvec(big_A[:10], big_B, np.ones(2000), KernelSpec("rbf", gamma=0.2))  # compiled before tracing
+    kernel_matvec(big_A[:200], big_B, np.ones(2000), KernelSpec("rbf", gamma=0.2))  # compiled (parallel) before tracing
     tracemalloc.start()
     kernel_matvec(big_A, big_B, np.ones(2000), KernelSpec("rbf", gamma=0.2))
     peak = tracemalloc.get_traced_memory()[1]
@@ -321,6 +321,11 @@ def test_vectorised_rows_match_numpy_twin(name, params, d):
     vector.kernel_row_t(spec.code, A[2], sq_a[2], B, sq_b, index, 30, 390, gamma, coef0, degree, row, work)
     np.testing.assert_allclose(row[index[30:390]], K[2, index[30:390]], rtol=1e-12, atol=1e-12)
     assert np.isnan(np.delete(row, index[30:390])).all()
+    for idx, lo, hi in ((np.empty(0, dtype=np.int64), 0, 0), (index, 30, 390)):  # the row split among threads
+        split = np.full(600, np.nan)
+        vector.kernel_row_parallel(spec.code, A[2], sq_a[2], B, sq_b, idx, lo, hi, gamma, coef0, degree, split, 3)
+        wanted = np.arange(600) if idx.size == 0 else idx[lo:hi]
+        np.testing.assert_allclose(split[wanted], K[2, wanted], rtol=1e-12, atol=1e-12)
     W = np.random.default_rng(1).normal(size=(600, 2))
     for product in (vector.kernel_matvec_t, vector.kernel_matvec_t_serial):
         out = np.empty((3, 2))

@@ -1,8 +1,10 @@
 r"""Kernel rows and kernel products that the compiler vectorises (SIMD), compiled with Numba.
 
 A row :math:`(k(x, y_1), \dots, k(x, y_m))` of a dot-product kernel is computed by blocks of
-:data:`BLOCK` points: the dot products :math:`x^\top y_k` of consecutive points (LLVM vectorises
-them across the points, AVX2/AVX-512), then the elementwise map of the whole block. For the RBF
+:data:`BLOCK` points: the dot products :math:`x^\top y_k`, four points per pass over the features
+(four independent sums: about twice the throughput of one dot product at a time at d = 10, a
+third more at d = 100), then the elementwise map of the whole block, which LLVM vectorises
+(AVX2/AVX-512). For the RBF
 kernel
 
 .. math:: k(x, y) = \exp\!\big(-\gamma\,\max(0, \|x\|^2 + \|y\|^2 - 2x^\top y)\big)
@@ -34,8 +36,12 @@ from numba.extending import intrinsic
 from ._spec import POLY, RBF, SIGMOID
 
 __all__ = ["exp_nonpositive", "exp_array", "kernel_row_t", "kernel_matvec_t", "kernel_matvec_t_serial",
-           "full_row_pays", "kernel_rows_t", "BLOCK"]
+           "full_row_pays", "kernel_rows_t", "kernel_row_parallel",
+           "PARALLEL_ROW_WORK", "BLOCK"]
 
+#: Multiply-adds (n d) from which an SMO row is split among the threads: a row then takes a
+#: millisecond or so, far above the cost of a parallel launch (tens of microseconds).
+PARALLEL_ROW_WORK = 1 << 21
 #: Entries per block of dot products: 2 KiB, in the first-level cache with the rows it reads.
 BLOCK = 256
 _FAST = {"contract", "reassoc", "nsz", "arcp"}  # no assumption on NaN/inf, no approximate functions
@@ -97,33 +103,56 @@ def _map_block(code, acc, nb, sq_x, sq_y, gamma, coef0, degree):
             acc[t] = math.tanh(gamma * acc[t] + coef0)
 
 
+@numba.njit(cache=True, inline="always", fastmath=_FAST)
+def _dots(x, Y, k0, k1, k2, k3):
+    """The dot products of x with four points (one pass over the features: four independent sums)."""
+    a0 = a1 = a2 = a3 = 0.0
+    for s in range(x.shape[0]):
+        xs = x[s]
+        a0 += xs * Y[k0, s]
+        a1 += xs * Y[k1, s]
+        a2 += xs * Y[k2, s]
+        a3 += xs * Y[k3, s]
+    return a0, a1, a2, a3
+
+
+@numba.njit(cache=True, inline="always", fastmath=_FAST)
+def _dot(x, Y, k):
+    total = 0.0
+    for s in range(x.shape[0]):
+        total += x[s] * Y[k, s]
+    return total
+
+
 @numba.njit(cache=True, fastmath=_FAST)
 def _points_all(code, x, sq_x, Y, sq_y, gamma, coef0, degree, out, acc):
-    m, d = Y.shape
+    m = Y.shape[0]
     for start in range(0, m, BLOCK):
         nb = min(BLOCK, m - start)
-        for t in range(nb):
-            total = 0.0
-            for s in range(d):
-                total += x[s] * Y[start + t, s]
-            acc[t] = total
+        nb4 = nb - nb % 4
+        for t in range(0, nb4, 4):
+            k = start + t
+            acc[t], acc[t + 1], acc[t + 2], acc[t + 3] = _dots(x, Y, k, k + 1, k + 2, k + 3)
+        for t in range(nb4, nb):
+            acc[t] = _dot(x, Y, start + t)
         _map_block(code, acc[:nb], nb, sq_x, sq_y[start:start + nb], gamma, coef0, degree)
         out[start:start + nb] = acc[:nb]
 
 
 @numba.njit(cache=True, fastmath=_FAST)
 def _points_indexed(code, x, sq_x, Y, sq_y, index, lo, hi, gamma, coef0, degree, out, acc):
-    d = Y.shape[1]
     sq = acc[BLOCK:2 * BLOCK]
     for start in range(lo, hi, BLOCK):
         nb = min(BLOCK, hi - start)
+        nb4 = nb - nb % 4
+        for t in range(0, nb4, 4):
+            u = start + t
+            acc[t], acc[t + 1], acc[t + 2], acc[t + 3] = _dots(x, Y, index[u], index[u + 1], index[u + 2],
+                                                               index[u + 3])
+        for t in range(nb4, nb):
+            acc[t] = _dot(x, Y, index[start + t])
         for t in range(nb):
-            k = index[start + t]
-            total = 0.0
-            for s in range(d):
-                total += x[s] * Y[k, s]
-            acc[t] = total
-            sq[t] = sq_y[k]
+            sq[t] = sq_y[index[start + t]]
         _map_block(code, acc[:nb], nb, sq_x, sq[:nb], gamma, coef0, degree)
         for t in range(nb):
             out[index[start + t]] = acc[t]
@@ -199,3 +228,19 @@ def kernel_rows_t(code, A, sq_a, B, sq_b, gamma, coef0, degree, out):
     for i in numba.prange(A.shape[0]):
         acc = np.empty(2 * BLOCK)
         kernel_row_t(code, A[i], sq_a[i], B, sq_b, no_index, 0, 0, gamma, coef0, degree, out[i], acc)
+
+
+@numba.njit(cache=True, parallel=True)
+def kernel_row_parallel(code, x, sq_x, Y, sq_y, index, lo, hi, gamma, coef0, degree, out, n_parts):
+    """:func:`kernel_row_t` with the row split into ``n_parts`` parts computed in parallel (long rows)."""
+    all_cols = index.shape[0] == 0
+    count = Y.shape[0] if all_cols else hi - lo
+    no_index = np.empty(0, dtype=np.int64)
+    for part in numba.prange(n_parts):
+        a = part * count // n_parts
+        b = (part + 1) * count // n_parts
+        acc = np.empty(2 * BLOCK)
+        if all_cols:
+            kernel_row_t(code, x, sq_x, Y[a:b], sq_y[a:b], no_index, 0, 0, gamma, coef0, degree, out[a:b], acc)
+        else:
+            kernel_row_t(code, x, sq_x, Y, sq_y, index, lo + a, lo + b, gamma, coef0, degree, out, acc)

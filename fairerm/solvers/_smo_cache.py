@@ -25,7 +25,7 @@ import numpy as np
 
 from ..kernels import kernel_row_into
 from ..kernels._spec import PRECOMPUTED
-from ..kernels._vector import BLOCK, full_row_pays, kernel_row_t
+from ..kernels._vector import BLOCK, PARALLEL_ROW_WORK, full_row_pays, kernel_row_parallel, kernel_row_t
 
 __all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active", "preload"]
 
@@ -50,7 +50,7 @@ def initial_state(n: int) -> np.ndarray:
 
 # positions in the ``rows`` tuple
 (R_CODE, R_X, R_Z, R_Y, R_GAMMA, R_COEF0, R_DEGREE, R_ACTIVE,
- R_CACHE, R_SLOT_OF, R_META, R_SHRUNK_AT, R_MISSING, R_STATE, R_SQ, R_WORK) = range(16)
+ R_CACHE, R_SLOT_OF, R_META, R_SHRUNK_AT, R_MISSING, R_STATE, R_SQ, R_WORK, R_THREADS) = range(17)
 
 
 def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows, storage=None):
@@ -66,7 +66,7 @@ def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows, storage=None):
     return (
         int(code), X, Z, y, float(gamma), float(coef0), int(degree), np.arange(n, dtype=np.int64),
         np.empty((n_rows, n)) if storage is None else storage, np.full(n, -1, dtype=np.int64), meta, shrunk_at, np.empty(n, dtype=np.int64),
-        initial_state(n), sq, np.empty(2 * BLOCK),
+        initial_state(n), sq, np.empty(2 * BLOCK), int(numba.get_num_threads()),
     )
 
 
@@ -74,15 +74,21 @@ def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows, storage=None):
 def _fill_row(rows, i, index, lo, hi, row):
     """row[k] = Q[i, k] = y_i y_k (k(x_i, x_k) - z_i.z_k) for k = index[t], lo <= t < hi (all k if no index).
 
-    Kernel values by :func:`fairerm.kernels._vector.kernel_row_t` (vectorised), or read from the
-    matrix for a precomputed kernel.
+    Kernel values by :func:`fairerm.kernels._vector.kernel_row_t` (vectorised; split among the threads
+    from :data:`~fairerm.kernels._vector.PARALLEL_ROW_WORK` multiply-adds), or read from the matrix for
+    a precomputed kernel.
     """
     code, X, Z, y, gamma, coef0, degree = rows[:7]
     if code == PRECOMPUTED:
         kernel_row_into(code, X, i, X, index, lo, hi, gamma, coef0, degree, row)
     else:
         sq = rows[R_SQ]
-        kernel_row_t(code, X[i], sq[i], X, sq, index, lo, hi, gamma, coef0, degree, row, rows[R_WORK])
+        count = X.shape[0] if index.shape[0] == 0 else hi - lo
+        threads = rows[R_THREADS]
+        if threads > 1 and count * X.shape[1] >= PARALLEL_ROW_WORK:
+            kernel_row_parallel(code, X[i], sq[i], X, sq, index, lo, hi, gamma, coef0, degree, row, threads)
+        else:
+            kernel_row_t(code, X[i], sq[i], X, sq, index, lo, hi, gamma, coef0, degree, row, rows[R_WORK])
     if index.shape[0] == 0:
         _to_q_row(Z, y, i, row)
         return
