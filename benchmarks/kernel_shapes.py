@@ -27,6 +27,10 @@ Usage::
     python benchmarks/kernel_shapes.py --quick            # n = 4,000 synthetic, Adult 5,000
     python benchmarks/kernel_shapes.py                    # the rows of issue 18
     python benchmarks/kernel_shapes.py --rows adult:20000 --methods svc eps0
+    python benchmarks/kernel_shapes.py --rows adult_noisy:100000 --methods svc eps0 --repeat 1
+
+``adult_noisy``: n rows drawn with replacement from Adult's training split (preprocessed), plus
+Gaussian noise of standard deviation 0.1 on every feature (issue 18's n = 100,000 row).
 
 The table is printed and written to ``benchmarks/results/speed_table_shapes[_quick].md``.
 """
@@ -54,6 +58,12 @@ METHODS = ["svc", "eps0", "eps", "plain"]
 
 def load(data: str, n: int, d: int | None, seed: int = 0):
     """(X, y, s, X_test, y_test, s_test); labels in {-1, +1}, s in {0, 1}."""
+    if data == "adult_noisy":  # n rows of Adult's training split drawn with replacement, plus noise
+        X, y, s, Xt, yt, st = load("adult", 32_561, None, seed)
+        rng = np.random.default_rng(seed)
+        rows = rng.integers(0, X.shape[0], n)
+        X = X[rows] + 0.1 * rng.normal(size=(n, X.shape[1]))
+        return X, y[rows], s[rows], Xt, yt, st
     if data == "adult":
         import sys
         sys.path.insert(0, str(Path(__file__).parent))
@@ -155,8 +165,9 @@ def main(argv=None) -> str:
         for text in args.rows:
             parts = text.split(":") + [None, None]
             data, n = parts[0], int(parts[1])
-            d = int(parts[2]) if parts[2] not in (None, "", "-") else (None if data == "adult" else 10)
-            rows.append((data, n, d, float(parts[3]) if parts[3] else (0.01 if data == "adult" else 0.1)))
+            adult_like = data.startswith("adult")
+            d = int(parts[2]) if parts[2] not in (None, "", "-") else (None if adult_like else 10)
+            rows.append((data, n, d, float(parts[3]) if parts[3] else (0.01 if adult_like else 0.1)))
     threads = os.environ.get("NUMBA_NUM_THREADS", str(os.cpu_count()))
     lines = [f"# Kernel FERM vs libsvm by shape (median of {args.repeat}, interleaved in one process; "
              f"fairerm threads: {threads}; shared 2-core machine, noisy)", "",

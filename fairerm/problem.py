@@ -213,6 +213,7 @@ class KernelFermProblem:
         self._diagonal = None
         self._gram = None
         self._fingerprint = None
+        self._shared = None  # see shared_cache
 
     @property
     def n_samples(self) -> int:
@@ -353,7 +354,22 @@ class KernelFermProblem:
         """
         if self._gram is not None or self.is_precomputed:
             return self.kernel_times(self.expansion(alpha, mu))
-        scores = self.kernel_times(self.y * alpha)
+        y_alpha = self.y * alpha
+        base = (self._shared or {}).get("scores")
+        if base is not None and base[0].shape == y_alpha.shape:
+            # K(y a) = K(y a_0) + K(y (a - a_0)) from the kernel rows of the changed entries only (along a
+            # warm-started path most of alpha stays at its bounds): still computed from the data
+            change = y_alpha - base[0]
+            moved = np.flatnonzero(change)
+            if moved.size < np.count_nonzero(y_alpha):
+                scores = base[1] + (kernel_matvec(self.X, self.X[moved], change[moved], self.kernel) if moved.size
+                                    else 0.0)
+            else:
+                scores = self.kernel_times(y_alpha)
+        else:
+            scores = self.kernel_times(y_alpha)
+        if self._shared is not None:
+            self._shared["scores"] = (y_alpha, scores)
         if np.any(mu):
             scores = scores - self.constraint_columns @ mu
         return scores
@@ -375,12 +391,32 @@ class KernelFermProblem:
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
-    def adopt_cache(self, other: "KernelFermProblem | None") -> None:
-        """Reuse ``other``'s kernel columns and diagonal when it is the same data (same :attr:`fingerprint`)."""
+    def adopt_cache(self, other: "KernelFermProblem | dict | None") -> None:
+        r"""Reuse ``other``'s kernel columns and diagonal when it is the same data (same :attr:`fingerprint`).
+
+        ``other`` may also be the :meth:`shared_cache` of such a problem (the caller checked the
+        fingerprint): then the last certificate scores :math:`K(y\circ\alpha)` are reused too, and
+        :meth:`scores_from_duals` computes only the kernel rows of the entries of :math:`\alpha` that changed.
+        """
+        if isinstance(other, dict):
+            self._columns = other.get("columns") if self._columns is None else self._columns
+            self._diagonal = other.get("diagonal") if self._diagonal is None else self._diagonal
+            if other.get("scores") is not None:
+                self.shared_cache()["scores"] = other["scores"]
+            return
         if other is None or other is self or other.fingerprint != self.fingerprint:
             return
         self._columns = other._columns if self._columns is None else self._columns
         self._diagonal = other._diagonal if self._diagonal is None else self._diagonal
+
+    def shared_cache(self) -> dict:
+        r"""What a later problem on the same data may reuse (:meth:`adopt_cache`): the constraint columns,
+        the diagonal and the last scores :math:`(y\circ\alpha, K(y\circ\alpha))` of :meth:`scores_from_duals`
+        (filled in when they are computed; O(n) arrays, never the data or a kernel block)."""
+        if self._shared is None:
+            self._shared = {}
+        self._shared["columns"], self._shared["diagonal"] = self._columns, self._diagonal
+        return self._shared
 
     def with_epsilon(self, epsilon: float) -> "KernelFermProblem":
         r"""The same data and caches with another :math:`\epsilon`."""

@@ -48,11 +48,18 @@ __all__ = ["solve_kernel", "SMOWarmState"]
 
 @dataclass(frozen=True)
 class SMOWarmState:
-    """What a later solve of the same data restarts from: the last SMO state and its low-rank correction."""
+    r"""What a later solve of the same data restarts from: the last SMO state and its low-rank correction.
+
+    ``data`` holds what the problem computed from the data and a later problem on the same data
+    reuses (:meth:`~fairerm.problem.KernelFermProblem.adopt_cache`): the constraint columns, the
+    kernel diagonal and the certificate's last scores :math:`K(y\circ\alpha)` (O(n) arrays each),
+    filled in as the problem computes them.
+    """
 
     result: SMOResult
     low_rank: np.ndarray | None
     fingerprint: str
+    data: dict | None = None
 
 
 @dataclass
@@ -193,6 +200,8 @@ def solve_kernel(
     warm_state = getattr(warm_start, "warm_state", None)
     if not isinstance(warm_state, SMOWarmState) or warm_state.fingerprint != problem.fingerprint:
         warm_state = None
+    elif warm_state.data is not None:  # same data: no kernel column, diagonal or score computed twice
+        problem.adopt_cache(warm_state.data)
     alpha0 = None
     if warm_start is not None and warm_start.alpha is not None and warm_start.alpha.shape == y.shape:
         alpha0 = warm_start.alpha
@@ -234,5 +243,5 @@ def solve_kernel(
     return BackendResult(
         alpha=np.asarray(alpha, dtype=float), mu=np.asarray(mu, dtype=float), intercept=float(intercept),
         status=status, converged=bool(converged), n_iter=int(smo.n_iter), info=info,
-        warm_state=SMOWarmState(last_result, last_Z, problem.fingerprint),
+        warm_state=SMOWarmState(last_result, last_Z, problem.fingerprint, problem.shared_cache()),
     )
