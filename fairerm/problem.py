@@ -47,6 +47,7 @@ from ._memory import check_memory
 from .exceptions import FairermValueError
 from ._validation import largest_magnitude
 from .kernels import KernelSpec, gram_symmetric, kernel_diagonal, kernel_matvec
+from .kernels._vector import kernel_rows_t
 
 __all__ = [
     "per_sample_box",
@@ -241,6 +242,7 @@ class KernelFermProblem:
         self._diagonal = None
         self._gram = None
         self._fingerprint = None
+        self._shared = None  # see shared_cache
 
     @property
     def n_samples(self) -> int:
@@ -299,6 +301,34 @@ class KernelFermProblem:
                                               progress=self._reporter("kernel columns of the constraint"))
         return self._columns
 
+    def constraint_rows(self, budget_bytes: float, total_rows: int = 0) -> np.ndarray | None:
+        r"""The kernel rows :math:`K(X_S, X)` of the constraint's support :math:`S` (``constraint_support``),
+        shape (|S|, n), when they take at most ``budget_bytes`` (``None`` otherwise, for a precomputed
+        kernel, or when the constraint columns are already known).
+
+        The constraint columns are then taken from them, :math:`KC^{u\top} = K(X_S, X)^\top C_S^{u\top}`
+        (the same kernel values, no second evaluation), and the SMO solver puts the rows into its row
+        cache (:func:`fairerm.solvers.smo.solve_svm_dual`'s ``kernel_rows``). The array returned has
+        ``max(|S|, total_rows)`` rows, the rows of :math:`S` first (the rest uninitialised: room for
+        the solver's cache).
+        """
+        support = self.constraint_support
+        if self._columns is not None or self.is_precomputed or self._gram is not None:
+            return None
+        if 8.0 * support.size * self.n_samples > budget_bytes or support.size == 0:
+            return None
+        X = self.X
+        sq = row_squared_norms(X)
+        n_rows = max(support.size, int(total_rows))
+        check_memory(8.0 * n_rows * self.n_samples, f"The {support.size} x {self.n_samples} kernel rows of the "
+                     "constraint", "Lower cache_size.")
+        rows = np.empty((n_rows, self.n_samples))
+        gamma, coef0, degree = self.kernel.params()
+        block = rows[:support.size]
+        kernel_rows_t(self.kernel.code, X[support], sq[support], X, sq, gamma, coef0, degree, block)
+        self._columns = block.T @ self.constraint_weights[:, support].T
+        return rows
+
     @property
     def constraint_gram(self) -> np.ndarray:
         r""":math:`M = C^u K C^{u\top}`, the Gram matrix of the :math:`u_j` (symmetrised)."""
@@ -353,7 +383,22 @@ class KernelFermProblem:
         """
         if self._gram is not None or self.is_precomputed:
             return self.kernel_times(self.expansion(alpha, mu))
-        scores = self.kernel_times(self.y * alpha)
+        y_alpha = self.y * alpha
+        base = (self._shared or {}).get("scores")
+        if base is not None and base[0].shape == y_alpha.shape:
+            # K(y a) = K(y a_0) + K(y (a - a_0)) from the kernel rows of the changed entries only (along a
+            # warm-started path most of alpha stays at its bounds): still computed from the data
+            change = y_alpha - base[0]
+            moved = np.flatnonzero(change)
+            if moved.size < np.count_nonzero(y_alpha):
+                scores = base[1] + (kernel_matvec(self.X, self.X[moved], change[moved], self.kernel) if moved.size
+                                    else 0.0)
+            else:
+                scores = self.kernel_times(y_alpha)
+        else:
+            scores = self.kernel_times(y_alpha)
+        if self._shared is not None:
+            self._shared["scores"] = (y_alpha, scores)
         if np.any(mu):
             scores = scores - self.constraint_columns @ mu
         return scores
@@ -375,8 +420,19 @@ class KernelFermProblem:
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
-    def adopt_cache(self, other: "KernelFermProblem | None") -> None:
-        """Reuse ``other``'s kernel columns and diagonal when it is the same data (same :attr:`fingerprint`)."""
+    def adopt_cache(self, other: "KernelFermProblem | dict | None") -> None:
+        r"""Reuse ``other``'s kernel columns and diagonal when it is the same data (same :attr:`fingerprint`).
+
+        ``other`` may also be the :meth:`shared_cache` of such a problem (the caller checked the
+        fingerprint): then the last certificate scores :math:`K(y\circ\alpha)` are reused too, and
+        :meth:`scores_from_duals` computes only the kernel rows of the entries of :math:`\alpha` that changed.
+        """
+        if isinstance(other, dict):
+            self._columns = other.get("columns") if self._columns is None else self._columns
+            self._diagonal = other.get("diagonal") if self._diagonal is None else self._diagonal
+            if other.get("scores") is not None:
+                self.shared_cache()["scores"] = other["scores"]
+            return
         if other is None or other is self or other.fingerprint != self.fingerprint:
             return
         self._columns = other._columns if self._columns is None else self._columns
@@ -390,6 +446,15 @@ class KernelFermProblem:
                                  epsilon, self.kernel, self.psd, self.progress, constraint_offset)
         twin._diagonal, twin._gram = self._diagonal, self._gram
         return twin
+
+    def shared_cache(self) -> dict:
+        r"""What a later problem on the same data may reuse (:meth:`adopt_cache`): the constraint columns,
+        the diagonal and the last scores :math:`(y\circ\alpha, K(y\circ\alpha))` of :meth:`scores_from_duals`
+        (filled in when they are computed; O(n) arrays, never the data or a kernel block)."""
+        if self._shared is None:
+            self._shared = {}
+        self._shared["columns"], self._shared["diagonal"] = self._columns, self._diagonal
+        return self._shared
 
     def with_epsilon(self, epsilon: float) -> "KernelFermProblem":
         r"""The same data and caches with another :math:`\epsilon`."""

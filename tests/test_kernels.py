@@ -256,7 +256,10 @@ def test_check_memory_refuses_what_does_not_fit(monkeypatch):
 
 
 def test_kernel_matvec_never_forms_more_than_one_block(monkeypatch):
-    """Memory O(block * m): every Gram block it forms holds at most block_bytes."""
+    """Memory O(m) per row (issue 18: it used to be O(block * m)): no Gram block is formed at all, the
+    traced peak stays far below the n x m block, and progress still comes by blocks of block_bytes."""
+    import tracemalloc
+
     A, B = _data(100, 30, 2, seed=13)
     shapes = []
     original = gram_module.gram_block
@@ -267,6 +270,64 @@ def test_kernel_matvec_never_forms_more_than_one_block(monkeypatch):
 
     monkeypatch.setattr(gram_module, "gram_block", recording_gram_block)
     W = np.ones((30, 2))
-    result = kernel_matvec(A, B, W, KernelSpec("rbf", gamma=0.2), block_bytes=30 * 8 * 7)
-    assert max(shapes) <= 7 * 30 and sum(shapes) == 100 * 30
+    done = []
+    result = kernel_matvec(A, B, W, KernelSpec("rbf", gamma=0.2), block_bytes=30 * 8 * 7,
+                           progress=lambda rows, total: done.append(rows))
+    assert shapes == [] and done[-1] == 100 and max(np.diff([0] + done)) <= 7
+    big_A, big_B = _data(4000, 2000, 2, seed=14)
+    kernel_matvec(big_A[:200], big_B, np.ones(2000), KernelSpec("rbf", gamma=0.2))  # compiled (parallel) before tracing
+    tracemalloc.start()
+    kernel_matvec(big_A, big_B, np.ones(2000), KernelSpec("rbf", gamma=0.2))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.05 * 8 * 4000 * 2000
     np.testing.assert_allclose(result, pairwise_kernels(A, B, metric="rbf", gamma=0.2) @ W, rtol=1e-10)
+
+
+def test_vectorised_exp_matches_numpy_on_the_whole_range():
+    """exp_nonpositive (the call-free exponential of the vectorised rows) against numpy.exp."""
+    from fairerm.kernels._vector import exp_array
+
+    rng = np.random.default_rng(21)
+    x = np.concatenate([-rng.random(20_000) * 760.0, -rng.random(20_000) * 2.0, -np.abs(rng.normal(size=2000)) * 1e-12,
+                        [0.0, -0.0, -1e-300, -np.log(2.0) / 2, -708.39, -744.44, -745.13, -746.0, -1e6]])
+    out = np.empty_like(x)
+    exp_array(x, out)
+    ref = np.exp(x)
+    normal = ref >= np.finfo(float).tiny
+    np.testing.assert_allclose(out[normal], ref[normal], rtol=4e-16, atol=0.0)
+    np.testing.assert_allclose(out[~normal], ref[~normal], rtol=0.0, atol=2 * np.finfo(float).smallest_subnormal)
+    assert out[-1] == 0.0 and out[-9] == 1.0
+
+
+@pytest.mark.parametrize("name,params", SPECS)
+@pytest.mark.parametrize("d", [1, 7, 40])
+def test_vectorised_rows_match_numpy_twin(name, params, d):
+    """kernel_row_t on all points and on a scattered index (several blocks), and kernel_matvec_t."""
+    from fairerm.kernels import _vector as vector
+
+    A, B = _data(3, 600, d, seed=d)
+    spec = _spec(name, params)
+    gamma, coef0, degree = spec.params()
+    K = numpy_kernel(name, A, B, **params)
+    sq_a, sq_b = (A * A).sum(1), (B * B).sum(1)
+    work = np.empty(2 * vector.BLOCK)
+    row = np.full(600, np.nan)
+    vector.kernel_row_t(spec.code, A[1], sq_a[1], B, sq_b, np.empty(0, dtype=np.int64), 0, 0, gamma, coef0, degree,
+                        row, work)
+    np.testing.assert_allclose(row, K[1], rtol=1e-12, atol=1e-12)
+    index = np.random.default_rng(d).permutation(600)[:400].astype(np.int64)
+    row = np.full(600, np.nan)
+    vector.kernel_row_t(spec.code, A[2], sq_a[2], B, sq_b, index, 30, 390, gamma, coef0, degree, row, work)
+    np.testing.assert_allclose(row[index[30:390]], K[2, index[30:390]], rtol=1e-12, atol=1e-12)
+    assert np.isnan(np.delete(row, index[30:390])).all()
+    for idx, lo, hi in ((np.empty(0, dtype=np.int64), 0, 0), (index, 30, 390)):  # the row split among threads
+        split = np.full(600, np.nan)
+        vector.kernel_row_parallel(spec.code, A[2], sq_a[2], B, sq_b, idx, lo, hi, gamma, coef0, degree, split, 3)
+        wanted = np.arange(600) if idx.size == 0 else idx[lo:hi]
+        np.testing.assert_allclose(split[wanted], K[2, wanted], rtol=1e-12, atol=1e-12)
+    W = np.random.default_rng(1).normal(size=(600, 2))
+    for product in (vector.kernel_matvec_t, vector.kernel_matvec_t_serial):
+        out = np.empty((3, 2))
+        product(spec.code, A, sq_a, B, sq_b, np.ascontiguousarray(W.T), gamma, coef0, degree, out)
+        np.testing.assert_allclose(out, K @ W, rtol=1e-11, atol=1e-11 * np.abs(K).sum())

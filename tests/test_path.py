@@ -66,3 +66,19 @@ def test_path_errors(data):
         fair_path(SVC(), X, y, sensitive_features=s, epsilons=[0.0])
     with pytest.raises(ValueError, match="X_test needs"):
         fair_path(FairLinearSVC(), X, y, sensitive_features=s, epsilons=[0.0], X_test=X)
+
+
+def test_warm_kernel_refit_scores_from_changed_rows_match_the_model():
+    """A warm refit on the same data reuses the last scores K(y alpha) and adds the rows of the changed
+    alphas only (issue 18); the certificate's training scores still equal the fitted model's own."""
+    from fairerm import FairKernelSVC
+    from fairerm.datasets import make_synthetic
+
+    d = make_synthetic(n_samples=300, include_sensitive=False, random_state=3)
+    model = FairKernelSVC(C=1.0, epsilon=0.0, warm_start=True).fit(d.data, d.target, sensitive_features=d.sensitive)
+    for epsilon in (0.02, 0.05, 0.2):
+        model.set_params(epsilon=epsilon).fit(d.data, d.target, sensitive_features=d.sensitive)
+        assert model.status_ == "optimal"
+        direct = model.decision_function(d.data)
+        np.testing.assert_allclose(model.solution_.training_decision_values, direct, rtol=1e-9,
+                                   atol=1e-9 * np.abs(direct).max())

@@ -15,7 +15,7 @@ from fairerm.kernels import KernelSpec
 from fairerm.solvers import _smo_cache as rows_cache
 from fairerm.solvers import _smo_core as core
 from fairerm.solvers import smo
-from fairerm.solvers.smo import SMOResult, solve_svm_dual
+from fairerm.solvers.smo import SMOResult, check_row_cache, solve_svm_dual
 
 KERNELS = {
     "linear": ({}, {}),
@@ -149,12 +149,13 @@ def test_q_rows_match_numpy_twin():
     X, y, K, Z, p, upper = fair_problem(30, 5)
     spec = KernelSpec("rbf", gamma=0.3)
     Q = (y[:, None] * y[None, :]) * (K - Z @ Z.T)
+    rows = rows_cache.make_rows(spec.code, X, Z, y, *spec.params(), 2)
     row = np.full(30, np.nan)
-    rows_cache._fill_full_row(spec.code, X, Z, y, *spec.params(), 4, row)
+    rows_cache._fill_full_row(rows, 4, row)
     np.testing.assert_allclose(row, Q[4], rtol=1e-12, atol=1e-12)
     index = np.array([3, 9, 1, 22], dtype=np.int64)
     row = np.full(30, np.nan)
-    rows_cache._fill_row(spec.code, X, Z, y, *spec.params(), 7, index, 1, 4, row)
+    rows_cache._fill_row(rows, 7, index, 1, 4, row)
     np.testing.assert_allclose(row[index[1:]], Q[7, index[1:]], rtol=1e-12, atol=1e-12)
     assert np.isnan(row[3]) and np.isnan(row[0])
 
@@ -436,3 +437,24 @@ def test_kkt_conditions_hold_on_random_problems(n, d, seed, kernel, low_rank):
     assert result.converged
     K_prime = K if Z is None else K - Z @ Z.T
     check_kkt((y[:, None] * y[None, :]) * K_prime, p, y, upper, result, tol=1e-8)
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_kernel_rows_fill_the_cache_and_change_nothing(in_place):
+    """Rows passed in (issue 18: the constraint's kernel rows) give the same solution, fewer row computations."""
+    X, y, K, Z, p, upper = fair_problem(120, 3)
+    spec = KernelSpec("rbf", gamma=0.3)
+    reference = solve_svm_dual(X, y, spec, p=p, upper=upper, low_rank=Z, tol=1e-9, cache_size=1.0)
+    n_rows = check_row_cache(120, 1.0)
+    indices = np.flatnonzero(y > 0)[:40]
+    storage = np.full((n_rows if in_place else 40, 120), np.nan)
+    storage[:40] = K[indices]
+    result = solve_svm_dual(X, y, spec, p=p, upper=upper, low_rank=Z, tol=1e-9, cache_size=1.0,
+                            kernel_rows=(indices, storage))
+    np.testing.assert_allclose(result.alpha, reference.alpha, rtol=0, atol=1e-6)
+    assert result.objective == pytest.approx(reference.objective, rel=1e-10)
+    assert result.cache_misses < reference.cache_misses
+    with pytest.raises(FairermValueError, match="distinct"):
+        solve_svm_dual(X, y, spec, kernel_rows=(np.array([1, 1]), K[[1, 1]]))
+    with pytest.raises(FairermValueError, match="shape"):
+        solve_svm_dual(X, y, spec, kernel_rows=(np.array([1, 2]), K[:1]))

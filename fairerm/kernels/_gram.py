@@ -8,6 +8,7 @@ from .._memory import check_memory
 from ..exceptions import FairermValueError
 from ._maps import diagonal, kernel_row_into, map_block_inplace, map_block_serial, map_symmetric_inplace
 from ._spec import KernelSpec
+from ._vector import kernel_matvec_t, kernel_matvec_t_serial
 
 __all__ = ["gram_block", "gram_symmetric", "kernel_row", "kernel_diagonal", "kernel_matvec", "decision_values"]
 
@@ -110,8 +111,10 @@ def kernel_matvec(
 ) -> np.ndarray:
     r"""The product :math:`K(X, Y)\, W`, shape (n, k) (or (n,) for a 1-D ``W`` of shape (m,)).
 
-    Computed by blocks of rows of ``X`` so that the temporary Gram block holds at most
-    ``block_bytes`` (default 64 MiB): memory :math:`O(\text{block} \cdot m)`, never :math:`n m`.
+    Computed row by row in compiled, vectorised code (:func:`fairerm.kernels._vector.kernel_matvec_t`,
+    rows in parallel): memory :math:`O(m)` per thread, the block :math:`K(X, Y)` is never formed.
+    Progress is reported by blocks of rows of ``X`` (as many as a ``block_bytes`` Gram block would
+    hold, default 64 MiB).
     For ``"precomputed"``, ``X`` is the kernel block :math:`K(X, Y)` itself, shape (n, m), and
     ``Y`` is ignored. ``progress(rows_done, n)`` is called after each block (a long product can
     show how far it is, and ``KeyboardInterrupt`` lands between blocks).
@@ -131,13 +134,17 @@ def kernel_matvec(
     X, Y = _features(X, "X"), _features(Y, "Y")
     if W2.ndim != 2 or W2.shape[0] != Y.shape[0]:
         raise FairermValueError(f"W must have {Y.shape[0]} rows (one per row of Y); got shape {W.shape}.")
+    if X.shape[1] != Y.shape[1]:
+        raise FairermValueError(f"X has {X.shape[1]} features but Y has {Y.shape[1]}; they must match.")
     out = np.empty((X.shape[0], W2.shape[1]))
+    gamma, coef0, degree = spec.params()
+    sq_x, sq_y = np.einsum("ij,ij->i", X, X), np.einsum("ij,ij->i", Y, Y)
+    WT = np.ascontiguousarray(W2.T)
     step = _block_rows(Y.shape[0], block_bytes)
-    buffer = np.empty((min(step, X.shape[0]), Y.shape[0]))
     for start in range(0, X.shape[0], step):
         stop = min(start + step, X.shape[0])
-        block = gram_block(X[start:stop], Y, spec, out=buffer[: stop - start])
-        np.matmul(block, W2, out=out[start:stop])
+        product = kernel_matvec_t if (stop - start) * Y.shape[0] >= _PARALLEL_MIN_ENTRIES else kernel_matvec_t_serial
+        product(spec.code, X[start:stop], sq_x[start:stop], Y, sq_y, WT, gamma, coef0, degree, out[start:stop])
         if progress is not None:
             progress(stop, X.shape[0])
     return out[:, 0] if vector else out

@@ -1,7 +1,7 @@
 r"""Rows of the SMO matrix :math:`Q` on demand, kept in a bounded LRU cache (compiled with Numba).
 
 :math:`Q_{ik} = y_i y_k (k(x_i, x_k) - z_i^\top z_k)`: one row costs :math:`n` kernel values
-(:func:`fairerm.kernels.kernel_row_into`) plus :math:`O(nr)` for the low-rank part. The cache
+(:func:`fairerm.kernels._vector.kernel_row_t`, vectorised) plus :math:`O(nr)` for the low-rank part. The cache
 holds whole rows in a preallocated ``(n_rows, n)`` array; ``meta`` keeps, per slot, its owner, the
 epoch and time at which it was computed, whether it is complete, and the LRU links.
 
@@ -24,8 +24,10 @@ import numba
 import numpy as np
 
 from ..kernels import kernel_row_into
+from ..kernels._spec import PRECOMPUTED
+from ..kernels._vector import BLOCK, PARALLEL_ROW_WORK, full_row_pays, kernel_row_parallel, kernel_row_t
 
-__all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active"]
+__all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active", "preload"]
 
 # positions in the int64 state vector
 S_ACTIVE_SIZE, S_EPOCH, S_COUNTER, S_UNSHRUNK, S_ITER, S_HITS, S_MISSES, S_HEAD, S_TAIL, S_USED, S_STAMP = range(11)
@@ -48,41 +50,74 @@ def initial_state(n: int) -> np.ndarray:
 
 # positions in the ``rows`` tuple
 (R_CODE, R_X, R_Z, R_Y, R_GAMMA, R_COEF0, R_DEGREE, R_ACTIVE,
- R_CACHE, R_SLOT_OF, R_META, R_SHRUNK_AT, R_MISSING, R_STATE) = range(14)
+ R_CACHE, R_SLOT_OF, R_META, R_SHRUNK_AT, R_MISSING, R_STATE, R_SQ, R_WORK, R_THREADS) = range(17)
 
 
-def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows):
-    """The ``rows`` tuple: kernel data, the active set, an empty cache of ``n_rows`` rows and the state."""
+def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows, storage=None):
+    """The ``rows`` tuple: kernel data, the active set, an empty cache of ``n_rows`` rows and the state.
+
+    ``storage``: an (n_rows, n) float64 array to hold the cache (default: a new one).
+    """
     n = X.shape[0]
     meta = np.full((META_ROWS, n_rows), -1, dtype=np.int64)
     meta[M_FULL] = 0
     shrunk_at = np.full((2, n), NEVER_SHRUNK, dtype=np.int64)
+    sq = np.zeros(n) if int(code) == PRECOMPUTED else np.einsum("ij,ij->i", X, X)
     return (
         int(code), X, Z, y, float(gamma), float(coef0), int(degree), np.arange(n, dtype=np.int64),
-        np.empty((n_rows, n)), np.full(n, -1, dtype=np.int64), meta, shrunk_at, np.empty(n, dtype=np.int64),
-        initial_state(n),
+        np.empty((n_rows, n)) if storage is None else storage, np.full(n, -1, dtype=np.int64), meta, shrunk_at, np.empty(n, dtype=np.int64),
+        initial_state(n), sq, np.empty(2 * BLOCK), int(numba.get_num_threads()),
     )
 
 
 @numba.njit(cache=True)
-def _fill_row(code, X, Z, y, gamma, coef0, degree, i, index, lo, hi, row):
-    """row[k] = Q[i, k] = y_i y_k (k(x_i, x_k) - z_i.z_k) for k = index[t], lo <= t < hi (all k if no index)."""
-    kernel_row_into(code, X, i, X, index, lo, hi, gamma, coef0, degree, row)
-    all_rows = index.shape[0] == 0
-    count = X.shape[0] if all_rows else hi - lo
+def _fill_row(rows, i, index, lo, hi, row):
+    """row[k] = Q[i, k] = y_i y_k (k(x_i, x_k) - z_i.z_k) for k = index[t], lo <= t < hi (all k if no index).
+
+    Kernel values by :func:`fairerm.kernels._vector.kernel_row_t` (vectorised; split among the threads
+    from :data:`~fairerm.kernels._vector.PARALLEL_ROW_WORK` multiply-adds), or read from the matrix for
+    a precomputed kernel.
+    """
+    code, X, Z, y, gamma, coef0, degree = rows[:7]
+    if code == PRECOMPUTED:
+        kernel_row_into(code, X, i, X, index, lo, hi, gamma, coef0, degree, row)
+    else:
+        sq = rows[R_SQ]
+        count = X.shape[0] if index.shape[0] == 0 else hi - lo
+        threads = rows[R_THREADS]
+        if threads > 1 and count * X.shape[1] >= PARALLEL_ROW_WORK:
+            kernel_row_parallel(code, X[i], sq[i], X, sq, index, lo, hi, gamma, coef0, degree, row, threads)
+        else:
+            kernel_row_t(code, X[i], sq[i], X, sq, index, lo, hi, gamma, coef0, degree, row, rows[R_WORK])
+    if index.shape[0] == 0:
+        _to_q_row(Z, y, i, row)
+        return
     r = Z.shape[1]
     yi = y[i]
-    for t in range(count):
-        k = t if all_rows else index[lo + t]
+    for t in range(lo, hi):
+        k = index[t]
         value = row[k]
         for s in range(r):
             value -= Z[i, s] * Z[k, s]
         row[k] = yi * y[k] * value
 
 
+@numba.njit(cache=True, fastmath={"contract"})
+def _to_q_row(Z, y, i, row):
+    """row <- y_i y (row - Z z_i): a whole kernel row made a row of Q, loops along the row (vectorised)."""
+    n = row.shape[0]
+    for s in range(Z.shape[1]):
+        zis = Z[i, s]
+        for k in range(n):
+            row[k] -= zis * Z[k, s]
+    yi = y[i]
+    for k in range(n):
+        row[k] *= yi * y[k]
+
+
 @numba.njit(cache=True)
-def _fill_full_row(code, X, Z, y, gamma, coef0, degree, i, row):
-    _fill_row(code, X, Z, y, gamma, coef0, degree, i, np.empty(0, dtype=np.int64), 0, 0, row)
+def _fill_full_row(rows, i, row):
+    _fill_row(rows, i, np.empty(0, dtype=np.int64), 0, 0, row)
 
 
 @numba.njit(cache=True)
@@ -111,15 +146,19 @@ def _lru_push_front(slot, meta, state):
 
 @numba.njit(cache=True)
 def _compute_row(i, full, rows, row, slot):
-    """Compute row i afresh: on all indices, or on the active set only (stamped with the current time)."""
-    code, X, Z, y, gamma, coef0, degree, active = rows[:8]
+    """Compute row i afresh: on all indices, or on the active set only (stamped with the current time).
+
+    A row on a large active set is computed whole (:func:`fairerm.kernels._vector.full_row_pays`).
+    """
+    X, active = rows[R_X], rows[R_ACTIVE]
     meta, state = rows[R_META], rows[R_STATE]
+    n = X.shape[0]
     active_size = state[S_ACTIVE_SIZE]
-    if full or active_size == X.shape[0]:
-        _fill_full_row(code, X, Z, y, gamma, coef0, degree, i, row)
+    if full or active_size == n or full_row_pays(active_size, n, X.shape[1]):
+        _fill_full_row(rows, i, row)
         meta[M_FULL, slot] = 1
     else:
-        _fill_row(code, X, Z, y, gamma, coef0, degree, i, active, 0, active_size, row)
+        _fill_row(rows, i, active, 0, active_size, row)
         meta[M_FULL, slot] = 0
     meta[M_EPOCH, slot] = state[S_EPOCH]
     meta[M_STAMP, slot] = state[S_STAMP]
@@ -128,13 +167,14 @@ def _compute_row(i, full, rows, row, slot):
 @numba.njit(cache=True)
 def _complete_row(i, full, rows, row, slot):
     """Add the entries a row of the current or previous epoch lacks; False if it lacked none."""
-    code, X, Z, y, gamma, coef0, degree, active = rows[:8]
+    X, active = rows[R_X], rows[R_ACTIVE]
     meta, shrunk_at, missing, state = rows[R_META], rows[R_SHRUNK_AT], rows[R_MISSING], rows[R_STATE]
     shrunk = shrunk_at[meta[M_EPOCH, slot] % 2]
     stamp = meta[M_STAMP, slot]
+    n = X.shape[0]
     m = 0
     if full:
-        for k in range(X.shape[0]):
+        for k in range(n):
             if shrunk[k] <= stamp:
                 missing[m] = k
                 m += 1
@@ -144,8 +184,14 @@ def _complete_row(i, full, rows, row, slot):
             if shrunk[k] <= stamp:
                 missing[m] = k
                 m += 1
+    if m > 0 and full_row_pays(m, n, X.shape[1]):
+        _fill_full_row(rows, i, row)
+        meta[M_FULL, slot] = 1
+        meta[M_EPOCH, slot] = state[S_EPOCH]
+        meta[M_STAMP, slot] = state[S_STAMP]
+        return True
     if m > 0:
-        _fill_row(code, X, Z, y, gamma, coef0, degree, i, missing, 0, m, row)
+        _fill_row(rows, i, missing, 0, m, row)
     if full:
         meta[M_FULL, slot] = 1
     else:  # now valid on the current active set
@@ -208,3 +254,36 @@ def reset_active(rows):
         current = shrunk_at[state[S_EPOCH] % 2]
         for k in range(n):
             current[k] = NEVER_SHRUNK
+
+
+@numba.njit(cache=True)
+def preload(rows, indices, K_rows, in_place):
+    """Put kernel rows already computed, ``K_rows[j] = k(x_{indices[j]}, X)``, into the cache as rows of Q.
+
+    Each becomes :math:`y_i y_k (K_{ik} - z_i^\\top z_k)`, complete, as if computed now; as many as the
+    cache has free slots. ``in_place``: ``K_rows`` are the first rows of the cache's own storage (the
+    indices distinct, the cache empty), converted where they lie. Returns how many were put in.
+    """
+    cache, slot_of, meta, state = rows[R_CACHE], rows[R_SLOT_OF], rows[R_META], rows[R_STATE]
+    Z, y = rows[R_Z], rows[R_Y]
+    done = 0
+    for j in range(indices.shape[0]):
+        if state[S_USED] >= cache.shape[0]:
+            break
+        i = indices[j]
+        if slot_of[i] >= 0:
+            continue
+        slot = state[S_USED]
+        state[S_USED] += 1
+        row = cache[slot]
+        if not in_place:
+            row[:] = K_rows[j]
+        _to_q_row(Z, y, i, row)
+        meta[M_OWNER, slot] = i
+        slot_of[i] = slot
+        meta[M_FULL, slot] = 1
+        meta[M_EPOCH, slot] = state[S_EPOCH]
+        meta[M_STAMP, slot] = state[S_STAMP]
+        _lru_push_front(slot, meta, state)
+        done += 1
+    return done

@@ -50,11 +50,18 @@ __all__ = ["solve_kernel", "SMOWarmState"]
 
 @dataclass(frozen=True)
 class SMOWarmState:
-    """What a later solve of the same data restarts from: the last SMO state and its low-rank correction."""
+    r"""What a later solve of the same data restarts from: the last SMO state and its low-rank correction.
+
+    ``data`` holds what the problem computed from the data and a later problem on the same data
+    reuses (:meth:`~fairerm.problem.KernelFermProblem.adopt_cache`): the constraint columns, the
+    kernel diagonal and the certificate's last scores :math:`K(y\circ\alpha)` (O(n) arrays each),
+    filled in as the problem computes them.
+    """
 
     result: SMOResult
     low_rank: np.ndarray | None
     fingerprint: str
+    data: dict | None = None
 
 
 @dataclass
@@ -96,8 +103,9 @@ class _WarmStartedSMO:
     """The sequence of SVM solves of one fit, each warm-started from the previous one's full state."""
 
     def __init__(self, problem: KernelFermProblem, smo_options: dict, warm_state: SMOWarmState | None,
-                 alpha0: np.ndarray | None):
+                 alpha0: np.ndarray | None, kernel_rows: tuple | None = None):
         self.problem = problem
+        self.kernel_rows = kernel_rows
         self.smo_options = smo_options
         self.state = (warm_state.result, warm_state.low_rank) if warm_state is not None else None
         self.alpha0 = alpha0
@@ -113,7 +121,8 @@ class _WarmStartedSMO:
         elif self.alpha0 is not None and np.all(self.alpha0 <= problem.upper):
             options["alpha0"] = self.alpha0
         result = solve_svm_dual(problem.X, problem.y, problem.kernel, p=p, upper=problem.upper, low_rank=Z,
-                                **options)
+                                kernel_rows=self.kernel_rows, **options)
+        self.kernel_rows = None  # they became the first solve's cache
         self.state = (result, Z)
         self.n_solves += 1
         self.n_iter += result.n_iter
@@ -175,27 +184,37 @@ def solve_kernel(
         A previous solution; its SMO state is reused when it comes from the same data (same
         :attr:`~fairerm.problem.KernelFermProblem.fingerprint`), its ``alpha`` otherwise.
     tol, max_iter, cache_size, shrinking
-        Passed to :func:`fairerm.solvers.smo.solve_svm_dual` (``max_iter`` per SVM solve).
+        Passed to :func:`fairerm.solvers.smo.solve_svm_dual` (``max_iter`` per SVM solve). When the
+        kernel rows of the constraint's points fit in ``cache_size`` MB too, they are computed first
+        (:meth:`~fairerm.problem.KernelFermProblem.constraint_rows`): :math:`KC^{u\top}` is their
+        weighted sum and the first SVM solve starts with them in its row cache (the same memory: the
+        rows are computed into the cache's storage); otherwise :math:`KC^{u\top}` comes from :func:`fairerm.kernels.kernel_matvec`.
     rank_rtol : float
         Relative eigenvalue threshold for the rank of :math:`M` (dependent constraint rows).
     verbose : bool
         Report the SMO's progress to ``problem.progress`` (or standard error).
     """
     y, epsilon = problem.y, problem.epsilon
-    check_row_cache(problem.n_samples, float(cache_size))  # before the O(n n_+) kernel columns
+    n_rows = check_row_cache(problem.n_samples, float(cache_size))  # before the O(n n_+) kernel columns
     smo_options = dict(tol=tol, max_iter=max_iter, cache_size=cache_size, shrinking=shrinking)
     if verbose:
         smo_options["progress"] = problem.progress or _to_stderr
     warm_state = getattr(warm_start, "warm_state", None)
     if not isinstance(warm_state, SMOWarmState) or warm_state.fingerprint != problem.fingerprint:
         warm_state = None
+    elif warm_state.data is not None:  # same data: no kernel column, diagonal or score computed twice
+        problem.adopt_cache(warm_state.data)
     alpha0 = None
     if warm_start is not None and warm_start.alpha is not None and warm_start.alpha.shape == y.shape:
         alpha0 = warm_start.alpha
+    # The kernel rows of the constraint's points, when they fit in the cache budget: k_u is their weighted
+    # sum, and SMO's row cache starts with them (each kernel value is computed once).
+    K_rows = problem.constraint_rows(8.0 * n_rows * problem.n_samples, total_rows=n_rows)
+    kernel_rows = (problem.constraint_support, K_rows) if K_rows is not None else None
     M = problem.constraint_gram
     floor = noise_floor(problem.constraint_weights, problem.feature_size)
     V, D = gram_basis(M, floor, rank_rtol)
-    smo = _WarmStartedSMO(problem, smo_options, warm_state, alpha0)
+    smo = _WarmStartedSMO(problem, smo_options, warm_state, alpha0, kernel_rows)
     info = {"constraint_rank": int(D.size)}
     offset = problem.constraint_offset
     if D.size == 0 or (epsilon == 0.0 and not np.any(offset)):
@@ -238,5 +257,5 @@ def solve_kernel(
     return BackendResult(
         alpha=np.asarray(alpha, dtype=float), mu=np.asarray(mu, dtype=float), intercept=float(intercept),
         status=status, converged=bool(converged), n_iter=int(smo.n_iter), info=info,
-        warm_state=SMOWarmState(last_result, last_Z, problem.fingerprint),
+        warm_state=SMOWarmState(last_result, last_Z, problem.fingerprint, problem.shared_cache()),
     )

@@ -194,6 +194,28 @@ def _check_low_rank(low_rank: Any, n: int) -> np.ndarray:
     return Z
 
 
+def _check_kernel_rows(kernel_rows: Any, n: int, n_rows: int, kernel: KernelSpec):
+    """(indices, rows, storage): ``storage`` is the rows' array when it can hold the cache itself."""
+    if kernel_rows is None:
+        return None, None, None
+    if kernel.is_precomputed:
+        raise FairermValueError("kernel_rows is for kernels computed from features; a precomputed kernel has its rows.")
+    if not isinstance(kernel_rows, tuple) or len(kernel_rows) != 2:
+        raise FairermTypeError(f"kernel_rows must be a tuple (indices, rows); got {type(kernel_rows).__name__}.")
+    indices = np.ascontiguousarray(kernel_rows[0], dtype=np.int64)
+    given = kernel_rows[1]
+    K_rows = np.ascontiguousarray(given, dtype=np.float64)
+    if indices.ndim != 1 or K_rows.ndim != 2 or K_rows.shape[0] < indices.size or K_rows.shape[1] != n:
+        raise FairermValueError(f"kernel_rows must be (indices of shape (m,), rows of shape (m' >= m, {n})); got "
+                                f"shapes {indices.shape} and {np.shape(given)}.")
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        raise FairermValueError(f"kernel_rows indices must lie in [0, {n}); got [{indices.min()}, {indices.max()}].")
+    if np.unique(indices).size != indices.size:
+        raise FairermValueError("kernel_rows indices must be distinct.")
+    in_place = K_rows is given and K_rows.shape[0] == n_rows and K_rows.flags.writeable
+    return indices, K_rows, (K_rows if in_place else None)
+
+
 def _check_data(X: Any, kernel: KernelSpec) -> tuple[np.ndarray, KernelSpec]:
     if not isinstance(kernel, KernelSpec):
         raise FairermTypeError(f"kernel must be a fairerm.kernels.KernelSpec; got {type(kernel).__name__}.")
@@ -238,6 +260,7 @@ def solve_svm_dual(
     cache_size: float = 200.0,
     shrinking: bool = True,
     progress=None,
+    kernel_rows: tuple | None = None,
 ) -> SMOResult:
     r"""Solve the SVM dual with a general linear term, per-sample bounds and a low-rank correction.
 
@@ -285,6 +308,13 @@ def solve_svm_dual(
     progress : callable, optional
         ``progress(message)`` receives the iteration count and the violating-pair gap after each
         chunk of iterations (``KeyboardInterrupt`` lands between chunks too).
+    kernel_rows : (indices, rows), optional
+        Kernel rows already computed, ``rows[j] = (k(x_{indices[j]}, x_1), ..., k(x_{indices[j]}, x_n))``
+        for ``j < len(indices)`` (without the labels and the low-rank part): they fill the row cache
+        first, so SMO does not compute them again (kernel FERM passes the rows of the constraint's
+        points, which :math:`k_u` is made of). When ``rows`` is a writeable float64 array with as many
+        rows as the cache holds (``check_row_cache``), it *becomes* the cache and is overwritten
+        (no copy); otherwise the rows are copied. Not with a precomputed kernel.
 
     Returns
     -------
@@ -332,8 +362,11 @@ def solve_svm_dual(
     gamma, coef0, degree = (1.0, 0.0, 1) if kernel.is_precomputed else kernel.params()
     QD = kernel_diagonal(X, kernel) - np.einsum("ij,ij->i", Z, Z)
     n_rows = check_row_cache(n, cache_size)
-    rows = rows_cache.make_rows(kernel.code, X, Z, y, gamma, coef0, degree, n_rows)
+    indices, K_rows, storage = _check_kernel_rows(kernel_rows, n, n_rows, kernel)
+    rows = rows_cache.make_rows(kernel.code, X, Z, y, gamma, coef0, degree, n_rows, storage)
     state = rows[rows_cache.R_STATE]
+    if indices is not None:
+        rows_cache.preload(rows, indices, K_rows, storage is not None)
     work = np.empty(n, dtype=np.int64)
     status = np.empty(n, dtype=np.int8)
     G = np.empty(n)
