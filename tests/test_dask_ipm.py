@@ -130,3 +130,18 @@ def test_approximate_kernel_on_chunks_equals_linear_ferm_on_the_features(approxi
     np.testing.assert_allclose(lazy.compute(), model.decision_function(Xl), atol=1e-10)
     with pytest.raises(FairermValueError, match="approximation"):
         FairKernelSVC().fit(X, y, sensitive_features=s)
+
+
+def test_front_door_routes_a_dask_problem_and_refuses_in_memory_backends():
+    from fairerm.solvers import solve
+
+    X, y, s = make_synthetic_dask(400, 3, chunk_rows=100, random_state=9)
+    problem = DaskLinearFermProblem(X, y, s, 1.0, 0.0)
+    with pytest.raises(FairermValueError, match="needs the data in memory"):
+        solve(problem, "dcd")
+    with pytest.raises(FairermValueError, match="not options of the distributed solver"):
+        solve(problem, "auto", options={"dask_ipm": {"shrinking": True}})
+    seen = []
+    solution = solve(problem, "auto", options={"dask_ipm": {"callback": lambda i, info: seen.append(i)}})
+    assert solution.solver == "dask_ipm" and solution.converged and seen == list(range(len(seen)))
+    assert solution.info["passes"] == 3 * solution.n_iter + 2  # A, B, C per iteration; the last A; the certificate
