@@ -145,3 +145,19 @@ def test_front_door_routes_a_dask_problem_and_refuses_in_memory_backends():
     solution = solve(problem, "auto", options={"dask_ipm": {"callback": lambda i, info: seen.append(i)}})
     assert solution.solver == "dask_ipm" and solution.converged and seen == list(range(len(seen)))
     assert solution.info["passes"] == 3 * solution.n_iter + 2  # A, B, C per iteration; the last A; the certificate
+
+
+def test_intersectional_groups_from_a_dataframe():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 1_200
+    X = rng.standard_normal((n, 3))
+    groups = pd.DataFrame({"sex": rng.integers(0, 2, n), "race": rng.choice(["u", "v"], n)})
+    y = (X[:, 0] + 0.3 * groups["sex"].to_numpy() + rng.standard_normal(n) > 0).astype(int)
+    reference = FairLinearSVC(tol=1e-9).fit(X, y, sensitive_features=groups)
+    model = FairLinearSVC().fit(da.from_array(X, chunks=(300, 3)), y, sensitive_features=groups)
+    assert model.status_ == "optimal"
+    assert list(model.groups_) == list(reference.groups_) and model.constraint_labels_ == reference.constraint_labels_
+    assert model.sensitive_feature_names_ == ["sex", "race"]
+    assert abs(model.objective_ - reference.objective_) <= 1e-6 * reference.objective_
+    np.testing.assert_allclose(model.decision_function(X), reference.decision_function(X), atol=1e-5)
