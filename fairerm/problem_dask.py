@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_binary_target, check_sensitive_features
+from ._validation import check_binary_target, check_sensitive_features, sensitive_column_names
 from .constraints import DemographicParity, EqualizedOdds, EqualOpportunity, make_constraint, weighted_constraint
 from .exceptions import FairermError, FairermTypeError, FairermValueError, SolverError
 
@@ -68,9 +68,10 @@ def _cell_stats(X, y, s, sample_weight) -> dict:
     y, s = np.asarray(y), np.asarray(s)
     weight = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     labels, label_code = np.unique(y, return_inverse=True)
-    if s.ndim == 2:
-        groups, group_code = np.unique(s, axis=0, return_inverse=True)
-        groups = [tuple(row.tolist()) for row in groups]
+    if s.ndim == 2:  # several columns: a group is a tuple of values
+        seen: dict = {}
+        group_code = np.array([seen.setdefault(tuple(row), len(seen)) for row in s.tolist()], dtype=np.int64)
+        groups = list(seen)
     else:
         groups, group_code = np.unique(s, return_inverse=True)
         groups = groups.tolist()
@@ -135,6 +136,7 @@ class DaskLinearFermProblem:
                 raise FairermValueError(f"{name} must have {n} rows (one per row of X); got shape {values.shape}.")
             return values.rechunk((rows,) + values.shape[1:])
 
+        self._column_names = None if is_dask_array(sensitive_features) else sensitive_column_names(sensitive_features)
         self.X = X
         self.y = aligned(y, "y")
         self.s = aligned(sensitive_features, "sensitive_features", (1, 2))
@@ -166,7 +168,7 @@ class DaskLinearFermProblem:
         labels = np.array([key[1] for key in cells])
         groups = [key[2] for key in cells]
         target = check_binary_target(labels)
-        sens = check_sensitive_features(np.array([list(g) for g in groups]) if isinstance(groups[0], tuple)
+        sens = check_sensitive_features(np.array(groups, dtype=object) if isinstance(groups[0], tuple)
                                         else np.array(groups))
         totals = np.array([stats[key] for key in cells])  # (cells, 2 + d): count, weight total, weighted row sum
         if not (totals[target.signed > 0, 1].sum() > 0 and totals[target.signed < 0, 1].sum() > 0):
@@ -178,7 +180,8 @@ class DaskLinearFermProblem:
         self.U = self.cell_weights @ totals[:, 2:]
         self.constraint_l1 = np.abs(self.cell_weights) @ totals[:, 1]
         self.constraint_weights_norm = float(self.constraint_l1.max(initial=0.0))
-        self.classes, self.groups, self.group_names = target.classes, sens.groups, sens.names
+        self.classes, self.groups = target.classes, sens.groups
+        self.group_names = self._column_names if self._column_names is not None else sens.names
         self.labels = list(weights.labels)
         self.feature_size = float(stats["max_abs"])
         self.n_samples, self.n_features = n, d

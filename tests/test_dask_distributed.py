@@ -103,6 +103,7 @@ def test_every_notion_and_epsilon_equals_in_memory(client, epsilon, constraint, 
     assert np.all(np.abs(model.constraint_value_) <= epsilon + 1e-9)
 
 
+@pytest.mark.extended  # 400,000 rows: about a minute on an idle 2-core machine, ten on a loaded one
 def test_client_memory_below_a_tenth_of_the_data(client):
     n, d = 400_000, 10
     X, y, s = make_synthetic_dask(n, d, chunk_rows=50_000, random_state=5)
@@ -130,7 +131,7 @@ def test_weights_and_numpy_labels(client):
 
 def test_worker_restarted_mid_fit_gives_the_same_model(client):
     """A worker restarted by its nanny mid-fit loses its chunks' state: dask recomputes it from the lineage."""
-    X, y, s = make_synthetic_dask(16_000, 5, chunk_rows=2_000, random_state=11)
+    X, y, s = make_synthetic_dask(16_000, 5, chunk_rows=4_000, random_state=11)
     problem = DaskLinearFermProblem(X, y, s, 1.0, 0.0)
     victim = sorted(client.scheduler_info()["workers"])[0]
     restarted = []

@@ -130,3 +130,34 @@ def test_approximate_kernel_on_chunks_equals_linear_ferm_on_the_features(approxi
     np.testing.assert_allclose(lazy.compute(), model.decision_function(Xl), atol=1e-10)
     with pytest.raises(FairermValueError, match="approximation"):
         FairKernelSVC().fit(X, y, sensitive_features=s)
+
+
+def test_front_door_routes_a_dask_problem_and_refuses_in_memory_backends():
+    from fairerm.solvers import solve
+
+    X, y, s = make_synthetic_dask(400, 3, chunk_rows=100, random_state=9)
+    problem = DaskLinearFermProblem(X, y, s, 1.0, 0.0)
+    with pytest.raises(FairermValueError, match="needs the data in memory"):
+        solve(problem, "dcd")
+    with pytest.raises(FairermValueError, match="not options of the distributed solver"):
+        solve(problem, "auto", options={"dask_ipm": {"shrinking": True}})
+    seen = []
+    solution = solve(problem, "auto", options={"dask_ipm": {"callback": lambda i, info: seen.append(i)}})
+    assert solution.solver == "dask_ipm" and solution.converged and seen == list(range(len(seen)))
+    assert solution.info["passes"] == 3 * solution.n_iter + 2  # A, B, C per iteration; the last A; the certificate
+
+
+def test_intersectional_groups_from_a_dataframe():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 1_200
+    X = rng.standard_normal((n, 3))
+    groups = pd.DataFrame({"sex": rng.integers(0, 2, n), "race": rng.choice(["u", "v"], n)})
+    y = (X[:, 0] + 0.3 * groups["sex"].to_numpy() + rng.standard_normal(n) > 0).astype(int)
+    reference = FairLinearSVC(tol=1e-9).fit(X, y, sensitive_features=groups)
+    model = FairLinearSVC().fit(da.from_array(X, chunks=(300, 3)), y, sensitive_features=groups)
+    assert model.status_ == "optimal"
+    assert list(model.groups_) == list(reference.groups_) and model.constraint_labels_ == reference.constraint_labels_
+    assert model.sensitive_feature_names_ == ["sex", "race"]
+    assert abs(model.objective_ - reference.objective_) <= 1e-6 * reference.objective_
+    np.testing.assert_allclose(model.decision_function(X), reference.decision_function(X), atol=1e-5)

@@ -19,18 +19,22 @@ Sherman-Morrison-Woodbury (Ferris & Munson, SIAM J. Optim. 13(3), 2002): with
 
 .. math::
 
-    \Delta\nu = \frac{-r_{eq} - \bar y^\top D^{-1}r + g_y^\top M^{-1}g_r}{\bar y^\top D^{-1}\bar y - g_y^\top M^{-1}g_y},
+    \Delta\nu = \frac{-r_{eq} - \bar y^\top D^{-1}r + g_y^\top M^{-1}g_r}
+                     {\bar y^\top D^{-1}\bar y - g_y^\top M^{-1}g_y},
     \qquad \Delta w = M^{-1}(g_r + \Delta\nu\, g_y),\qquad
     \Delta x_i = \frac{r_i + \Delta\nu\,\bar y_i - \langle R_i, \Delta w\rangle}{D_i},
 
-and :math:`\Delta w = R^\top\Delta x` is the change of :math:`w`. Everything :math:`n`-long (:math:`y, c,
-\alpha`, the slacks, the direction) stays on the workers, chunk by chunk, next to the rows; the client
-holds :math:`O(d^2)`. One iteration is three passes over the chunks of :math:`X`, each a map returning
-:math:`(d\times d, d, \text{scalars})` and a tree sum (:func:`fairerm.problem_dask.tree_reduce`):
-**A** applies the last step, forms the residuals, :math:`D`, :math:`M` and the predictor's right-hand side;
-**B** the predictor direction, its step length, :math:`\mu_{\text{aff}}` as a quadratic in the step, and
-the corrector's right-hand side (affine in :math:`\sigma\mu`); **C** the corrector direction and its step
-length. A last pass recomputes the certificate from the data (:func:`certify_distributed`).
+and :math:`\Delta w = R^\top\Delta x` is the change of :math:`w`. The :math:`n`-long iterate (:math:`y, c,
+\alpha` and the slacks :math:`z, s`: 25 bytes a row, 33 with sample weights) stays on the workers, chunk by
+chunk, as persisted dask data; everything else a chunk needs (residuals, :math:`D`, the directions) is
+recomputed in each pass from its rows and :math:`O(d)` arguments. The client holds :math:`O(d^2)`. One
+iteration is three passes over the chunks of :math:`X`, each a map returning :math:`(d\times d, d,
+\text{scalars})` and a tree sum (:func:`fairerm.problem_dask.tree_reduce`): **A** applies the last step (the
+direction recomputed from the previous :math:`\Delta w, \Delta\nu`), forms the residuals, :math:`D`, :math:`M`
+and the predictor's right-hand side; **B** the predictor direction, its step length, :math:`\mu_{\text{aff}}`
+as a quadratic in the step, and the corrector's right-hand side (affine in :math:`\sigma\mu`); **C** the
+corrector direction and its step length. A last pass recomputes the certificate from the data
+(:func:`certify_distributed`).
 
 Faults are dask's: a lost chunk is recomputed from its lineage (the data and the earlier passes); a task
 that fails for good raises :class:`~fairerm.exceptions.SolverError` and no model is returned.
@@ -182,7 +186,8 @@ def _pass_certificate(X, state, w, b):
     y, c = state["y"].astype(np.float64), state["c"]
     alpha = np.clip(state["alpha"], 0.0, c)
     positive = y > 0
-    return {"hinge": float(np.sum(c * np.maximum(0.0, 1.0 - y * (X @ w + b)))), "g_pos": X[positive].T @ alpha[positive],
+    return {"hinge": float(np.sum(c * np.maximum(0.0, 1.0 - y * (X @ w + b)))),
+            "g_pos": X[positive].T @ alpha[positive],
             "g_neg": X[~positive].T @ alpha[~positive], "s_pos": float(alpha[positive].sum()),
             "s_neg": float(alpha[~positive].sum())}
 
