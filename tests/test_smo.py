@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cvxpy as cp
 import numpy as np
 import pytest
@@ -458,3 +460,24 @@ def test_kernel_rows_fill_the_cache_and_change_nothing(in_place):
         solve_svm_dual(X, y, spec, kernel_rows=(np.array([1, 1]), K[[1, 1]]))
     with pytest.raises(FairermValueError, match="shape"):
         solve_svm_dual(X, y, spec, kernel_rows=(np.array([1, 2]), K[:1]))
+
+
+def test_warm_restart_keeps_the_row_cache_and_the_front_door_releases_it():
+    """A restart on the same Q (the front door's tighter-tolerance refinement) reuses the previous row cache
+    (issue 18): same solution as a cold solve at that tolerance, fewer row computations; a fitted model
+    does not keep the cache."""
+    from fairerm import FairKernelSVC
+
+    X, y, K, Z, p, upper = fair_problem(150, 4)
+    spec = KernelSpec("rbf", gamma=0.3)
+    first = solve_svm_dual(X, y, spec, p=p, upper=upper, low_rank=Z, tol=1e-2)
+    assert first.row_cache is not None
+    cold = solve_svm_dual(X, y, spec, p=p, upper=upper, low_rank=Z, tol=1e-6, warm_start=replace(first, row_cache=None))
+    warm = solve_svm_dual(X, y, spec, p=p, upper=upper, low_rank=Z, tol=1e-6, warm_start=first)
+    assert first.row_cache is None  # taken over by the restart
+    np.testing.assert_allclose(warm.alpha, cold.alpha, rtol=0, atol=1e-12)
+    assert warm.n_iter == cold.n_iter and warm.cache_misses < cold.cache_misses
+    other = solve_svm_dual(X, y, spec, p=p, upper=upper, tol=1e-6, warm_start=warm)  # another Q: a new cache
+    assert warm.row_cache is None and other.converged
+    model = FairKernelSVC(C=1.0).fit(X, y, sensitive_features=(np.arange(150) % 2))
+    assert model.solution_.warm_state.result.row_cache is None

@@ -259,6 +259,9 @@ def solve(
     best.fallbacks = [f for f in fallbacks if f.solver != best.solver]
     best.n_iter = n_iter
     best.solve_time = time.perf_counter() - start
+    release = getattr(best.warm_state, "release", None)
+    if release is not None:  # a backend's working memory (the SMO row cache) is not kept by the model
+        release()
     return best
 
 

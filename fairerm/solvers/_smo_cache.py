@@ -27,7 +27,7 @@ from ..kernels import kernel_row_into
 from ..kernels._spec import PRECOMPUTED
 from ..kernels._vector import BLOCK, PARALLEL_ROW_WORK, full_row_pays, kernel_row_parallel, kernel_row_t
 
-__all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active", "preload"]
+__all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active", "preload", "restart"]
 
 # positions in the int64 state vector
 S_ACTIVE_SIZE, S_EPOCH, S_COUNTER, S_UNSHRUNK, S_ITER, S_HITS, S_MISSES, S_HEAD, S_TAIL, S_USED, S_STAMP = range(11)
@@ -287,3 +287,21 @@ def preload(rows, indices, K_rows, in_place):
         _lru_push_front(slot, meta, state)
         done += 1
     return done
+
+
+@numba.njit(cache=True)
+def restart(rows):
+    """Ready the cache for a new solve on the same Q (a warm restart): every index active, the counters
+    at zero; complete rows stay valid, rows on a shrunk set will be recomputed (their epoch is made old)."""
+    state, shrunk_at = rows[R_STATE], rows[R_SHRUNK_AT]
+    reset_active(rows)
+    state[S_EPOCH] += 2
+    for e in range(2):
+        for k in range(shrunk_at.shape[1]):
+            shrunk_at[e, k] = NEVER_SHRUNK
+    n = shrunk_at.shape[1]
+    state[S_ITER] = 0
+    state[S_HITS] = 0
+    state[S_MISSES] = 0
+    state[S_UNSHRUNK] = 0
+    state[S_COUNTER] = min(n, 1000) + 1

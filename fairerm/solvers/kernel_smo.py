@@ -63,6 +63,10 @@ class SMOWarmState:
     fingerprint: str
     data: dict | None = None
 
+    def release(self) -> None:
+        """Drop the SMO row cache (the front door calls it when it returns its solution)."""
+        self.result.row_cache = None
+
 
 @dataclass
 class _Step:
@@ -118,6 +122,8 @@ class _WarmStartedSMO:
         options = dict(self.smo_options)
         if self.state is not None and np.all(self.state[0].alpha <= problem.upper):
             options["warm_start"] = _rebase(self.state[0], self.state[1], Z, problem.y)
+            if options["warm_start"] is not self.state[0]:
+                self.state[0].row_cache = None  # the rebased copy holds it: one reference, one cache alive
         elif self.alpha0 is not None and np.all(self.alpha0 <= problem.upper):
             options["alpha0"] = self.alpha0
         result = solve_svm_dual(problem.X, problem.y, problem.kernel, p=p, upper=problem.upper, low_rank=Z,

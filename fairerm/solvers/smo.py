@@ -94,6 +94,10 @@ class SMOResult:
         :math:`\bar G = \sum_{i: \alpha_i = C_i} C_i Q_{i\cdot}`.
     upper : ndarray of shape (n,)
         The bounds :math:`C` the problem was solved with.
+    row_cache : object
+        The row cache, which a warm restart on the same ``X``, ``y``, kernel and ``low_rank`` (the
+        front door's refinement with a tighter tolerance) keeps using; ``None`` once released
+        (:func:`fairerm.solvers.solve` releases it when it returns, so a fitted model does not hold it).
     """
 
     alpha: np.ndarray
@@ -112,6 +116,7 @@ class SMOResult:
     q_alpha: np.ndarray | None = field(default=None, repr=False)
     g_bar: np.ndarray | None = field(default=None, repr=False)
     upper: np.ndarray | None = field(default=None, repr=False)
+    row_cache: Any = field(default=None, repr=False, compare=False)
 
     @property
     def support(self) -> np.ndarray:
@@ -192,6 +197,23 @@ def _check_low_rank(low_rank: Any, n: int) -> np.ndarray:
     if not np.all(np.isfinite(Z)):
         raise FairermValueError("low_rank contains NaN or infinite values.")
     return Z
+
+
+def _reusable_rows(previous: SMOResult | None, X, Z, y, kernel: KernelSpec, n_rows: int):
+    """The previous solve's row cache when its rows are this problem's (same data, labels, kernel and
+    low-rank part, as many rows), readied for a restart; else None, and the previous cache is released
+    (two caches are never alive together)."""
+    if previous is None or previous.row_cache is None:
+        return None
+    rows, X0, Z0, y0, kernel0 = previous.row_cache
+    previous.row_cache = None
+    same = (X0 is X or (X0.shape == X.shape and np.array_equal(X0, X))) and kernel0 == kernel \
+        and Z0.shape == Z.shape and np.array_equal(Z0, Z) and np.array_equal(y0, y) \
+        and rows[rows_cache.R_CACHE].shape[0] == n_rows
+    if not same:
+        return None
+    rows_cache.restart(rows)
+    return rows
 
 
 def _check_kernel_rows(kernel_rows: Any, n: int, n_rows: int, kernel: KernelSpec):
@@ -363,7 +385,9 @@ def solve_svm_dual(
     QD = kernel_diagonal(X, kernel) - np.einsum("ij,ij->i", Z, Z)
     n_rows = check_row_cache(n, cache_size)
     indices, K_rows, storage = _check_kernel_rows(kernel_rows, n, n_rows, kernel)
-    rows = rows_cache.make_rows(kernel.code, X, Z, y, gamma, coef0, degree, n_rows, storage)
+    rows = _reusable_rows(previous, X, Z, y, kernel, n_rows) if indices is None else None
+    if rows is None:
+        rows = rows_cache.make_rows(kernel.code, X, Z, y, gamma, coef0, degree, n_rows, storage)
     state = rows[rows_cache.R_STATE]
     if indices is not None:
         rows_cache.preload(rows, indices, K_rows, storage is not None)
@@ -407,6 +431,7 @@ def solve_svm_dual(
         q_alpha=G - p,
         g_bar=G_bar,
         upper=C,
+        row_cache=(rows, X, Z, y, kernel),
     )
 
 
