@@ -112,6 +112,11 @@ def check_offset(offset, n_constraints: int) -> np.ndarray:
     return offset
 
 
+#: Bytes of kernel rows computed per block by :meth:`KernelFermProblem.constraint_rows` (progress is
+#: reported, and an interrupt lands, between blocks).
+CONSTRAINT_ROWS_BLOCK_BYTES = 64 * 2**20
+
+
 @dataclass
 class LinearFermProblem:
     r"""Linear FERM: :math:`\phi(x) = x`, constraint vectors :math:`U = C^u X`.
@@ -325,7 +330,15 @@ class KernelFermProblem:
         rows = np.empty((n_rows, self.n_samples))
         gamma, coef0, degree = self.kernel.params()
         block = rows[:support.size]
-        kernel_rows_t(self.kernel.code, X[support], sq[support], X, sq, gamma, coef0, degree, block)
+        X_S, sq_S = X[support], sq[support]
+        step = max(1, int(CONSTRAINT_ROWS_BLOCK_BYTES // (8 * self.n_samples)))
+        report = self._reporter("kernel rows of the constraint's support")
+        for start in range(0, support.size, step):  # by blocks: progress, and KeyboardInterrupt lands between them
+            stop = min(start + step, support.size)
+            kernel_rows_t(self.kernel.code, X_S[start:stop], sq_S[start:stop], X, sq, gamma, coef0, degree,
+                          block[start:stop])
+            if report is not None:
+                report(stop, support.size)
         self._columns = block.T @ self.constraint_weights[:, support].T
         return rows
 

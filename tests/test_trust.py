@@ -215,10 +215,12 @@ def test_oversized_cache_is_refused_before_the_kernel_columns(monkeypatch):
 
 
 def test_keyboard_interrupt_lands_between_blocks_of_the_kernel_columns(monkeypatch):
-    from fairerm.kernels import _gram
+    # The constraint's kernel values are the rows of its support, computed by blocks (and put into the SMO's
+    # row cache); an interrupt in the second block stops the fit there.
+    import fairerm.problem as problem_module
 
     calls = []
-    real = _gram.gram_block
+    real = problem_module.kernel_rows_t
 
     def interrupted(*args, **kwargs):
         calls.append(1)
@@ -226,8 +228,8 @@ def test_keyboard_interrupt_lands_between_blocks_of_the_kernel_columns(monkeypat
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_gram, "gram_block", interrupted)
-    monkeypatch.setattr(_gram, "_DEFAULT_BLOCK_BYTES", 8 * 1000)
+    monkeypatch.setattr(problem_module, "kernel_rows_t", interrupted)
+    monkeypatch.setattr(problem_module, "CONSTRAINT_ROWS_BLOCK_BYTES", 8 * 2000 * 10)  # 10 rows of 2,000 per block
     rng = np.random.default_rng(6)
     X, s = rng.normal(size=(2000, 3)), rng.integers(0, 2, 2000)
     with pytest.raises(KeyboardInterrupt):
@@ -240,7 +242,8 @@ def test_verbose_reports_the_kernel_columns_and_the_smo(capsys):
     X, s = rng.normal(size=(500, 3)), rng.integers(0, 2, 500)
     FairKernelSVC(verbose=True).fit(X, (X[:, 0] > 0).astype(int), sensitive_features=s)
     err = capsys.readouterr().err
-    assert "[FairKernelSVC] kernel columns of the constraint: 500 / 500 rows" in err
+    n_support = int((X[:, 0] > 0).sum())  # equal opportunity: the constraint's support is the positives
+    assert f"[FairKernelSVC] kernel rows of the constraint's support: {n_support} / {n_support} rows" in err
     assert "[FairKernelSVC] SMO:" in err and "violating-pair gap" in err
 
 
