@@ -44,6 +44,8 @@ import numpy as np
 from ._memory import check_memory
 from ._validation import largest_magnitude
 from .kernels import KernelSpec, gram_symmetric, kernel_diagonal, kernel_matvec
+from .kernels import gram_block
+from .kernels._gram import GEMM_MIN_FEATURES
 from .kernels._vector import kernel_rows_t
 
 __all__ = [
@@ -296,7 +298,10 @@ class KernelFermProblem:
         rows = np.empty((n_rows, self.n_samples))
         gamma, coef0, degree = self.kernel.params()
         block = rows[:support.size]
-        kernel_rows_t(self.kernel.code, X[support], sq[support], X, sq, gamma, coef0, degree, block)
+        if X.shape[1] >= GEMM_MIN_FEATURES:
+            gram_block(X[support], X, self.kernel, out=block)
+        else:
+            kernel_rows_t(self.kernel.code, X[support], sq[support], X, sq, gamma, coef0, degree, block)
         self._columns = block.T @ self.constraint_weights[:, support].T
         return rows
 
