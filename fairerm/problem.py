@@ -47,6 +47,8 @@ from ._memory import check_memory
 from .exceptions import FairermValueError
 from ._validation import largest_magnitude
 from .kernels import KernelSpec, gram_symmetric, kernel_diagonal, kernel_matvec
+from .kernels import gram_block
+from .kernels._gram import GEMM_MIN_FEATURES
 from .kernels._vector import kernel_rows_t
 
 __all__ = [
@@ -335,8 +337,11 @@ class KernelFermProblem:
         report = self._reporter("kernel rows of the constraint's support")
         for start in range(0, support.size, step):  # by blocks: progress, and KeyboardInterrupt lands between them
             stop = min(start + step, support.size)
-            kernel_rows_t(self.kernel.code, X_S[start:stop], sq_S[start:stop], X, sq, gamma, coef0, degree,
-                          block[start:stop])
+            if X.shape[1] >= GEMM_MIN_FEATURES:
+                gram_block(X_S[start:stop], X, self.kernel, out=block[start:stop])
+            else:
+                kernel_rows_t(self.kernel.code, X_S[start:stop], sq_S[start:stop], X, sq, gamma, coef0, degree,
+                              block[start:stop])
             if report is not None:
                 report(stop, support.size)
         self._columns = block.T @ self.constraint_weights[:, support].T

@@ -256,7 +256,7 @@ def test_check_memory_refuses_what_does_not_fit(monkeypatch):
 
 
 def test_kernel_matvec_never_forms_more_than_one_block(monkeypatch):
-    """Memory O(m) per row (issue 18: it used to be O(block * m)): no Gram block is formed at all, the
+    """Few features: memory O(m) per row (issue 18; it used to be O(block * m)): no Gram block is formed, the
     traced peak stays far below the n x m block, and progress still comes by blocks of block_bytes."""
     import tracemalloc
 

@@ -13,6 +13,9 @@ from ._vector import kernel_matvec_t, kernel_matvec_t_serial
 __all__ = ["gram_block", "gram_symmetric", "kernel_row", "kernel_diagonal", "kernel_matvec", "decision_values"]
 
 _DEFAULT_BLOCK_BYTES = 64 * 2**20
+#: From this many features kernel products and blocks go through BLAS (GEMM, then the map): the
+#: vectorised row loops of :mod:`._vector` win below (measured at d = 10), lose at d = 108 (Adult).
+GEMM_MIN_FEATURES = 32
 # Below this many entries a parallel launch (tens of microseconds, milliseconds when OpenMP threads
 # spin against BLAS threads) costs more than the elementwise map itself.
 _PARALLEL_MIN_ENTRIES = 1 << 18
@@ -111,8 +114,10 @@ def kernel_matvec(
 ) -> np.ndarray:
     r"""The product :math:`K(X, Y)\, W`, shape (n, k) (or (n,) for a 1-D ``W`` of shape (m,)).
 
-    Computed row by row in compiled, vectorised code (:func:`fairerm.kernels._vector.kernel_matvec_t`,
-    rows in parallel): memory :math:`O(m)` per thread, the block :math:`K(X, Y)` is never formed.
+    Below :data:`GEMM_MIN_FEATURES` features, row by row in compiled, vectorised code
+    (:func:`fairerm.kernels._vector.kernel_matvec_t`, rows in parallel): memory :math:`O(m)` per
+    thread, the block :math:`K(X, Y)` is never formed; from there on by Gram blocks of at most
+    ``block_bytes`` (BLAS).
     Progress is reported by blocks of rows of ``X`` (as many as a ``block_bytes`` Gram block would
     hold, default 64 MiB).
     For ``"precomputed"``, ``X`` is the kernel block :math:`K(X, Y)` itself, shape (n, m), and
@@ -137,6 +142,15 @@ def kernel_matvec(
     if X.shape[1] != Y.shape[1]:
         raise FairermValueError(f"X has {X.shape[1]} features but Y has {Y.shape[1]}; they must match.")
     out = np.empty((X.shape[0], W2.shape[1]))
+    if X.shape[1] >= GEMM_MIN_FEATURES:  # many features: BLAS blocks beat the row loops
+        step = _block_rows(Y.shape[0], block_bytes)
+        buffer = np.empty((min(step, X.shape[0]), Y.shape[0]))
+        for start in range(0, X.shape[0], step):
+            stop = min(start + step, X.shape[0])
+            np.matmul(gram_block(X[start:stop], Y, spec, out=buffer[: stop - start]), W2, out=out[start:stop])
+            if progress is not None:
+                progress(stop, X.shape[0])
+        return out[:, 0] if vector else out
     gamma, coef0, degree = spec.params()
     sq_x, sq_y = np.einsum("ij,ij->i", X, X), np.einsum("ij,ij->i", Y, Y)
     WT = np.ascontiguousarray(W2.T)
