@@ -402,7 +402,8 @@ def test_report_is_rebuilt_from_the_committed_table_by_the_script(tmp_path):
     committed = pd.read_csv(ROOT / "benchmarks" / "results" / "ferm_table.csv")
     assert text.split("## Checks")[0].count("\n| adult |") == (committed["dataset"] == "adult").sum()
     assert "DESIGN.md" not in text and "docs/reproduction.rst" in text
-    assert "Protocol: Adult (sex): the official train / test files, one run (std 0); COMPAS" in text
+    assert ("Protocol: Adult (sex): the official train / test files and 10 random 67/33 splits stratified by label "
+            "and group of the complete rows (missing values dropped) of both files, mean ± std; COMPAS") in text
     for name in ("adult", "compas", "german"):
         assert (tmp_path / f"ferm_scatter_{name}.png").stat().st_size > 10_000
 
