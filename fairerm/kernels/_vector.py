@@ -91,10 +91,9 @@ def exp_array(x, out):
 @numba.njit(cache=True, inline="always", fastmath=_FAST)
 def _map_block(code, acc, nb, sq_x, sq_y, gamma, coef0, degree):
     """acc[t] = k from the dot products acc[t] (t < nb) and sq_y[t] = the squared norms of the points."""
-    if code == RBF:
+    if code == RBF:  # acc holds the squared distances (:func:`_sq_dists`), not dot products
         for t in range(nb):
-            d2 = sq_x + sq_y[t] - 2.0 * acc[t]
-            acc[t] = exp_nonpositive(-gamma * (d2 if d2 > 0.0 else 0.0))
+            acc[t] = exp_nonpositive(-gamma * acc[t])
     elif code == POLY:
         for t in range(nb):
             acc[t] = (gamma * acc[t] + coef0) ** degree
@@ -117,6 +116,39 @@ def _dots(x, Y, k0, k1, k2, k3):
 
 
 @numba.njit(cache=True, inline="always", fastmath=_FAST)
+def _sq_dists(x, Y, k0, k1, k2, k3):
+    """The squared distances of x to four points, from explicit differences.
+
+    Not :math:`\|x\|^2 + \|y\|^2 - 2\langle x, y\rangle`: that cancels when the points are close compared
+    with their norms (features of size 1e6: an absolute error of about 1e-4 in the distance of duplicate
+    points, different for each position of a point in a block), and the RBF kernel would not be
+    symmetric, nor the same at fit and at predict time. The differences cost one subtraction more per
+    feature and are exact to rounding relative to the distance itself.
+    """
+    a0 = a1 = a2 = a3 = 0.0
+    for s in range(x.shape[0]):
+        xs = x[s]
+        d0 = xs - Y[k0, s]
+        d1 = xs - Y[k1, s]
+        d2 = xs - Y[k2, s]
+        d3 = xs - Y[k3, s]
+        a0 += d0 * d0
+        a1 += d1 * d1
+        a2 += d2 * d2
+        a3 += d3 * d3
+    return a0, a1, a2, a3
+
+
+@numba.njit(cache=True, inline="always", fastmath=_FAST)
+def _sq_dist(x, Y, k):
+    total = 0.0
+    for s in range(x.shape[0]):
+        diff = x[s] - Y[k, s]
+        total += diff * diff
+    return total
+
+
+@numba.njit(cache=True, inline="always", fastmath=_FAST)
 def _dot(x, Y, k):
     total = 0.0
     for s in range(x.shape[0]):
@@ -130,11 +162,18 @@ def _points_all(code, x, sq_x, Y, sq_y, gamma, coef0, degree, out, acc):
     for start in range(0, m, BLOCK):
         nb = min(BLOCK, m - start)
         nb4 = nb - nb % 4
-        for t in range(0, nb4, 4):
-            k = start + t
-            acc[t], acc[t + 1], acc[t + 2], acc[t + 3] = _dots(x, Y, k, k + 1, k + 2, k + 3)
-        for t in range(nb4, nb):
-            acc[t] = _dot(x, Y, start + t)
+        if code == RBF:
+            for t in range(0, nb4, 4):
+                k = start + t
+                acc[t], acc[t + 1], acc[t + 2], acc[t + 3] = _sq_dists(x, Y, k, k + 1, k + 2, k + 3)
+            for t in range(nb4, nb):
+                acc[t] = _sq_dist(x, Y, start + t)
+        else:
+            for t in range(0, nb4, 4):
+                k = start + t
+                acc[t], acc[t + 1], acc[t + 2], acc[t + 3] = _dots(x, Y, k, k + 1, k + 2, k + 3)
+            for t in range(nb4, nb):
+                acc[t] = _dot(x, Y, start + t)
         _map_block(code, acc[:nb], nb, sq_x, sq_y[start:start + nb], gamma, coef0, degree)
         out[start:start + nb] = acc[:nb]
 
@@ -145,12 +184,20 @@ def _points_indexed(code, x, sq_x, Y, sq_y, index, lo, hi, gamma, coef0, degree,
     for start in range(lo, hi, BLOCK):
         nb = min(BLOCK, hi - start)
         nb4 = nb - nb % 4
-        for t in range(0, nb4, 4):
-            u = start + t
-            acc[t], acc[t + 1], acc[t + 2], acc[t + 3] = _dots(x, Y, index[u], index[u + 1], index[u + 2],
-                                                               index[u + 3])
-        for t in range(nb4, nb):
-            acc[t] = _dot(x, Y, index[start + t])
+        if code == RBF:
+            for t in range(0, nb4, 4):
+                u = start + t
+                acc[t], acc[t + 1], acc[t + 2], acc[t + 3] = _sq_dists(x, Y, index[u], index[u + 1], index[u + 2],
+                                                                       index[u + 3])
+            for t in range(nb4, nb):
+                acc[t] = _sq_dist(x, Y, index[start + t])
+        else:
+            for t in range(0, nb4, 4):
+                u = start + t
+                acc[t], acc[t + 1], acc[t + 2], acc[t + 3] = _dots(x, Y, index[u], index[u + 1], index[u + 2],
+                                                                   index[u + 3])
+            for t in range(nb4, nb):
+                acc[t] = _dot(x, Y, index[start + t])
         for t in range(nb):
             sq[t] = sq_y[index[start + t]]
         _map_block(code, acc[:nb], nb, sq_x, sq[:nb], gamma, coef0, degree)
