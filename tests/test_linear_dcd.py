@@ -215,8 +215,9 @@ def test_exact_step_from_an_empty_working_set():
     problem, _ = _gaussian_problem(600, 4, 0.0, seed=7)
     inner = module._FixedActiveSet(problem.X, problem.y, problem.upper, np.zeros((4, 0)), np.zeros(600), None,
                                    tol=0.1, gap_tol=1e-3, max_epochs=50, seed=0, shrinking=True)
-    alpha, b = module._polish(inner, 0.0)
+    alpha, b, w_step = module._polish(inner, 0.0)
     w = problem.X.T @ (alpha * problem.y)
+    np.testing.assert_allclose(w_step, w, rtol=1e-9, atol=1e-12)
     value = 0.5 * w @ w + problem.upper @ np.maximum(0.0, 1.0 - problem.y * (problem.X @ w + b))
     from sklearn.svm import SVC  # libsvm: the same problem (unpenalised intercept), independently solved
 

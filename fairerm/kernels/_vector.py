@@ -117,7 +117,7 @@ def _dots(x, Y, k0, k1, k2, k3):
 
 @numba.njit(cache=True, inline="always", fastmath=_FAST)
 def _sq_dists(x, Y, k0, k1, k2, k3):
-    """The squared distances of x to four points, from explicit differences.
+    r"""The squared distances of x to four points, from explicit differences.
 
     Not :math:`\|x\|^2 + \|y\|^2 - 2\langle x, y\rangle`: that cancels when the points are close compared
     with their norms (features of size 1e6: an absolute error of about 1e-4 in the distance of duplicate

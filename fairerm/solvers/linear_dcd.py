@@ -43,7 +43,11 @@ points near the margin form a working set, the others' hinge terms are fixed (li
 QP in :math:`(w, b, \xi_S)` is solved by an interior-point method whose Newton steps cost
 :math:`O(|S|d^2)` (:mod:`fairerm.solvers._svm_ipm`), and the KKT conditions of the whole problem are
 checked; points on the wrong side join the set. A certified result is the exact optimum
-(``info["kkt_polished"]``).
+(``info["kkt_polished"]``). Its :math:`w` is the step's own, not :math:`X^\top(\alpha\circ y)`: when the box is
+large against the data's scale (feature scale :math:`10^6`, C = 1) most multipliers sit at their bound and
+that sum cancels to round-off, so the step's result is checked by a gap recomputed from its margins and,
+where that fails, solved in the primal form that keeps :math:`w` as an iterate
+(:mod:`fairerm.solvers._svm_primal_ipm`).
 
 **Order of work.** One DCD solve at the starting intercept (0, or the warm start's), then the
 intercept that is optimal for that :math:`w` (:func:`fairerm.problem.optimal_intercept`), then the
@@ -83,6 +87,7 @@ from ._constraint_space import gram_basis, live_constraints, noise_floor
 from ._dcd_core import canonical_csr, dcd_box_qp, row_sq_norms, run_dcd
 from ._solution import BackendResult
 from ._svm_ipm import svm_ipm
+from ._svm_primal_ipm import reduced_gap_holds, svm_primal_ipm
 
 __all__ = ["solve_linear", "solve_linear_dcd", "dcd_box_qp"]
 
@@ -194,6 +199,14 @@ def _reduced_primal(inner: _FixedActiveSet, working: np.ndarray, bound: np.ndarr
         pull = pull - Q @ (Q.T @ pull)
     arguments = dict(offsets=offsets[working], pull=pull, pull_intercept=pull_b)
     result = svm_ipm(rows, y[working], upper[working], **arguments)
+    if result.status == "optimal" and not reduced_gap_holds(result, rows, y[working], upper[working], **arguments):
+        result.status = "inaccurate"
+    if result.status != "optimal" and result.status != "infeasible_dual":
+        # alpha-form failed: most multipliers at a large box make w = p + A'alpha a cancelling sum
+        # (and its own gap, expanded in p, unreliable); the primal form keeps w as an iterate
+        result = svm_primal_ipm(rows, y[working], upper[working], **arguments)
+        if Q.shape[1]:
+            result.w = result.w - Q @ (Q.T @ result.w)
     if result.status != "optimal" and result.status != "infeasible_dual" and d < working.size <= 1000:
         result = svm_ipm(rows, y[working], upper[working], newton="direct", **arguments)
     if result.status == "optimal":
@@ -244,7 +257,7 @@ def _reduced_primal_gram(inner: _FixedActiveSet, working: np.ndarray, pull: np.n
 
 def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float | None = None, band: float = 0.05,
             max_working: int | None = None, max_rounds: int = 12):
-    r"""Finish with an exact working-set step; return ``(alpha, b)`` when the KKT conditions certify it.
+    r"""Finish with an exact working-set step; return ``(alpha, b, w)`` when the KKT conditions certify it.
 
     The DCD iterate tells which points are inside the margin (:math:`\alpha_i = c_i`), outside it
     (:math:`\alpha_i = 0`) or near it. Keeping the points with margin :math:`|y_if(x_i) - 1|` below ``band``
@@ -286,7 +299,7 @@ def _polish(inner: _FixedActiveSet, b: float, kkt_tol: float | None = None, band
         if n_wrong == 0:
             new_alpha = np.where(bound, upper, 0.0)
             new_alpha[working] = alpha_working
-            return new_alpha, b_new
+            return new_alpha, b_new, w
         if n_wrong > working.size:  # the reduced problem ran away: widen around the trusted iterate
             band *= 2.0
             in_working |= (distance <= band) & weighs
@@ -347,12 +360,16 @@ class _EqualitySolves:
             b, ok = _intercept_search(inner, b, options["btol"], options["max_solves"])
             polished = _polish(inner, b)
         if polished is not None:  # exact KKT point: replace the iterate
-            inner.alpha[:], b = polished
+            inner.alpha[:], b, w_perp = polished
             inner.w[:] = X.T @ (inner.alpha * y)
             inner.c[:] = inner.Z.T @ (inner.alpha * y)
             ok = inner.converged = True
+        else:
+            w_perp = inner.w_perp()
         inner.polished = polished is not None
-        w = inner.w_perp() + v
+        # the exact step's own w: X'(alpha y) can cancel to round-off when most multipliers are at a
+        # large box (fairerm.solvers._svm_primal_ipm), the step's w does not
+        w = w_perp + v
         if active and D.size:
             mu[active] = V @ ((V.T @ (U_A @ (Q @ inner.c))) / D) - t
         self.last = _Outcome(inner, b, w, mu, ok)
