@@ -53,7 +53,8 @@ def test_default_linear_solver_solves_badly_scaled_data_and_certifies_it():
 @pytest.mark.parametrize("scale", [1e4, 1e6])
 @pytest.mark.parametrize("epsilon", [0.0, 0.05])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_dcd_named_explicitly_solves_badly_scaled_data(scale, epsilon, sparse):
+@pytest.mark.parametrize("route", ["whole problem", "working set from the DCD iterate"])
+def test_dcd_named_explicitly_solves_badly_scaled_data(scale, epsilon, sparse, route, monkeypatch):
     """Part 1(b): DCD itself solves kappa ~ 1e13 (feature scale 1e6, C = 1), not only flags it.
 
     The cause was the dual representation w = X'(alpha y): at this scale most multipliers sit at
@@ -64,6 +65,10 @@ def test_dcd_named_explicitly_solves_badly_scaled_data(scale, epsilon, sparse):
     """
     import scipy.sparse as sp
 
+    import fairerm.solvers.linear_dcd as module
+
+    if route != "whole problem":  # the exact step around the (poor) DCD iterate, as below the threshold
+        monkeypatch.setattr(module, "WHOLE_PROBLEM_CONDITIONING", np.inf)
     X, y, s = _issue_data(n=2000, seed=3, scale=scale)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -93,12 +98,28 @@ def test_the_issue_example_is_solved_by_dcd():
     assert model.solution_.certificate.relative_gap <= 5e-5
 
 
+def test_dcd_solves_the_whole_problem_when_no_working_set_around_its_iterate_is_small():
+    """21,000 rows at scale 1e6: more than max(20000, n/10) points would lie near the margin of the
+    DCD iterate; the primal form on every row certifies the optimum (100,000 rows: 3 s, CLARABEL 21 s)."""
+    X, y, s = _issue_data(n=21_000, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = FairLinearSVC(solver="dcd").fit(X, y, sensitive_features=s)
+    reference = FairLinearSVC(solver="cvxpy").fit(X, y, sensitive_features=s)
+    assert model.status_ == "optimal" and model.solution_.info["epochs"] == 0
+    assert model.objective_ <= reference.objective_ * (1.0 + 1e-8)
+    assert model.objective_ == pytest.approx(reference.objective_, rel=1e-6)
+    assert np.mean(model.predict(X) == reference.predict(X)) > 0.999
+
+
 def test_dcd_that_cannot_certify_is_not_called_optimal(monkeypatch):
-    """Without its exact step (as when more than max(20000, n/10) points lie near the margin) DCD
+    """Without its exact step (as when more than max(20000, n/10) points lie near the margin and the
+    rows do not fit a copy for the whole problem) DCD
     cannot reach kappa ~ 1e13 within its budget: it must say so, with the measured gap."""
     import fairerm.solvers.linear_dcd as module
 
     monkeypatch.setattr(module, "_polish", lambda *args, **kwargs: None)
+    monkeypatch.setattr(module, "_whole_problem", lambda *args, **kwargs: None)
     X, y, s = _issue_data(n=1500)
     with pytest.warns(ConvergenceWarning, match="relative duality gap"):
         model = FairLinearSVC(solver="dcd").fit(X, y, sensitive_features=s)
