@@ -167,7 +167,8 @@ def _protocol(config, table: pd.DataFrame) -> str:
         "part; the preprocessor (one-hot, standardisation) fitted on training folds only; the sensitive attribute "
         "sliced with the same fold indices. *Naive* rows: best validation accuracy. Every other row: the smallest "
         f"validation DEO among the candidates within {config.accuracy_tolerance:.2f} of the best validation "
-        f"accuracy. Kernel methods train on at most {config.kernel_max_train} random training rows"
+        f"accuracy. Kernel methods train on at most {config.kernel_max_train} random training rows in this run "
+        "(--kernel-max-train; rows kept from other runs by --append carry their own in the column *train rows*)"
         + (f"; every method on at most {config.max_train}" if config.max_train else "")
         + ". DEO = |TPR_a - TPR_b| on the test part, positive class 1 (Adult: income > 50K; COMPAS: two-year "
         "recidivism; German: good credit). Bold rows are ours. Reference: the FERM authors' published code "
