@@ -150,7 +150,9 @@ def test_a_wide_sparse_fit_allocates_far_less_than_a_copy_of_the_data(monkeypatc
 
     import fairerm.objectives as problem  # the row norms live there (re-exported by fairerm.problem)
 
-    monkeypatch.setattr(linear_dcd, "SPARSE_POLISH_MAX_WORKING", 0)
+    import fairerm.solvers._dcd_exact_step as exact_step
+
+    monkeypatch.setattr(exact_step, "SPARSE_POLISH_MAX_WORKING", 0)
     monkeypatch.setattr(problem, "_ROW_BLOCK_NONZEROS", 4096)
     X, y, s = _sparse_problem(4000, 4000, 0.01, seed=8)  # 160,000 nonzeros: 1.9 MB of CSR arrays
     FairLinearSVC(solver="dcd").fit(X[:300], y[:300], sensitive_features=s[:300])  # compile outside the trace
