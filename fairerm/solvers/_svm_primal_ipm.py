@@ -57,6 +57,16 @@ from ._svm_ipm import SVMIPMResult
 __all__ = ["reduced_gap_holds", "svm_primal_ipm"]
 
 
+def _arrays(X, y, upper, offsets, pull):
+    r"""float64 :math:`A = \operatorname{diag}(y)X`, :math:`y`, :math:`c`, :math:`h = 1 - y\circ o` and :math:`p`."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    m, d = X.shape
+    h = 1.0 - y * (np.zeros(m) if offsets is None else np.asarray(offsets, dtype=np.float64))
+    p = np.zeros(d) if pull is None else np.asarray(pull, dtype=np.float64)
+    return X * y[:, None], y, np.asarray(upper, dtype=np.float64), h, p
+
+
 def _objectives(A, y, c, h, p, p_b, w, b, alpha):
     """Primal value at the hinge slacks, dual value at the clipped alpha (with the equality's residual)."""
     alpha = np.clip(alpha, 0.0, c)
@@ -75,13 +85,7 @@ def reduced_gap_holds(result: SVMIPMResult, X, y, upper, *, offsets=None, pull=N
     :math:`p + A^\top\alpha` formed before it is squared (never expanded in :math:`p`, which cancels
     when :math:`\|p\| \gg \|w\|`): an independent check of :func:`fairerm.solvers._svm_ipm.svm_ipm`'s own test.
     """
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    c = np.asarray(upper, dtype=np.float64)
-    m, d = X.shape
-    A = X * y[:, None]
-    h = 1.0 - y * (np.zeros(m) if offsets is None else np.asarray(offsets, dtype=np.float64))
-    p = np.zeros(d) if pull is None else np.asarray(pull, dtype=np.float64)
+    A, y, c, h, p = _arrays(X, y, upper, offsets, pull)
     primal, dual, _ = _objectives(A, y, c, h, p, float(pull_intercept), result.w, result.b, result.alpha)
     return bool(np.isfinite(primal) and np.isfinite(dual) and primal - dual <= tol * (1.0 + abs(primal)))
 
@@ -109,13 +113,8 @@ def svm_primal_ipm(X, y, upper, *, offsets=None, pull=None, pull_intercept=0.0, 
         to the box, ``gap`` the relative duality gap of the certificate, ``residual`` the stationarity
         residual relative to the size of its terms.
     """
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    c = np.asarray(upper, dtype=np.float64)
-    m, d = X.shape
-    A = X * y[:, None]
-    h = 1.0 - y * (np.zeros(m) if offsets is None else np.asarray(offsets, dtype=np.float64))
-    p = np.zeros(d) if pull is None else np.asarray(pull, dtype=np.float64)
+    A, y, c, h, p = _arrays(X, y, upper, offsets, pull)
+    m, d = A.shape
     p_b = float(pull_intercept)
     low, high = -float(c[y < 0].sum()), float(c[y > 0].sum())
     if not low - 1e-12 * (high - low) <= -p_b <= high + 1e-12 * (high - low):
