@@ -363,3 +363,45 @@ def test_reordered_columns_are_refused_by_every_estimator(make):
     use(frame)
     with pytest.raises(ValueError, match="feature names"):
         use(frame[["income", "age", "hours"]])
+
+
+def test_cvxpy_solves_the_problem_clarabel_called_infeasible():
+    """The slow fuzz suite's example (200 x 6: two constant columns of -335048, integer columns of size 1e6,
+    C = 1, eps = 1e-3): CLARABEL called it infeasible at all three scalings of the cvxpy statement. The
+    statement now also tries dense X centred (the intercept absorbs the shift, U is fixed: the same
+    problem), and a false claim of infeasibility is re-solved once with the detection off."""
+    from pathlib import Path
+
+    data = np.load(Path(__file__).parent / "data" / "clarabel_false_infeasible.npz")
+    X, y, s = data["X"], data["y"], data["s"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = FairLinearSVC(C=1.0, epsilon=1e-3, solver="cvxpy").fit(X, y, sensitive_features=s)
+        reference = FairLinearSVC(C=1.0, epsilon=1e-3, solver="dcd").fit(X, y, sensitive_features=s)
+    assert model.status_ == "optimal" and reference.status_ == "optimal"
+    assert model.objective_ == pytest.approx(reference.objective_, rel=1e-6)
+    signed = np.where(y == model.classes_[1], 1.0, -1.0)
+    w, b = model.coef_[0], model.intercept_[0]  # the intercept of the uncentred data
+    assert 0.5 * w @ w + np.maximum(0.0, 1.0 - signed * (X @ w + b)).sum() == pytest.approx(model.objective_, rel=1e-10)
+
+
+def test_clarabel_false_infeasibility_is_resolved_once_with_the_detection_off(monkeypatch):
+    """The re-solve mechanism itself: a first solve that claims infeasibility is repeated once with
+    CLARABEL's infeasibility thresholds below round-off, and its result is what the front door judges."""
+    import fairerm.solvers.cvxpy_ as module
+
+    X, y, s = _issue_data(n=300, seed=1, scale=1.0)
+    calls = []
+    real_solve = __import__("cvxpy").Problem.solve
+
+    def first_claims_infeasible(problem, *args, **kwargs):
+        calls.append(sorted(k for k in kwargs if k.startswith("tol_infeas")))
+        value = real_solve(problem, *args, **kwargs)
+        if len(calls) == 1:
+            problem._status = "infeasible"
+        return value
+
+    monkeypatch.setattr(__import__("cvxpy").Problem, "solve", first_claims_infeasible)
+    model = FairLinearSVC(solver="cvxpy").fit(X, y, sensitive_features=s)
+    assert calls[0] == [] and calls[1] == sorted(module.CLARABEL_NO_INFEASIBILITY)
+    assert model.status_ == "optimal"

@@ -41,6 +41,11 @@ def _import_cvxpy():
     return cp
 
 
+#: CLARABEL's thresholds of its infeasibility certificates (defaults 1e-8), set below round-off for the
+#: one re-solve of :func:`_solve` after a false claim of infeasibility.
+CLARABEL_NO_INFEASIBILITY = {"tol_infeas_abs": 1e-300, "tol_infeas_rel": 1e-300}
+
+
 def _solve(problem, cvxpy_solver: str | None, verbose: bool, **options):
     cp = _import_cvxpy()
     solver = cvxpy_solver or ("CLARABEL" if "CLARABEL" in cp.installed_solvers() else None)
@@ -51,7 +56,17 @@ def _solve(problem, cvxpy_solver: str | None, verbose: bool, **options):
     except cp.error.SolverError as exc:
         raise SolverError(f"cvxpy solver {solver!r} failed: {exc}. Try another cvxpy_solver or solver='osqp'.") from exc
     status = problem.status
-    if status in ("infeasible", "unbounded", "infeasible_inaccurate", "unbounded_inaccurate") or problem.value is None:
+    claims = ("infeasible", "unbounded", "infeasible_inaccurate", "unbounded_inaccurate")
+    if status in claims and solver == "CLARABEL" and not set(options) & set(CLARABEL_NO_INFEASIBILITY):
+        # FERM is always feasible (w = 0, xi = 1) and bounded below, so a certificate of infeasibility is
+        # round-off (measured on 200 x 6 rows of size 1e6, C = 1, eps = 1e-3, at all three scalings of
+        # solve_linear): re-solve once with the detection off; the front door's certificate judges the result.
+        try:
+            problem.solve(solver=solver, verbose=verbose, **options, **CLARABEL_NO_INFEASIBILITY)
+        except cp.error.SolverError as exc:
+            raise SolverError(f"cvxpy solver {solver!r} failed: {exc}. Try another cvxpy_solver or solver='osqp'.") from exc
+        status = problem.status
+    if status in claims or problem.value is None:
         # The FERM problem is always feasible (w = 0, xi = 1) and bounded below by 0.
         raise SolverError(f"cvxpy solver {solver!r} returned status {status!r} on a feasible, bounded problem.")
     return status, solver
@@ -70,28 +85,36 @@ def solve_linear(
     and :math:`t = |X|` are tried. Unscaled, CLARABEL failed on :math:`|X| \sim 10^6` with
     :math:`C = 10^{-6}` and returned a 2000x suboptimal "optimal" point for :math:`|X| \sim 10^6`,
     :math:`C = 0.1`; scaled, it failed on integer-valued :math:`|X| \sim 10^6` with :math:`C = 10^6`.
+    Dense :math:`X` is then tried centred (the intercept absorbs the shift).
     """
     x_size = problem.feature_size
     c_size = float(np.max(problem.upper, initial=0.0))
     scales = [float(np.sqrt(x_size / np.sqrt(c_size))) if x_size > 0 and c_size > 0 else 1.0, 1.0, x_size or 1.0]
-    for attempt, scale in enumerate(dict.fromkeys(scales)):
+    attempts = [(scale, False) for scale in dict.fromkeys(scales)]
+    if isinstance(problem.X, np.ndarray):  # last resort, dense X only (centring sparse X would densify it)
+        attempts += [(scales[0], True)]
+    for attempt, (scale, centre) in enumerate(attempts):
         try:
-            return _solve_linear_scaled(problem, scale, cvxpy_solver, verbose, **options)
+            return _solve_linear_scaled(problem, scale, cvxpy_solver, verbose, centre=centre, **options)
         except SolverError:
-            if attempt == len(dict.fromkeys(scales)) - 1:
+            if attempt == len(attempts) - 1:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _solve_linear_scaled(problem: LinearFermProblem, scale: float, cvxpy_solver: str | None, verbose: bool,
-                         **options) -> BackendResult:
+                         centre: bool = False, **options) -> BackendResult:
     cp = _import_cvxpy()
     n, d = problem.X.shape
     w = cp.Variable(d)
     b = cp.Variable()
     xi = cp.Variable(n)
-    # w' = scale w on X / scale, objective times scale^2 (see solve_linear_cvxpy)
-    scores = (problem.X / scale) @ w + b
+    # w' = scale w on X / scale, objective times scale^2 (see solve_linear_cvxpy). With centre, X is centred:
+    # <w, x_i - m> + b' with b' = b + <w, m> is the same problem (U is fixed, the intercept free), and
+    # columns of size 1e6 with a tiny spread (constant ones: the slow fuzz suite's example, which CLARABEL
+    # called infeasible at every scaling) no longer drown the intercept.
+    shift = np.asarray(problem.X.mean(axis=0)).ravel() if centre else np.zeros(d)
+    scores = ((problem.X - shift) / scale if shift.any() else problem.X / scale) @ w + b
     margin = cp.multiply(problem.y, scores) >= 1 - xi
     # Rows u_j = 0 (e.g. data already projected) hold for every w; interior-point solvers can
     # misreport such degenerate rows as infeasible, so they are left out (their mu_j is 0).
@@ -109,7 +132,7 @@ def _solve_linear_scaled(problem: LinearFermProblem, scale: float, cvxpy_solver:
     status, used = _solve(qp, cvxpy_solver, verbose, **options)
     elapsed = time.perf_counter() - start
     coef = np.asarray(w.value, dtype=float) / scale
-    intercept = float(b.value)
+    intercept = float(b.value) - float(shift @ coef)
     alpha = np.clip(np.asarray(margin.dual_value, dtype=float) / scale**2, 0.0, problem.upper)
     mu = np.zeros(problem.n_constraints)
     if live.any():
