@@ -25,7 +25,7 @@ __all__ = ["polish", "whole_problem", "DENSE_WORKING_BLOCK_ENTRIES", "SPARSE_DEN
            "SPARSE_POLISH_MAX_WORKING", "WHOLE_PROBLEM_MEMORY_SHARE"]
 
 def _reduced_primal(inner, working: np.ndarray, bound: np.ndarray,
-                    dense_block_entries: int | None = None):
+                    dense_block_entries: int | None = None, primal_first: bool = False):
     r"""The primal restricted to the working set, the other points' hinge terms fixed.
 
     Solved by the interior-point method of :mod:`fairerm.solvers._svm_ipm` on the projected working
@@ -33,7 +33,9 @@ def _reduced_primal(inner, working: np.ndarray, bound: np.ndarray,
     Woodbury form fails (one direction of the data
     dominating by orders of magnitude cancels it) the :math:`m\times m` form is tried for up to 1,000
     rows (:math:`O(m^3)` per Newton step: at 2,000 rows a failing attempt cost 30 s). ``None`` when
-    neither certifies the working-set problem.
+    neither certifies the working-set problem. ``primal_first``: start with the primal form (a box large
+    against the data's scale, where the alpha form cannot certify: measured, about half of the time of
+    the 100,000 x 6 example of ``tests/test_trust.py`` went into its failing attempt).
     """
     X, y, upper, Q, offsets = inner.X, inner.y, inner.upper, inner.Q, inner.offsets
     d = X.shape[1]
@@ -50,15 +52,26 @@ def _reduced_primal(inner, working: np.ndarray, bound: np.ndarray,
         rows = rows - inner.Z[working] @ Q.T
         pull = pull - Q @ (Q.T @ pull)
     arguments = dict(offsets=offsets[working], pull=pull, pull_intercept=pull_b)
-    result = svm_ipm(rows, y[working], upper[working], **arguments)
-    if result.status == "optimal" and not reduced_gap_holds(result, rows, y[working], upper[working], **arguments):
-        result.status = "inaccurate"
-    if result.status != "optimal" and result.status != "infeasible_dual":
-        # alpha-form failed: most multipliers at a large box make w = p + A'alpha a cancelling sum
-        # (and its own gap, expanded in p, unreliable); the primal form keeps w as an iterate
-        result = svm_primal_ipm(rows, y[working], upper[working], **arguments)
+
+    def primal_form():
+        primal = svm_primal_ipm(rows, y[working], upper[working], **arguments)
         if Q.shape[1]:
-            result.w = result.w - Q @ (Q.T @ result.w)
+            primal.w = primal.w - Q @ (Q.T @ primal.w)
+        return primal
+
+    def alpha_form():
+        dual = svm_ipm(rows, y[working], upper[working], **arguments)
+        if dual.status == "optimal" and not reduced_gap_holds(dual, rows, y[working], upper[working], **arguments):
+            dual.status = "inaccurate"
+        return dual
+
+    # alpha-form first unless told otherwise: at a large box most multipliers at their bound make
+    # w = p + A'alpha a cancelling sum (and its own gap, expanded in p, unreliable); the primal form
+    # keeps w as an iterate
+    first, second = (primal_form, alpha_form) if primal_first else (alpha_form, primal_form)
+    result = first()
+    if result.status != "optimal" and result.status != "infeasible_dual":
+        result = second()
     if result.status != "optimal" and result.status != "infeasible_dual" and d < working.size <= 1000:
         result = svm_ipm(rows, y[working], upper[working], newton="direct", **arguments)
     if result.status == "optimal":
@@ -167,14 +180,15 @@ def polish(inner, b: float, kkt_tol: float | None = None, band: float = 0.05,
 WHOLE_PROBLEM_MEMORY_SHARE = 0.25
 
 
-def whole_problem(inner):
+def whole_problem(inner, primal_first: bool = False):
     r"""The exact step on every row: the last resort when :func:`polish` cannot certify from the DCD iterate.
 
     With a box large against the data's scale (features of size :math:`10^6`, C = 1) coordinate descent
     does not approach the optimum (each step moves :math:`\alpha_i` by :math:`10^{-12}` of its box), so
     no working set around its iterate is small; the interior-point methods need no starting point and
     their Newton steps are :math:`(d+1)\times(d+1)` systems, :math:`O(nd^2)` to form. Dense (or narrow
-    sparse) rows only, and only while the copies fit (:data:`WHOLE_PROBLEM_MEMORY_SHARE`).
+    sparse) rows only, and only while the copies fit (:data:`WHOLE_PROBLEM_MEMORY_SHARE`). ``primal_first``
+    as in :func:`_reduced_primal`.
     """
     X, n, d = inner.X, inner.X.shape[0], inner.X.shape[1]
     if sp.issparse(X) and d > SPARSE_DENSE_BLOCK_MAX_FEATURES:
@@ -187,7 +201,7 @@ def whole_problem(inner):
     if working.size == 0:
         return None
     reduced = _reduced_primal(inner, working, np.zeros(n, dtype=bool),
-                              dense_block_entries=max(DENSE_WORKING_BLOCK_ENTRIES, n * d))
+                              dense_block_entries=max(DENSE_WORKING_BLOCK_ENTRIES, n * d), primal_first=primal_first)
     if reduced is None:
         return None
     w, b, alpha_working = reduced

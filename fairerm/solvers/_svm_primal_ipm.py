@@ -67,12 +67,17 @@ def _arrays(X, y, upper, offsets, pull):
     return X * y[:, None], y, np.asarray(upper, dtype=np.float64), h, p
 
 
-def _objectives(A, y, c, h, p, p_b, w, b, alpha):
-    """Primal value at the hinge slacks, dual value at the clipped alpha (with the equality's residual)."""
-    alpha = np.clip(alpha, 0.0, c)
+def _objectives(A, y, c, h, p, p_b, w, b, alpha, A_t_alpha=None):
+    """Primal value at the hinge slacks, dual value at the clipped alpha (with the equality's residual).
+
+    ``A_t_alpha``, :math:`A^\top\alpha` of the unclipped alpha when the caller has it, is reused when
+    clipping changes nothing."""
+    clipped = np.clip(alpha, 0.0, c)
     slack = np.maximum(0.0, h - (A @ w + b * y))
     primal = 0.5 * float(w @ w) - float(p @ w) - p_b * b + float(c @ slack)
-    v = p + A.T @ alpha
+    reuse = A_t_alpha is not None and np.array_equal(clipped, alpha)
+    v = p + (A_t_alpha if reuse else A.T @ clipped)
+    alpha = clipped
     dual = float(h @ alpha) - 0.5 * float(v @ v) - abs(b * (float(y @ alpha) + p_b))
     return primal, dual, alpha
 
@@ -130,10 +135,11 @@ def svm_primal_ipm(X, y, upper, *, offsets=None, pull=None, pull_intercept=0.0, 
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         try:
             for iteration in range(1, max_iter + 1):
-                primal, dual, alpha_box = _objectives(A, y, c, h, p, p_b, w, b, alpha)
+                A_t_alpha = A.T @ alpha  # once per iteration: the dual value and the stationarity residual
+                primal, dual, alpha_box = _objectives(A, y, c, h, p, p_b, w, b, alpha, A_t_alpha)
                 gap = max(primal - dual, 0.0) / (1.0 + abs(primal))
                 size_w = float(np.abs(p).max(initial=0.0)) + float((abs_A.T @ np.abs(alpha)).max(initial=0.0))
-                R_w = w - p - A.T @ alpha
+                R_w = w - p - A_t_alpha
                 residual = float(np.abs(R_w).max(initial=0.0)) / (1.0 + size_w)
                 if best is None or gap < best[0]:
                     best = (gap, w.copy(), b, alpha_box, residual)

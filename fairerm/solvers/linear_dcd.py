@@ -219,7 +219,7 @@ class _EqualitySolves:
         # fallback when the step cannot certify the KKT conditions from that iterate.
         polished = None
         if float(np.max(upper * inner.sq_norm, initial=0.0)) > WHOLE_PROBLEM_CONDITIONING:
-            polished = _whole_problem(inner)  # coordinate descent would not approach the optimum
+            polished = _whole_problem(inner, primal_first=True)  # coordinate descent would not approach the optimum
         ok = True
         inner.searched = False
         if polished is None:
