@@ -15,8 +15,9 @@ median wall-clock time and its ratio to ``svc`` measured in the same run, the me
 the process and its ratio (all threads summed; with one thread, the measure least disturbed by the
 other jobs of a shared machine), the iterations (SMO steps; libsvm's
 ``n_iter_``), test accuracy and DEO (Adult: 5,000 rows of its test split; synthetic: 5,000 fresh
-rows), the traced peak of the Python/numpy allocations during one fit (``tracemalloc``; libsvm's C
-allocations are not traced, so read it for fairerm only), the dual objective and
+rows), the traced peak of the Python/numpy allocations during one more, untimed fit (``tracemalloc``,
+which slows Python code, so it never runs during a timed fit; libsvm's C allocations are not traced,
+so read it for fairerm only), the dual objective and
 :math:`|\\langle w, u\\rangle|` recomputed from the fitted model (its decision function on the
 constraint's points).
 
@@ -130,20 +131,21 @@ def run_row(queue, data: str, n: int, d: int | None, gamma: float, methods: list
         times = {m: [] for m in methods}
         cpu = {m: [] for m in methods}
         peaks, scores = {}, {}
-        for rep in range(repeat):
+        for rep in range(repeat + 1):  # rep 0: traced (peak memory, scores), never timed: tracing slows Python code
             for method in methods:
                 model = make_model(method, gamma)
                 fit = (lambda: model.fit(X, y)) if method == "svc" else (lambda: model.fit(X, y, sensitive_features=s))
                 if rep == 0:
                     tracemalloc.start()
+                    fit()
+                    peaks[method] = tracemalloc.get_traced_memory()[1] / 2**20
+                    tracemalloc.stop()
+                    scores[method] = evaluate(model, method, X, y, s, Xt, yt, st)
+                    continue
                 start, start_cpu = time.perf_counter(), time.process_time()
                 fit()
                 times[method].append(time.perf_counter() - start)
                 cpu[method].append(time.process_time() - start_cpu)
-                if rep == 0:
-                    peaks[method] = tracemalloc.get_traced_memory()[1] / 2**20
-                    tracemalloc.stop()
-                    scores[method] = evaluate(model, method, X, y, s, Xt, yt, st)
         queue.put({"times": times, "cpu": cpu, "peaks": peaks, "scores": scores, "d": X.shape[1]})
     except Exception as exc:  # report, do not hang the parent
         import traceback

@@ -14,6 +14,7 @@ joblib, so a user with a Dask or Ray cluster runs them there by choosing the job
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from sklearn.base import clone
 from ._validation import check_sample_weight, check_scalar
 from .exceptions import FairermTypeError, FairermValueError
 from .metrics import demographic_parity_difference, equal_opportunity_difference
+from .metrics._classification import _BinaryPredictions
+from .solvers import keep_working_memory
 
 __all__ = ["fair_path", "FairPath"]
 
@@ -77,7 +80,30 @@ def _scores(model, X, y, sensitive_features, prefix: str, decision_values=None, 
     }
 
 
-def _fit_one(model, param_name, value, X, y, sensitive_features, test, sample_weight=None):
+class _TrainingScores:
+    """The training sample's labels, groups and weights, validated once for every fit of the path (the
+    values of :func:`~fairerm.metrics.equal_opportunity_difference` and
+    :func:`~fairerm.metrics.demographic_parity_difference`, which validate them on each call)."""
+
+    def __init__(self, y, sensitive_features, sample_weight):
+        self.inputs, self.data = (y, sensitive_features, sample_weight), None
+
+    def __call__(self, classes, decision_values) -> dict:
+        if self.data is None:  # after the first fit, which validated the inputs with its own messages
+            y, sensitive_features, sample_weight = self.inputs
+            self.labels = np.asarray(y)
+            self.data = _BinaryPredictions(y, y, sensitive_features, None, sample_weight)
+        data = self.data
+        pred = np.asarray(classes)[(np.asarray(decision_values) > 0).astype(int)]
+        data.pred_positive = pred == data.pos_label
+        tpr = data.rate(data.pred_positive, data.true_positive, "true-positive rate", "y_true == pos_label")
+        selection = data.rate(data.pred_positive, np.ones_like(data.pred_positive), "selection rate", "any label")
+        return {"train_accuracy": float(np.average(pred == self.labels, weights=data.sample_weight)),
+                "train_deo": float(np.max(tpr) - np.min(tpr)),
+                "train_ddp": float(np.max(selection) - np.min(selection))}
+
+
+def _fit_one(model, param_name, value, X, y, sensitive_features, test, sample_weight=None, train_scores=None):
     """Fit ``model`` (a clone, or the path's warm-started estimator) at ``value``; return a copy and its row."""
     model.set_params(**{param_name: value})
     start = time.perf_counter()
@@ -85,8 +111,11 @@ def _fit_one(model, param_name, value, X, y, sensitive_features, test, sample_we
               **({} if sample_weight is None else {"sample_weight": sample_weight}))
     row = {param_name: value, "fit_seconds": time.perf_counter() - start}
     # The solver's certificate already computed f(x_i) on the training points: no kernel evaluations.
-    row.update(_scores(model, X, y, sensitive_features, "train", model.solution_.training_decision_values,
-                       sample_weight))
+    decision_values = model.solution_.training_decision_values
+    if train_scores is not None:
+        row.update(train_scores(model.classes_, decision_values))
+    else:
+        row.update(_scores(model, X, y, sensitive_features, "train", decision_values, sample_weight))
     if test is not None:
         X_test, y_test, sensitive_test, weight_test = test
         row.update(_scores(model, X_test, y_test, sensitive_test, "test", sample_weight=weight_test))
@@ -189,8 +218,12 @@ def fair_path(
 
             iterator = tqdm(values, desc=f"{param_name} path", unit="fit")
         model = clone(estimator).set_params(warm_start=bool(warm_start))
-        fitted = [_fit_one(model if warm_start else clone(model), param_name, v, X, y, sensitive_features, test,
-                           sample_weight)
-                  for v in iterator]
+        # warm-started fits on the same data keep the SMO row cache from one fit to the next (released at
+        # the end; the copies of the fitted models never hold it)
+        train_scores = _TrainingScores(y, sensitive_features, sample_weight)
+        with keep_working_memory() if warm_start else contextlib.nullcontext():
+            fitted = [_fit_one(model if warm_start else clone(model), param_name, v, X, y, sensitive_features,
+                               test, sample_weight, train_scores)
+                      for v in iterator]
     estimators = [m.set_params(warm_start=estimator.warm_start) for m, _ in fitted]
     return FairPath(param_name, pd.DataFrame([row for _, row in fitted]), estimators)

@@ -48,6 +48,7 @@ from ._validation import largest_magnitude
 from .kernels import KernelSpec, gram_symmetric, kernel_diagonal, kernel_matvec
 from .kernels import gram_block
 from .kernels._gram import GEMM_MIN_FEATURES
+from .kernels._row_store import KernelRowStore
 from .kernels._vector import kernel_rows_t
 from .objectives import (check_offset, dual_objective, hinge_primal_objective, optimal_intercept, per_sample_box,
                          row_squared_norms)
@@ -359,8 +360,7 @@ class KernelFermProblem:
             change = y_alpha - base[0]
             moved = np.flatnonzero(change)
             if moved.size < np.count_nonzero(y_alpha):
-                scores = base[1] + (kernel_matvec(self.X, self.X[moved], change[moved], self.kernel) if moved.size
-                                    else 0.0)
+                scores = base[1] + (self._row_store().times(moved, change[moved]) if moved.size else 0.0)
             else:
                 scores = self.kernel_times(y_alpha)
         else:
@@ -371,6 +371,16 @@ class KernelFermProblem:
             scores = scores - self.constraint_columns @ mu
         return scores
 
+    def _row_store(self) -> KernelRowStore:
+        """The kernel rows the certificate's scores were updated with, shared with later problems on the same
+        data (:meth:`shared_cache`; working memory, cleared with the SMO row cache)."""
+        shared = self.shared_cache()
+        store = shared.get("rows")
+        if store is None:
+            store = shared["rows"] = KernelRowStore(self.X, self.kernel)
+        store.X = self.X  # the same data (the fingerprint was checked); this problem's copy of it
+        return store
+
     def expansion(self, alpha: np.ndarray, mu: np.ndarray) -> np.ndarray:
         r""":math:`\beta = y\circ\alpha - C^{u\top}\mu`, so that :math:`w = \sum_i \beta_i\phi(x_i)`."""
         return self.y * alpha - self.constraint_weights.T @ mu
@@ -379,13 +389,13 @@ class KernelFermProblem:
     def fingerprint(self) -> str:
         """A hash of the data, labels, constraint weights and kernel: what a warm state may be reused for."""
         if self._fingerprint is None:
-            digest = hashlib.blake2b(digest_size=16)
+            digest = hashlib.sha256()  # hardware-accelerated: 1.6 ms for 1.7 MB here, blake2b 3.1 ms
             for array in (self.X, self.y, self.constraint_weights):
                 array = np.ascontiguousarray(array)
                 digest.update(repr((array.shape, array.dtype.str)).encode())
                 digest.update(array.view(np.uint8).ravel() if array.size else b"")
             digest.update(repr(self.kernel).encode())
-            self._fingerprint = digest.hexdigest()
+            self._fingerprint = digest.hexdigest()[:32]
         return self._fingerprint
 
     def adopt_cache(self, other: "KernelFermProblem | dict | None") -> None:
@@ -400,6 +410,8 @@ class KernelFermProblem:
             self._diagonal = other.get("diagonal") if self._diagonal is None else self._diagonal
             if other.get("scores") is not None:
                 self.shared_cache()["scores"] = other["scores"]
+            if other.get("rows") is not None:
+                self.shared_cache()["rows"] = other["rows"]
             return
         if other is None or other is self or other.fingerprint != self.fingerprint:
             return

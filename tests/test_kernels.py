@@ -331,3 +331,32 @@ def test_vectorised_rows_match_numpy_twin(name, params, d):
         out = np.empty((3, 2))
         product(spec.code, A, sq_a, B, sq_b, np.ascontiguousarray(W.T), gamma, coef0, degree, out)
         np.testing.assert_allclose(out, K @ W, rtol=1e-11, atol=1e-11 * np.abs(K).sum())
+
+
+def test_kernel_row_store_products_equal_the_plain_product_through_evictions():
+    """KernelRowStore (the certificate's kept kernel rows, issue 18): every product equals kernel_matvec, over
+    repeated, overlapping and evicting requests; more indices than it holds go straight to the product;
+    copies and pickles are empty."""
+    import copy
+    import pickle
+
+    from fairerm.kernels._row_store import KernelRowStore
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 7)) * np.logspace(-2, 2, 7)
+    spec = KernelSpec("rbf", gamma=0.05)
+    store = KernelRowStore(X, spec, max_bytes=8 * 300 * 40)  # 40 rows
+    assert store.capacity == 40
+    for step in range(30):
+        size = int(rng.integers(1, 45))
+        indices = np.sort(rng.choice(300 if step % 3 else 60, size=min(size, 60), replace=False))
+        weights = rng.normal(size=indices.size)
+        expected = kernel_matvec(X, X[indices], weights, spec)
+        np.testing.assert_allclose(store.times(indices, weights), expected, rtol=1e-12, atol=1e-12)
+        assert len(store) <= store.capacity
+    assert store.hits > 0 and store.misses > 0
+    assert len(copy.deepcopy(store)) == 0 and len(pickle.loads(pickle.dumps(store))) == 0 and len(store) > 0
+    store.clear()
+    assert len(store) == 0
+    np.testing.assert_allclose(store.times(np.array([3]), np.array([2.0])), 2.0 * kernel_matvec(
+        X, X[[3]], np.array([1.0]), spec), rtol=1e-12)

@@ -82,3 +82,62 @@ def test_warm_kernel_refit_scores_from_changed_rows_match_the_model():
         direct = model.decision_function(d.data)
         np.testing.assert_allclose(model.solution_.training_decision_values, direct, rtol=1e-9,
                                    atol=1e-9 * np.abs(direct).max())
+
+
+def test_path_keeps_the_row_cache_between_fits_and_no_model_holds_it(data):
+    """Along a warm path the SMO row cache and the certificate's kernel rows pass from one fit to the next
+    (issue 18: each kernel row of Q once while the active constraints stay the same); the fitted copies
+    never hold them, and the block's end releases them. The path's answers equal separate cold fits."""
+    import copy
+    import pickle
+
+    from fairerm.solvers import keep_working_memory
+
+    X, y, s = data
+    eps = np.linspace(0.0, 0.2, 8)
+    warm = fair_path(FairKernelSVC(tol=1e-6), X, y, sensitive_features=s, epsilons=eps)
+    cold = fair_path(FairKernelSVC(tol=1e-6), X, y, sensitive_features=s, epsilons=eps, warm_start=False)
+    for a, b in zip(warm.estimators, cold.estimators):
+        assert a.status_ == b.status_ == "optimal"
+        assert a.objective_ == pytest.approx(b.objective_, rel=1e-6)
+        assert np.all(np.abs(a.constraint_value_) <= a.epsilon + 1e-9)
+        state = a.solution_.warm_state
+        assert state.result.row_cache is None and len(state.data.get("rows", ())) == 0
+    # later fits on the same active set computed no kernel row of Q: every row came from the kept cache
+    misses = [m.solution_.warm_state.result.cache_misses for m in warm.estimators]
+    active = [bool(np.any(m.solution_.mu)) for m in warm.estimators]
+    assert any(a and b and m == 0 for a, b, m in zip(active, active[1:], misses[1:]))
+
+    model = FairKernelSVC(tol=1e-6, warm_start=True)
+    with keep_working_memory():
+        model.fit(X, y, sensitive_features=s)
+        state = model.solution_.warm_state
+        assert state.result.row_cache is not None  # kept inside the block ...
+        assert copy.deepcopy(state.result).row_cache is None  # ... but never copied or pickled
+        assert pickle.loads(pickle.dumps(state.result)).row_cache is None
+        with keep_working_memory():  # nested: the outer block releases
+            model.set_params(epsilon=0.05).fit(X, y, sensitive_features=s)
+        assert model.solution_.warm_state.result.row_cache is not None
+    assert model.solution_.warm_state.result.row_cache is None
+    model.set_params(epsilon=0.1).fit(X, y, sensitive_features=s)  # outside a block: released at once
+    assert model.solution_.warm_state.result.row_cache is None
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_path_training_scores_equal_the_public_metrics(data, weighted):
+    """The path validates the training labels and groups once; its train_* columns are still exactly the
+    public metrics of each fitted model's predictions (with sample_weight too)."""
+    from fairerm.metrics import demographic_parity_difference, equal_opportunity_difference
+
+    X, y, s = data
+    labels = np.where(y > 0, "yes", "no")
+    weights = np.random.default_rng(0).uniform(0.2, 2.0, len(y)) if weighted else None
+    path = fair_path(FairKernelSVC(), X, labels, sensitive_features=s, epsilons=[0.0, 0.05, 0.3],
+                     sample_weight=weights)
+    for model, row in zip(path.estimators, path.results.itertuples()):
+        pred = model.predict(X)
+        assert row.train_accuracy == pytest.approx(np.average(pred == labels, weights=weights), abs=1e-12)
+        assert row.train_deo == pytest.approx(
+            equal_opportunity_difference(labels, pred, sensitive_features=s, sample_weight=weights), abs=1e-12)
+        assert row.train_ddp == pytest.approx(
+            demographic_parity_difference(labels, pred, sensitive_features=s, sample_weight=weights), abs=1e-12)

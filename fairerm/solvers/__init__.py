@@ -53,6 +53,7 @@ from ._certificate import DEFAULT_GAP_TOL, certify
 from ._constraint_space import enforce_feasibility, live_constraints, noise_floor, orthonormal_basis
 from ._registry import BACKENDS, backend, tighter, translate_options
 from ._solution import BackendResult, Certificate, Fallback, Solution
+from ._working_memory import keep_working_memory, release_or_keep
 from .ridge import FairRidgeSolution, solve_fair_ridge
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "orthonormal_basis",
     "noise_floor",
     "live_constraints",
+    "keep_working_memory",
 ]
 
 LINEAR_SOLVERS: tuple[str, ...] = ("auto", "osqp", "cvxpy", "dcd")
@@ -261,9 +263,9 @@ def solve(
     best.fallbacks = [f for f in fallbacks if f.solver != best.solver]
     best.n_iter = n_iter
     best.solve_time = time.perf_counter() - start
-    release = getattr(best.warm_state, "release", None)
-    if release is not None:  # a backend's working memory (the SMO row cache) is not kept by the model
-        release()
+    # a backend's working memory (the SMO row cache) is not kept by the model, except until the end of
+    # a keep_working_memory() block (a path of fits on the same data)
+    release_or_keep(best.warm_state)
     return best
 
 

@@ -55,7 +55,8 @@ class SMOWarmState:
     ``data`` holds what the problem computed from the data and a later problem on the same data
     reuses (:meth:`~fairerm.problem.KernelFermProblem.adopt_cache`): the constraint columns, the
     kernel diagonal and the certificate's last scores :math:`K(y\circ\alpha)` (O(n) arrays each),
-    filled in as the problem computes them.
+    filled in as the problem computes them, and the certificate's kernel rows
+    (:class:`~fairerm.kernels._row_store.KernelRowStore`, working memory: cleared by :meth:`release`).
     """
 
     result: SMOResult
@@ -64,8 +65,12 @@ class SMOWarmState:
     data: dict | None = None
 
     def release(self) -> None:
-        """Drop the SMO row cache (the front door calls it when it returns its solution)."""
+        """Drop the SMO row cache and the certificate's kernel rows (the front door calls it when it returns
+        its solution, or at the end of a :func:`~fairerm.solvers.keep_working_memory` block)."""
         self.result.row_cache = None
+        store = (self.data or {}).get("rows")
+        if store is not None:
+            store.clear()
 
 
 @dataclass

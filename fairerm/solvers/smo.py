@@ -118,6 +118,12 @@ class SMOResult:
     upper: np.ndarray | None = field(default=None, repr=False)
     row_cache: Any = field(default=None, repr=False, compare=False)
 
+    def __getstate__(self) -> dict:
+        """Copies and pickles leave the row cache behind (working memory, never part of the result)."""
+        state = dict(self.__dict__)
+        state["row_cache"] = None
+        return state
+
     @property
     def support(self) -> np.ndarray:
         """Indices of the support vectors (:math:`\\alpha_i > 0`)."""
