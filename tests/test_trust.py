@@ -405,3 +405,27 @@ def test_clarabel_false_infeasibility_is_resolved_once_with_the_detection_off(mo
     model = FairLinearSVC(solver="cvxpy").fit(X, y, sensitive_features=s)
     assert calls[0] == [] and calls[1] == sorted(module.CLARABEL_NO_INFEASIBILITY)
     assert model.status_ == "optimal"
+
+
+@pytest.mark.parametrize("kind", ["linear", "kernel"])
+@pytest.mark.parametrize("epsilon", [1e3, 1e6, 1e8])
+def test_warm_refit_from_eps0_to_a_huge_epsilon_drops_the_constraint(kind, epsilon):
+    """A warm refit from eps = 0 starts the active set with the constraint held at its eps = 0 sign. The
+    multipliers' sign test had the violations' tolerance 1e-6 eps (1e-7 eps for DCD), which from eps = 1e6
+    (1e7) on let no sign be wrong: the constraint stayed held at <w, u> = eps, and the certificate refused
+    the fit (relative gap 1.33). The answer must be the unconstrained one, as a cold fit gives."""
+    from fairerm import FairKernelSVC
+    from fairerm.datasets import make_synthetic
+
+    d = make_synthetic(n_samples=1500 if kind == "kernel" else 3000, include_sensitive=False, random_state=0)
+    X, y, s = d.data.to_numpy(), d.target.to_numpy(), d.sensitive.to_numpy()
+    make = (lambda **kw: FairKernelSVC(C=1.0, gamma=0.1, tol=1e-6, **kw)) if kind == "kernel" else \
+        (lambda **kw: FairLinearSVC(solver="dcd", **kw))
+    model = make(warm_start=True, epsilon=0.0).fit(X, y, sensitive_features=s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model.set_params(epsilon=epsilon).fit(X, y, sensitive_features=s)
+    cold = make(epsilon=epsilon).fit(X, y, sensitive_features=s)
+    assert model.status_ == cold.status_ == "optimal"
+    assert model.objective_ == pytest.approx(cold.objective_, rel=1e-4)
+    assert np.all(np.abs(model.constraint_value_) <= epsilon)

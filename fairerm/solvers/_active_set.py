@@ -44,6 +44,7 @@ def fairness_active_set(
     *,
     initial: dict | None = None,
     ctol: float = 1e-7,
+    sign_tol: float = 1e-7,
     max_steps: int | None = None,
     offset: np.ndarray | None = None,
 ) -> tuple[Any, bool]:
@@ -65,7 +66,14 @@ def fairness_active_set(
     initial : dict, optional
         A starting set ``{index: sign}`` (e.g. the neighbour's on an epsilon path).
     ctol : float
-        Tolerance on the signs of the multipliers and on the violations.
+        Tolerance on the violations :math:`|\langle w, u_l\rangle + c^u_l| - \epsilon` (callers scale it
+        with :math:`\epsilon`).
+    sign_tol : float
+        Relative tolerance on the signs of the multipliers: :math:`\sigma_j\mu_j < -`\ ``sign_tol``
+        :math:`(1 + |\mu_j|)` is wrong. Never scaled with :math:`\epsilon`: with the violations'
+        tolerance there (:math:`10^{-6}\epsilon`, 1 at :math:`\epsilon = 10^6`) no sign could ever be
+        wrong, and a warm start from :math:`\epsilon = 0` kept a constraint at
+        :math:`\langle w, u\rangle = 10^6` (a fit the certificate refused, relative gap 1.33).
     max_steps : int, optional
         Default :math:`4k + 10`.
     offset : ndarray (k,), optional
@@ -88,7 +96,7 @@ def fairness_active_set(
             return last, False
         last = outcome
         mu = outcome.mu
-        wrong_sign = [j for j in order if mu[j] * active[j] < -ctol * (1.0 + abs(mu[j]))]
+        wrong_sign = [j for j in order if mu[j] * active[j] < -sign_tol * (1.0 + abs(mu[j]))]
         if wrong_sign:
             del active[min(wrong_sign, key=lambda j: mu[j] * active[j])]
             continue
