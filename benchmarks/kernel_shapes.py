@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import resource
 import statistics
 import time
 import tracemalloc
@@ -121,7 +122,8 @@ def evaluate(model, method: str, X, y, s, Xt, yt, st) -> dict:
     return out
 
 
-def run_row(queue, data: str, n: int, d: int | None, gamma: float, methods: list, repeat: int) -> None:
+def run_row(queue, data: str, n: int, d: int | None, gamma: float, methods: list, repeat: int,
+            traced: bool = True) -> None:
     try:
         X, y, s, Xt, yt, st = load(data, n, d)
         warm = min(n, 1000)  # large enough for the parallel loops to start (their first launch costs ~0.2 s)
@@ -131,7 +133,7 @@ def run_row(queue, data: str, n: int, d: int | None, gamma: float, methods: list
         times = {m: [] for m in methods}
         cpu = {m: [] for m in methods}
         peaks, scores = {}, {}
-        for rep in range(repeat + 1):  # rep 0: traced (peak memory, scores), never timed: tracing slows Python code
+        for rep in range(0 if traced else 1, repeat + 1):  # rep 0: traced (peak memory, scores), never timed
             for method in methods:
                 model = make_model(method, gamma)
                 fit = (lambda: model.fit(X, y)) if method == "svc" else (lambda: model.fit(X, y, sensitive_features=s))
@@ -146,6 +148,11 @@ def run_row(queue, data: str, n: int, d: int | None, gamma: float, methods: list
                 fit()
                 times[method].append(time.perf_counter() - start)
                 cpu[method].append(time.process_time() - start_cpu)
+                print(f"[{data} {n}] {method} fit {times[method][-1]:.1f} s, process peak RSS so far "
+                      f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", flush=True)
+                if method not in scores:  # untraced run (--no-trace): no peak, scores of the first timed fit
+                    peaks[method] = float("nan")
+                    scores[method] = evaluate(model, method, X, y, s, Xt, yt, st)
         queue.put({"times": times, "cpu": cpu, "peaks": peaks, "scores": scores, "d": X.shape[1]})
     except Exception as exc:  # report, do not hang the parent
         import traceback
@@ -160,6 +167,8 @@ def main(argv=None) -> str:
     parser.add_argument("--rows", nargs="*", default=None, help="data:n[:d[:gamma]], e.g. synthetic:4000:10:0.1")
     parser.add_argument("--methods", nargs="*", default=METHODS)
     parser.add_argument("--output", default=None, help="file name under benchmarks/results/ ('-': none)")
+    parser.add_argument("--no-trace", action="store_true",
+                        help="no extra traced fit per method (large n: the traced peak column shows nan)")
     args = parser.parse_args(argv)
     rows = QUICK if args.quick else ROWS
     if args.rows:
@@ -179,7 +188,8 @@ def main(argv=None) -> str:
     ctx = mp.get_context("spawn")
     for data, n, d, gamma in rows:
         queue = ctx.Queue()
-        proc = ctx.Process(target=run_row, args=(queue, data, n, d, gamma, args.methods, args.repeat))
+        proc = ctx.Process(target=run_row, args=(queue, data, n, d, gamma, args.methods, args.repeat,
+                                                   not args.no_trace))
         proc.start()
         result = queue.get()
         proc.join()
