@@ -27,7 +27,7 @@ from sklearn.base import clone
 from ._validation import check_sample_weight, check_scalar
 from .exceptions import FairermTypeError, FairermValueError
 from .metrics import demographic_parity_difference, equal_opportunity_difference
-from .metrics._classification import _BinaryPredictions
+from .metrics._classification import _BinaryPredictions, _gap
 from .solvers import keep_working_memory
 
 __all__ = ["fair_path", "FairPath"]
@@ -99,8 +99,7 @@ class _TrainingScores:
         tpr = data.rate(data.pred_positive, data.true_positive, "true-positive rate", "y_true == pos_label")
         selection = data.rate(data.pred_positive, np.ones_like(data.pred_positive), "selection rate", "any label")
         return {"train_accuracy": float(np.average(pred == self.labels, weights=data.sample_weight)),
-                "train_deo": float(np.max(tpr) - np.min(tpr)),
-                "train_ddp": float(np.max(selection) - np.min(selection))}
+                "train_deo": _gap(tpr), "train_ddp": _gap(selection)}
 
 
 def _fit_one(model, param_name, value, X, y, sensitive_features, test, sample_weight=None, train_scores=None):

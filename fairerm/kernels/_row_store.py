@@ -8,8 +8,8 @@ a 20-point path moves about 185 entries per fit and 237 over the whole path. The
 rows it computed, by :func:`~fairerm.kernels.gram_block` (the certificate's own kernel code, not
 the solver's row cache), up to :data:`ROW_STORE_BYTES`, least recently used first out.
 
-It is working memory: copies and pickles of it are empty, and the owner clears it when its work is
-done (:meth:`clear`; :class:`fairerm.solvers.kernel_smo.SMOWarmState` does so with the SMO row cache).
+It is working memory: copies and pickles of it are empty (nor do they hold ``X``), and the owner clears it
+when its work is done (:meth:`clear`; :class:`fairerm.solvers.kernel_smo.SMOWarmState` does so with the SMO row cache).
 """
 
 from __future__ import annotations
@@ -45,12 +45,14 @@ class KernelRowStore:
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_slot"], state["_storage"] = OrderedDict(), np.empty((0, self.X.shape[0]))
+        state["_slot"], state["_storage"], state["X"] = OrderedDict(), np.empty((0, 0)), None
         return state
 
     def clear(self) -> None:
+        """Drop the rows and the reference to ``X`` (the owner sets ``X`` again before the next product)."""
         self._slot.clear()
-        self._storage = np.empty((0, self.X.shape[0]))
+        self._storage = np.empty((0, 0))
+        self.X = None
 
     def _free_slots(self, count: int) -> list[int]:
         """``count`` slots for new rows: unused ones, then a grown array, then the least recently used."""
@@ -70,6 +72,9 @@ class KernelRowStore:
         r""":math:`\sum_t w_t\,k(x_{j_t}, X) = K(X, X_J)\,w` for distinct ``indices`` :math:`J`."""
         indices = np.asarray(indices, dtype=np.int64)
         weights = np.asarray(weights, dtype=np.float64)
+        if self._storage.shape[1] != self.X.shape[0]:  # cleared (or new): an empty array of this X's rows
+            self._slot.clear()
+            self._storage = np.empty((0, self.X.shape[0]))
         if indices.size > self.capacity:  # more than the store holds: the plain product, nothing kept
             self.misses += indices.size
             return kernel_matvec(self.X, self.X[indices], weights, self.spec)
