@@ -5,8 +5,8 @@ The certificate of a kernel fit recomputes its scores :math:`K(y\circ\alpha)` fr
 only the entries of :math:`\alpha` that moved need kernel rows, and they are mostly the same few
 hundred entries (the free support vectors) from one fit to the next: measured on 2,000 Adult rows,
 a 20-point path moves about 185 entries per fit and 237 over the whole path. The store keeps the
-rows it computed, by :func:`~fairerm.kernels.gram_block` (the certificate's own kernel code, not
-the solver's row cache), up to :data:`ROW_STORE_BYTES`, least recently used first out.
+rows it computed, as :func:`~fairerm.kernels.kernel_matvec` computes them (the certificate's own kernel
+code, not the solver's row cache), up to :data:`ROW_STORE_BYTES`, least recently used first out.
 
 It is working memory: copies and pickles of it are empty (nor do they hold ``X``), and the owner clears it
 when its work is done (:meth:`clear`; :class:`fairerm.solvers.kernel_smo.SMOWarmState` does so with the SMO row cache).
@@ -18,8 +18,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ._gram import gram_block, kernel_matvec
+from ._gram import GEMM_MIN_FEATURES, gram_block, kernel_matvec
 from ._spec import KernelSpec
+from ._vector import kernel_rows_t
 
 __all__ = ["KernelRowStore", "ROW_STORE_BYTES"]
 
@@ -68,6 +69,20 @@ class KernelRowStore:
             free.append(self._slot.popitem(last=False)[1])
         return free
 
+    def _rows(self, indices: np.ndarray) -> np.ndarray:
+        """:math:`k(x_j, X)` for ``indices``, as :func:`~fairerm.kernels.kernel_matvec` computes them: a Gram block
+        (BLAS) from :data:`~fairerm.kernels._gram.GEMM_MIN_FEATURES` features on, else the vectorised rows with
+        explicit differences (with features of size 1e5, the block's :math:`\|a\|^2 + \|b\|^2 - 2a^\top b` moved
+        :math:`k(x, x)` by 1e-7, and the certificate's objective off the model's by more than 1e-9)."""
+        X = self.X
+        if X.shape[1] >= GEMM_MIN_FEATURES:
+            return gram_block(X[indices], X, self.spec)
+        sq = np.einsum("ij,ij->i", X, X)
+        gamma, coef0, degree = self.spec.params()
+        out = np.empty((indices.size, X.shape[0]))
+        kernel_rows_t(self.spec.code, np.ascontiguousarray(X[indices]), sq[indices], X, sq, gamma, coef0, degree, out)
+        return out
+
     def times(self, indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
         r""":math:`\sum_t w_t\,k(x_{j_t}, X) = K(X, X_J)\,w` for distinct ``indices`` :math:`J`."""
         indices = np.asarray(indices, dtype=np.int64)
@@ -85,7 +100,7 @@ class KernelRowStore:
         missing = [j for j in wanted if j not in self._slot]
         if missing:
             slots = self._free_slots(len(missing))
-            self._storage[slots] = gram_block(self.X[missing], self.X, self.spec)
+            self._storage[slots] = self._rows(np.asarray(missing, dtype=np.int64))
             for j, k in zip(missing, slots):
                 self._slot[j] = k
         self.hits += indices.size - len(missing)
