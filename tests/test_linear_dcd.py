@@ -226,3 +226,42 @@ def test_exact_step_from_an_empty_working_set():
     value_ref = 0.5 * w_ref @ w_ref + problem.upper @ np.maximum(0.0, 1.0 - problem.y * (problem.X @ w_ref + b_ref))
     assert value == pytest.approx(value_ref, rel=1e-7)
     assert np.allclose(w, w_ref, atol=1e-5)
+
+
+def test_cold_active_fit_polishes_once_after_the_guessed_active_set(monkeypatch):
+    """eps > 0, cold: a few unconstrained epochs guess the active constraint (issue 18), so the exact
+    step runs once (on the constrained problem) and the optimum is CLARABEL's."""
+    import fairerm.solvers.linear_dcd as module
+
+    problem, _ = _gaussian_problem(3000, 10, 0.01, seed=2)
+    real, calls = module._polish, []
+    monkeypatch.setattr(module, "_polish", lambda inner, b, **kw: calls.append(inner.Q.shape[1]) or real(inner, b, **kw))
+    sol = solve(problem, "dcd")
+    ref = solve_linear(problem, "cvxpy")
+    assert calls == [1] and sol.converged
+    assert sol.primal_objective == pytest.approx(ref.primal_objective, rel=1e-8)
+    assert np.all(np.abs(problem.U @ sol.coef) <= 0.01 + 1e-9) and abs(problem.U @ sol.coef)[0] > 0.0099
+
+
+@pytest.mark.parametrize("guess", ["wrong_sign", "inactive_called_active", "active_called_inactive"])
+def test_a_wrong_guess_of_the_active_set_costs_a_solve_and_changes_no_result(monkeypatch, guess):
+    """The guess only orders the work: forced wrong, the active-set method's exact checks still reach
+    the certified optimum of the plain cvxpy statement."""
+    import fairerm.solvers.linear_dcd as module
+
+    epsilon = 10.0 if guess == "inactive_called_active" else 0.01
+    problem, _ = _gaussian_problem(2000, 8, epsilon, seed=7)
+    ref = solve_linear(problem, "cvxpy")
+    true_sign = float(np.sign(problem.U @ ref.coef)[0])
+    forced = {"wrong_sign": {0: -true_sign}, "inactive_called_active": {0: 1.0}, "active_called_inactive": {}}[guess]
+    real = module._EqualitySolves.guess_active_set
+
+    def forced_guess(self, live, ctol):
+        real(self, live, ctol)  # keep its state, replace its answer
+        return dict(forced)
+
+    monkeypatch.setattr(module._EqualitySolves, "guess_active_set", forced_guess)
+    sol = solve(problem, "dcd")
+    assert sol.converged
+    assert sol.primal_objective == pytest.approx(ref.primal_objective, rel=1e-8)
+    assert np.all(np.abs(problem.U @ sol.coef) <= epsilon + 1e-9)
