@@ -123,6 +123,10 @@ class _FixedActiveSet:
     def w_perp(self) -> np.ndarray:
         return self.w - self.Q @ self.c
 
+    def dcd_is_hopeless(self) -> bool:
+        """Whether the conditioning :math:`\\max_i c_i\\|Px_i\\|^2` exceeds :data:`WHOLE_PROBLEM_CONDITIONING`."""
+        return float(np.max(self.upper * self.sq_norm, initial=0.0)) > WHOLE_PROBLEM_CONDITIONING
+
 
 def _intercept_search(inner: _FixedActiveSet, b0: float, btol: float, max_solves: int) -> tuple[float, bool]:
     """Root of the non-increasing :math:`g(b)` by bracketing and Illinois regula falsi."""
@@ -220,9 +224,13 @@ class _EqualitySolves:
         Q = U_A.T @ (V / np.sqrt(D)) if D.size else np.zeros((d, 0))
         return Q, U_A.T @ t, V, D, U_A, t
 
+    @staticmethod
+    def _key(active: list, signs: np.ndarray) -> tuple:
+        return tuple(active), tuple(float(x) for x in signs)
+
     def _start(self, active: list, signs: np.ndarray):
         """The fixed-active-set state to run: the kept inexact one for the same set, or a new one."""
-        key = (tuple(active), tuple(float(x) for x in signs))
+        key = self._key(active, signs)
         if self._kept is not None and self._kept[0] == key:
             _, inner, equality = self._kept
             self._kept = None
@@ -253,17 +261,19 @@ class _EqualitySolves:
         orders the work; the active-set method still checks the signs and the violations of its exact
         solves, so a wrong guess costs one more solve and changes no result.
         """
-        inner, equality = self._start([], np.zeros(0))
-        if float(np.max(self.upper * inner.sq_norm, initial=0.0)) > WHOLE_PROBLEM_CONDITIONING:
+        none, no_signs = [], np.zeros(0)
+        inner, equality = self._start(none, no_signs)
+        self._kept = (self._key(none, no_signs), inner, equality)  # the first solve may continue it
+        if inner.dcd_is_hopeless():
             return {}  # coordinate descent would not approach the optimum; the exact step starts there
         b0 = self.b0 if self.last is None else self.last.intercept
         inner.max_epochs, cap = min(GUESS_EPOCHS, inner.max_epochs), inner.max_epochs
         inner.balance(b0)
         inner.max_epochs = cap
-        b = optimal_intercept(self.X @ inner.w_perp(), self.y, self.upper)
-        self.last = _Outcome(inner, b, inner.w_perp(), np.zeros(self.U.shape[0]), False)
-        self._kept = (((), ()), inner, equality)
-        values = self.U @ inner.w_perp() + self.options["offset"]
+        w = inner.w_perp()
+        self.last = _Outcome(inner, optimal_intercept(self.X @ w, self.y, self.upper), w,
+                             np.zeros(self.U.shape[0]), False)
+        values = self.U @ w + self.options["offset"]
         epsilon = self.options["epsilon"]
         excess = {j: abs(values[j]) - epsilon for j in live}
         worst = max(excess, key=excess.get, default=None)
@@ -272,7 +282,7 @@ class _EqualitySolves:
         return {worst: float(np.sign(values[worst]))}
 
     def __call__(self, active: list, signs: np.ndarray) -> _Outcome | None:
-        """Solve with the constraints ``active`` held at :math:`\langle w,u_j\rangle = \sigma_j\epsilon - c^u_j`."""
+        r"""Solve with the constraints ``active`` held at :math:`\langle w,u_j\rangle = \sigma_j\epsilon - c^u_j`."""
         X, y, upper, options = self.X, self.y, self.upper, self.options
         b0 = self.b0 if self.last is None else self.last.intercept
         inner, equality = self._start(active, signs)
@@ -284,7 +294,7 @@ class _EqualitySolves:
         # polish, where the full intercept search took 7 solves (110 epochs). The search below is the
         # fallback when the step cannot certify the KKT conditions from that iterate.
         polished = None
-        if float(np.max(upper * inner.sq_norm, initial=0.0)) > WHOLE_PROBLEM_CONDITIONING:
+        if inner.dcd_is_hopeless():
             polished = _whole_problem(inner, primal_first=True)  # coordinate descent would not approach the optimum
         ok = True
         inner.searched = False
