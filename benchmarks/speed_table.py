@@ -16,7 +16,9 @@ Sections (same data for a method and its baseline):
 * linear: ``FairLinearSVC(solver="dcd")`` on synthetic n x 100 vs ``LinearSVC(loss="hinge")`` on
   the same data projected orthogonally to the fairness direction (projection not timed); eps = 0
   (the same problem up to the intercept's penalty) and eps = 0.01 (the active-set path; the
-  "objective" note is then that of the eps = 0.01 problem);
+  "objective" note is then that of the eps = 0.01 problem); where ``liblinear-multicore`` is installed,
+  multi-core LIBLINEAR on LinearSVC's data and problem with 1 and 2 threads (``liblinear_mc1``,
+  ``liblinear_mc``), ratios against the same LinearSVC;
 * sparse: ``FairLinearSVC`` (DCD on CSR rows; eps = 0 and eps = 0.01) vs ``LinearSVC(loss="hinge")``
   on the *same* scipy.sparse CSR matrix, n x n at 0.1 % density (issue 19: 100,000 x 100,000, 10^7
   nonzeros; ``LinearSVC`` is unconstrained and penalises its intercept, so it solves an easier
@@ -139,8 +141,11 @@ def run_linear(method: str, n: int) -> dict:
         q = u[0] / np.linalg.norm(u[0])
         data = X - np.outer(X @ q, q)
         del X
-        model = LinearSVC(C=C_LINEAR, loss="hinge", tol=1e-4, max_iter=1000)
-        fit = lambda: model.fit(data, y)  # noqa: E731
+        if method.startswith("liblinear_mc"):  # multi-core LIBLINEAR, the same problem as LinearSVC
+            model, fit = _multicore_liblinear(data, y, threads=1 if method == "liblinear_mc1" else 2)
+        else:
+            model = LinearSVC(C=C_LINEAR, loss="hinge", tol=1e-4, max_iter=1000)
+            fit = lambda: model.fit(data, y)  # noqa: E731
 
     def score():
         w, b = model.coef_[0], float(model.intercept_[0])
@@ -149,6 +154,32 @@ def run_linear(method: str, n: int) -> dict:
                 "data_mb": data.nbytes / 2**20}
 
     return {"fit": fit, "score": score}
+
+
+def _multicore_liblinear(data, y, threads: int):
+    """Multi-core LIBLINEAR (``liblinear-multicore``, its ``-m`` threads) on LinearSVC's problem.
+
+    ``-s 3`` is the L1-loss SVM dual that ``LinearSVC(loss="hinge")`` solves, ``-B 1`` its penalised
+    intercept (``intercept_scaling=1``) and ``-e 1e-4`` its ``tol``. Copying the rows into LIBLINEAR's
+    sparse node format is not timed, like the projection. Returns an object with ``coef_`` and
+    ``intercept_`` (set by the fit) and the fit.
+    """
+    from types import SimpleNamespace
+
+    from liblinear import liblinearutil  # the optional benchmark dependency liblinear-multicore
+
+    problem = liblinearutil.problem(y, data)
+    parameter = liblinearutil.parameter(f"-s 3 -c {C_LINEAR} -e 1e-4 -B 1 -m {threads} -q")
+    model = SimpleNamespace()
+
+    def fit():
+        trained = liblinearutil.train(problem, parameter)
+        w, b = trained.get_decfun()
+        sign = 1.0 if trained.get_labels()[0] == 1 else -1.0  # LIBLINEAR's decision value is for its first label
+        model.coef_ = sign * np.asarray(w, dtype=float)[None, :]
+        model.intercept_ = np.array([sign * b])
+
+    return model, fit
 
 
 def synthetic_sparse(n: int, d: int, density: float = 1e-3, seed: int = 0):
@@ -268,6 +299,16 @@ def measure(section: str, method: str, n: int, repeat: int, timeout: float) -> d
     return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
 
 
+def _multicore_liblinear_methods() -> list:
+    """The multi-core LIBLINEAR rows (1 and 2 threads) where ``liblinear-multicore`` is installed."""
+    try:
+        import liblinear.liblinearutil  # noqa: F401
+    except ImportError:
+        print("liblinear-multicore is not installed (pip install liblinear-multicore): its rows are left out")
+        return []
+    return ["liblinear_mc1", "liblinear_mc"]
+
+
 def _fmt(value, digits=3):
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "-"
@@ -293,7 +334,7 @@ def main(argv=None) -> str:
                 "fairlearn": ([32_561], {}), "qp": ([5000], {})}
     methods = {"kernel": (["svc", "exact_eps0", "exact_eps", "osqp", "cvxpy"], "svc"),
                "path": (["one_fit", "path_warm", "separate_fits"], "one_fit"),
-               "linear": (["linearsvc", "fair_dcd", "fair_dcd_eps"], "linearsvc"),
+               "linear": (["linearsvc", "fair_dcd", "fair_dcd_eps"] + _multicore_liblinear_methods(), "linearsvc"),
                "sparse": (["linearsvc", "fair_dcd", "fair_dcd_eps"], "linearsvc"),
                "fairlearn": (["expgrad", "expgrad_loose", "fair_linear"], "expgrad"),
                "qp": (["exact_eps0", "cvxpy"], "exact_eps0")}
