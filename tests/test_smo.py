@@ -477,7 +477,37 @@ def test_warm_restart_keeps_the_row_cache_and_the_front_door_releases_it():
     assert first.row_cache is None  # taken over by the restart
     np.testing.assert_allclose(warm.alpha, cold.alpha, rtol=0, atol=1e-12)
     assert warm.n_iter == cold.n_iter and warm.cache_misses < cold.cache_misses
-    other = solve_svm_dual(X, y, spec, p=p, upper=upper, tol=1e-6, warm_start=warm)  # another Q: a new cache
-    assert warm.row_cache is None and other.converged
+    other = solve_svm_dual(X, y, spec, p=p, upper=upper, tol=1e-6, warm_start=warm)  # another low-rank part
+    assert warm.row_cache is None and other.converged and other.row_cache is not None
     model = FairKernelSVC(C=1.0).fit(X, y, sensitive_features=(np.arange(150) % 2))
     assert model.solution_.warm_state.result.row_cache is None
+
+
+@pytest.mark.parametrize("shrinking, cache_size", [(True, 200.0), (True, 0.05), (False, 0.05)])
+def test_a_new_low_rank_part_carries_the_row_cache_over(shrinking, cache_size):
+    """The steps of the fairness active set change only Z (issue 18): the cached rows of Q are moved to the
+    new Z in O(nr) each, not recomputed; every solve of a chain Z -> none -> rank 2 -> Z equals a cold
+    solve of its Q (KKT recomputed densely) with fewer kernel rows (a cache of all 300 rows), and the same
+    solution when the cache evicts rows (0.05 MB: 21 of 300) and holds rows of a shrunk active set."""
+    X, y, K, Z, p, upper = fair_problem(300, 21)
+    spec = KernelSpec("rbf", gamma=0.3)
+    rng = np.random.default_rng(5)
+    Z2 = np.column_stack([Z[:, 0], 0.3 * K @ rng.normal(size=300) / 300])
+    previous = solve_svm_dual(X, y, spec, p=p, upper=upper, low_rank=Z, tol=1e-8, shrinking=shrinking,
+                              cache_size=cache_size)
+    for low_rank in (None, Z2, Z):
+        K_prime = K if low_rank is None else K - low_rank @ low_rank.T
+        Q = (y[:, None] * y[None, :]) * K_prime
+        cold = solve_svm_dual(X, y, spec, p=p, upper=upper, low_rank=low_rank, tol=1e-8, shrinking=shrinking,
+                              cache_size=cache_size, warm_start=replace(previous, row_cache=None))
+        warm = solve_svm_dual(X, y, spec, p=p, upper=upper, low_rank=low_rank, tol=1e-8, shrinking=shrinking,
+                              cache_size=cache_size, warm_start=previous)
+        assert previous.row_cache is None and warm.row_cache is not None
+        check_kkt(Q, p, y, upper, warm, tol=1e-8)
+        assert warm.objective == pytest.approx(cold.objective, rel=1e-10)
+        np.testing.assert_allclose(warm.alpha, cold.alpha, rtol=0, atol=1e-6)
+        if cache_size > 1.0:
+            assert warm.cache_misses < cold.cache_misses
+        else:  # the 21 rows kept may not be the ones asked for next
+            assert warm.cache_misses <= cold.cache_misses
+        previous = warm

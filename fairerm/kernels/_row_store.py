@@ -70,7 +70,7 @@ class KernelRowStore:
         return free
 
     def _rows(self, indices: np.ndarray) -> np.ndarray:
-        """:math:`k(x_j, X)` for ``indices``, as :func:`~fairerm.kernels.kernel_matvec` computes them: a Gram block
+        r""":math:`k(x_j, X)` for ``indices``, as :func:`~fairerm.kernels.kernel_matvec` computes them: a Gram block
         (BLAS) from :data:`~fairerm.kernels._gram.GEMM_MIN_FEATURES` features on, else the vectorised rows with
         explicit differences (with features of size 1e5, the block's :math:`\|a\|^2 + \|b\|^2 - 2a^\top b` moved
         :math:`k(x, x)` by 1e-7, and the certificate's objective off the model's by more than 1e-9)."""

@@ -27,7 +27,8 @@ from ..kernels import kernel_row_into
 from ..kernels._spec import PRECOMPUTED
 from ..kernels._vector import BLOCK, PARALLEL_ROW_WORK, full_row_pays, kernel_row_parallel, kernel_row_t
 
-__all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active", "preload", "restart"]
+__all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active", "preload", "restart",
+           "change_low_rank"]
 
 # positions in the int64 state vector
 S_ACTIVE_SIZE, S_EPOCH, S_COUNTER, S_UNSHRUNK, S_ITER, S_HITS, S_MISSES, S_HEAD, S_TAIL, S_USED, S_STAMP = range(11)
@@ -305,3 +306,41 @@ def restart(rows):
     state[S_MISSES] = 0
     state[S_UNSHRUNK] = 0
     state[S_COUNTER] = min(n, 1000) + 1
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def _shift_rows(cache, meta, used, yZt_old, yZt_new):
+    """cache[slot] += y_i (z_old_i . yZ_old - z_new_i . yZ_new) for the owner i of every used slot.
+
+    ``yZt``: the low-rank factors transposed and scaled by the labels, (r, n), so that the inner loop
+    runs along contiguous rows (vectorised) and :math:`y_i` is the sign of column i.
+    """
+    for slot in range(used):
+        i = meta[M_OWNER, slot]
+        row = cache[slot]
+        for s in range(yZt_old.shape[0]):
+            a = yZt_old[s, i]
+            source = yZt_old[s]
+            for k in range(row.shape[0]):
+                row[k] += a * source[k]
+        for s in range(yZt_new.shape[0]):
+            a = yZt_new[s, i]
+            source = yZt_new[s]
+            for k in range(row.shape[0]):
+                row[k] -= a * source[k]
+
+
+def change_low_rank(rows, Z_new):
+    r"""The cache of :math:`Q = Y(K - Z_{old}Z_{old}^\top)Y` made that of :math:`Y(K - Z_{new}Z_{new}^\top)Y`.
+
+    Only the low-rank part of :math:`Q` changes, so each cached row moves by
+    :math:`y_iy_k(z^{old}_i\cdot z^{old}_k - z^{new}_i\cdot z^{new}_k)`, :math:`O(n(r_{old} + r_{new}))`
+    per row instead of :math:`n` kernel values (the rows' valid entries stay valid; the others are
+    recomputed when asked for, as before). Returns the new ``rows`` tuple (it holds ``Z_new``);
+    the caller then restarts it (:func:`restart`).
+    """
+    Z_new = np.ascontiguousarray(Z_new, dtype=np.float64)
+    y = rows[R_Y]
+    scaled = [np.ascontiguousarray((Z * y[:, None]).T) for Z in (rows[R_Z], Z_new)]  # y_i y_k z_i.z_k = (y_i z_i).(y_k z_k)
+    _shift_rows(rows[R_CACHE], rows[R_META], int(rows[R_STATE][S_USED]), scaled[0], scaled[1])
+    return rows[:R_Z] + (Z_new,) + rows[R_Z + 1:]

@@ -20,7 +20,10 @@ guessed active set :math:`A` with signs :math:`\sigma_A`, the equalities
 offsets, zero for the linear-loss constraint) split :math:`w` into a fixed part
 :math:`\sum_{j\in A}t_ju_j` (:math:`M_{AA}t = \sigma_A\epsilon - c^u_A`) and a free part orthogonal to
 :math:`u_A`, which is a standard SVM on the projected kernel with shifted margins
-(:func:`_equality_solve`): one warm-started SVM solve per step.
+(:func:`_equality_solve`): one warm-started SVM solve per step (SMO moves its state and its row cache
+to the step's new low-rank part in :math:`O(nr)` per row). A cold fit starts the active set from the
+constraints that an unconstrained solve to a :data:`GUESS_TOL_FACTOR` times looser tolerance violates
+(:func:`_guess_active_set`) instead of solving the unconstrained SVM to the fit's tolerance first.
 
 Beware the tempting shortcut (the standard dual on :math:`K` plus
 :math:`\sum_i\alpha_i y_i k_u[i] = 0`): it is not this problem, it amounts to an extra unregularised
@@ -35,12 +38,12 @@ Under Fairness Constraints". NeurIPS 2018. arXiv:1802.08626.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..problem import KernelFermProblem
-from ._active_set import fairness_active_set
+from ._active_set import _consistent, fairness_active_set
 from ._constraint_space import gram_basis, live_constraints, noise_floor
 from ._solution import BackendResult
 from .smo import SMOResult, check_row_cache, solve_svm_dual
@@ -86,28 +89,6 @@ def _to_stderr(message: str) -> None:
     print(f"[fairerm] {message}", file=sys.stderr, flush=True)
 
 
-def _low_rank_product(Z: np.ndarray | None, v: np.ndarray) -> np.ndarray | float:
-    return 0.0 if Z is None else Z @ (Z.T @ v)
-
-
-def _rebase(result: SMOResult, Z_old, Z_new, y: np.ndarray) -> SMOResult:
-    r"""Carry an SMO state from the kernel :math:`K - Z_{old}Z_{old}^\top` to :math:`K - Z_{new}Z_{new}^\top`.
-
-    SMO warm-starts from :math:`\alpha`, :math:`Q\alpha` and :math:`\bar G = \sum_{j:\alpha_j = C_j} C_j Q_{:j}`;
-    only the low-rank part of :math:`Q` changes, so both are updated in :math:`O(nr)`, without a
-    single kernel row.
-    """
-    if Z_old is Z_new:
-        return result
-    ya = y * result.alpha
-    at_upper = y * np.where(result.alpha >= result.upper, result.upper, 0.0)
-    return replace(
-        result,
-        q_alpha=result.q_alpha + y * (_low_rank_product(Z_old, ya) - _low_rank_product(Z_new, ya)),
-        g_bar=result.g_bar + y * (_low_rank_product(Z_old, at_upper) - _low_rank_product(Z_new, at_upper)),
-    )
-
-
 class _WarmStartedSMO:
     """The sequence of SVM solves of one fit, each warm-started from the previous one's full state."""
 
@@ -121,14 +102,14 @@ class _WarmStartedSMO:
         self.n_solves = self.n_iter = 0
         self.all_converged = True
 
-    def solve(self, p: np.ndarray, Z: np.ndarray | None) -> SMOResult:
-        r"""One SVM solve on :math:`K - ZZ^\top` with linear term ``p``."""
+    def solve(self, p: np.ndarray, Z: np.ndarray | None, tol: float | None = None) -> SMOResult:
+        r"""One SVM solve on :math:`K - ZZ^\top` with linear term ``p`` (to ``tol``, default the fit's)."""
         problem = self.problem
         options = dict(self.smo_options)
+        if tol is not None:
+            options["tol"] = tol
         if self.state is not None and np.all(self.state[0].alpha <= problem.upper):
-            options["warm_start"] = _rebase(self.state[0], self.state[1], Z, problem.y)
-            if options["warm_start"] is not self.state[0]:
-                self.state[0].row_cache = None  # the rebased copy holds it: one reference, one cache alive
+            options["warm_start"] = self.state[0]  # SMO moves its state and its row cache to the new Z in O(nr)
         elif self.alpha0 is not None and np.all(self.alpha0 <= problem.upper):
             options["alpha0"] = self.alpha0
         result = solve_svm_dual(problem.X, problem.y, problem.kernel, p=p, upper=problem.upper, low_rank=Z,
@@ -173,6 +154,33 @@ def _equality_solve(smo: _WarmStartedSMO, M: np.ndarray, active: list, signs: np
     if D.size:
         mu[A] = V @ ((V.T @ (KCt_A.T @ y_alpha)) / D) - t
     return _Step(mu, result.alpha.copy(), result.intercept)
+
+
+#: A cold fit with eps > 0 guesses its active constraints from an unconstrained solve to this many times the
+#: fit's tol (0: no guess, the active set starts from the unconstrained solve to tol)
+GUESS_TOL_FACTOR = 100.0
+
+
+def _guess_active_set(smo: _WarmStartedSMO, M: np.ndarray, live: list, epsilon: float, offset: np.ndarray,
+                      loose_tol: float) -> dict:
+    r"""The constraints an unconstrained solve to ``loose_tol`` violates, with their signs: the active set's start.
+
+    Without a warm start the active set first solves the unconstrained SVM to the fit's tolerance, only to
+    learn which constraints it violates, and then solves again with them held. A loose solve tells the same
+    far sooner, and the constrained solve warm-starts from it. The guess only chooses where the active set
+    starts: a constraint wrongly guessed active has a multiplier of the wrong sign and leaves the set
+    (one more warm-started solve), one wrongly guessed inactive is found violated and joins it.
+    """
+    result = smo.solve(-np.ones_like(smo.problem.y), None, tol=loose_tol)
+    values = smo.problem.constraint_columns.T @ (smo.problem.y * result.alpha) + offset
+    guess: dict = {}
+    for j in sorted(live, key=lambda j: -abs(values[j])):
+        if abs(values[j]) > epsilon:
+            trial = dict(guess)
+            trial[j] = float(np.sign(values[j]))
+            if _consistent(M, trial, epsilon, offset):
+                guess = trial
+    return guess
 
 
 def solve_kernel(
@@ -254,6 +262,8 @@ def solve_kernel(
             initial = {j: float(np.sign(m)) for j, m in enumerate(np.asarray(warm_start.mu)) if m != 0.0}
         live = [int(j) for j in np.flatnonzero(live_constraints(problem))]
         KCt = problem.constraint_columns
+        if not initial and warm_state is None and GUESS_TOL_FACTOR:
+            initial = _guess_active_set(smo, M, live, epsilon, offset, GUESS_TOL_FACTOR * tol)
         step, set_converged = fairness_active_set(
             lambda active, signs: _equality_solve(smo, M, active, signs, epsilon, rank_rtol, floor),
             lambda step: KCt.T @ (y * step.alpha) - M @ step.mu,

@@ -94,6 +94,9 @@ class SMOResult:
         :math:`\bar G = \sum_{i: \alpha_i = C_i} C_i Q_{i\cdot}`.
     upper : ndarray of shape (n,)
         The bounds :math:`C` the problem was solved with.
+    low_rank : ndarray of shape (n, r)
+        The low-rank part :math:`Z` the problem was solved with (a warm start from this result on another
+        :math:`Z` moves ``q_alpha`` and ``g_bar`` to it).
     row_cache : object
         The row cache, which a warm restart on the same ``X``, ``y``, kernel and ``low_rank`` (the
         front door's refinement with a tighter tolerance) keeps using; ``None`` once released
@@ -116,6 +119,7 @@ class SMOResult:
     q_alpha: np.ndarray | None = field(default=None, repr=False)
     g_bar: np.ndarray | None = field(default=None, repr=False)
     upper: np.ndarray | None = field(default=None, repr=False)
+    low_rank: np.ndarray | None = field(default=None, repr=False)
     row_cache: Any = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
@@ -205,19 +209,38 @@ def _check_low_rank(low_rank: Any, n: int) -> np.ndarray:
     return Z
 
 
+def _moved_to_low_rank(previous: SMOResult, Z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r""":math:`Q\alpha` and :math:`\bar G` of ``previous`` on :math:`Q = Y(K - ZZ^\top)Y` instead of its own :math:`Z_{old}`.
+
+    Only the low-rank part of :math:`Q` changes, so both move by :math:`Y(Z_{old}Z_{old}^\top - ZZ^\top)Yv`
+    (:math:`v = \alpha`, and :math:`\alpha` where it is at its bound, else 0): :math:`O(nr)`, no kernel row.
+    """
+    Z_old = previous.low_rank if previous.low_rank is not None else np.zeros((y.shape[0], 0))
+    if Z_old is Z or (Z_old.shape == Z.shape and np.array_equal(Z_old, Z)):
+        return previous.q_alpha, previous.g_bar
+
+    def shift(v):
+        return y * (Z_old @ (Z_old.T @ (y * v)) - Z @ (Z.T @ (y * v)))
+
+    at_upper = np.where(previous.alpha >= previous.upper, previous.upper, 0.0)
+    return previous.q_alpha + shift(previous.alpha), previous.g_bar + shift(at_upper)
+
+
 def _reusable_rows(previous: SMOResult | None, X, Z, y, kernel: KernelSpec, n_rows: int):
-    """The previous solve's row cache when its rows are this problem's (same data, labels, kernel and
-    low-rank part, as many rows), readied for a restart; else None, and the previous cache is released
-    (two caches are never alive together)."""
+    """The previous solve's row cache when its kernel rows are this problem's (same data, labels, kernel,
+    as many rows), readied for a restart; else None, and the previous cache is released (two caches are
+    never alive together). A different low-rank part is carried over in O(n r) per cached row
+    (:func:`~fairerm.solvers._smo_cache.change_low_rank`): the steps of the fairness active set change it."""
     if previous is None or previous.row_cache is None:
         return None
     rows, X0, Z0, y0, kernel0 = previous.row_cache
     previous.row_cache = None
     same = (X0 is X or (X0.shape == X.shape and np.array_equal(X0, X))) and kernel0 == kernel \
-        and Z0.shape == Z.shape and np.array_equal(Z0, Z) and np.array_equal(y0, y) \
-        and rows[rows_cache.R_CACHE].shape[0] == n_rows
+        and np.array_equal(y0, y) and rows[rows_cache.R_CACHE].shape[0] == n_rows
     if not same:
         return None
+    if Z0.shape != Z.shape or not np.array_equal(Z0, Z):
+        rows = rows_cache.change_low_rank(rows, Z)
     rows_cache.restart(rows)
     return rows
 
@@ -317,10 +340,11 @@ def solve_svm_dual(
         that SMO then keeps; :math:`0 \le \alpha_0 \le C`); the gradient is initialised from the
         rows of its nonzero entries.
     warm_start : SMOResult, optional
-        The result of a previous solve with the same ``X``, ``y``, ``kernel`` and ``low_rank``
-        (``p`` and ``upper`` may differ; its ``alpha`` must be feasible for the new ``upper``).
-        Starts from its :math:`\alpha` *and* its :math:`Q\alpha`, so no kernel row is computed to
-        initialise the gradient (and none at all for :math:`\bar G` when ``upper`` is unchanged):
+        The result of a previous solve with the same ``X``, ``y`` and ``kernel`` (``p``, ``upper`` and
+        ``low_rank`` may differ; its ``alpha`` must be feasible for the new ``upper``).
+        Starts from its :math:`\alpha` *and* its :math:`Q\alpha` (moved to the new ``low_rank`` in
+        :math:`O(nr)`), and takes over its row cache (the cached rows moved the same way), so no kernel
+        row is computed to initialise the gradient (and none at all for :math:`\bar G` when ``upper`` is unchanged):
         along the steps of the fairness active set and along epsilon paths this is much cheaper
         than ``alpha0``. Not together with ``alpha0``.
     tol : float
@@ -402,9 +426,10 @@ def solve_svm_dual(
     G = np.empty(n)
     G_bar = np.empty(n)
     if previous is not None and np.array_equal(alpha, previous.alpha):
-        np.add(previous.q_alpha, p, out=G)
+        q_alpha, g_bar = _moved_to_low_rank(previous, Z, y)
+        np.add(q_alpha, p, out=G)
         if np.array_equal(previous.upper, C):
-            G_bar[:] = previous.g_bar
+            G_bar[:] = g_bar
             status[:] = core.status_codes(alpha, C)
         else:
             core.compute_g_bar(rows, C, alpha, status, G_bar)
@@ -437,6 +462,7 @@ def solve_svm_dual(
         q_alpha=G - p,
         g_bar=G_bar,
         upper=C,
+        low_rank=Z,
         row_cache=(rows, X, Z, y, kernel),
     )
 
