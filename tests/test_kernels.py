@@ -300,6 +300,37 @@ def test_vectorised_exp_matches_numpy_on_the_whole_range():
     assert out[-1] == 0.0 and out[-9] == 1.0
 
 
+@pytest.mark.parametrize("blocks", ["serial", "parallel", "symmetric"])
+def test_rbf_block_map_matches_numpy_exp_from_one_to_underflow(blocks):
+    """The RBF map of Gram blocks (call-free exponential) against numpy.exp at d = 108, exp(-gamma d2) from 1 to 0.
+
+    Rows of very different norms (1e-3 to 30) so that -gamma ||a - b||^2 spans [-800, 0]: normal,
+    subnormal and zero kernel values, and the clamp of a rounded negative squared distance to 0.
+    """
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(700, 108)) * np.geomspace(1e-3, 30.0, 700)[:, None] / np.sqrt(108)
+    A[1] = A[0]  # an exact duplicate: d2 rounds to 0 or a tiny negative number, k = 1
+    B = A[np.r_[0:2, 2:700:3]] if blocks == "serial" else A
+    gamma = 0.45
+    sq_a, sq_b = (A * A).sum(1), (B * B).sum(1)
+    G = A @ B.T
+    ref = np.exp(-gamma * np.maximum(sq_a[:, None] + sq_b[None, :] - 2.0 * G, 0.0))
+    code, params = km.KernelSpec("rbf", gamma=gamma).code, km.KernelSpec("rbf", gamma=gamma).params()
+    if blocks == "serial":
+        maps.map_block_serial(G, sq_a, sq_b, code, *params)
+    elif blocks == "parallel":
+        maps.map_block_inplace(G, sq_a, sq_b, code, *params)
+    else:
+        G = A @ A.T
+        maps.map_symmetric_inplace(G, sq_a, code, *params)
+        np.testing.assert_array_equal(G, G.T)
+    assert ref.min() == 0.0 and (ref > 0).any() and ((ref > 0) & (ref < np.finfo(float).tiny)).any()
+    normal = ref >= np.finfo(float).tiny
+    np.testing.assert_allclose(G[normal], ref[normal], rtol=4e-16, atol=0.0)
+    np.testing.assert_allclose(G[~normal], ref[~normal], rtol=0.0, atol=2 * np.finfo(float).smallest_subnormal)
+    assert G[0, 1] == 1.0 and G[1, 0] == 1.0
+
+
 @pytest.mark.parametrize("name,params", SPECS)
 @pytest.mark.parametrize("d", [1, 7, 40])
 def test_vectorised_rows_match_numpy_twin(name, params, d):

@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 from ._spec import POLY, PRECOMPUTED, RBF, SIGMOID
+from ._vector import exp_nonpositive
 
 __all__ = ["map_dot", "map_block_inplace", "map_block_serial", "map_symmetric_inplace", "kernel_value",
            "kernel_row_into", "gram_loop", "diagonal"]
@@ -34,20 +35,36 @@ def map_dot(code, dot, sq_a, sq_b, gamma, coef0, degree):
     return dot
 
 
+@numba.njit(cache=True, fastmath={"contract"})
+def _map_row(code, g, sq_a_i, sq_b, gamma, coef0, degree):
+    """g[j] <- k(a, b_j) from g[j] = a.b_j: one row of a block, the RBF case without a library call.
+
+    For RBF the loop holds :func:`fairerm.kernels._vector.exp_nonpositive` (inlined, vectorised by
+    LLVM) instead of ``math.exp``, a libm call per entry: about five times the throughput on the
+    Gram blocks of the constraint columns and of the certificate's scores (Adult, d = 108, where the
+    dot products come from BLAS and the map is most of the time).
+    """
+    if code == RBF:
+        for j in range(g.shape[0]):
+            d2 = sq_a_i + sq_b[j] - 2.0 * g[j]
+            g[j] = exp_nonpositive(-gamma * (d2 if d2 > 0.0 else 0.0))
+    else:
+        for j in range(g.shape[0]):
+            g[j] = map_dot(code, g[j], sq_a_i, sq_b[j], gamma, coef0, degree)
+
+
 @numba.njit(cache=True, parallel=True)
 def map_block_inplace(G, sq_a, sq_b, code, gamma, coef0, degree):
     """Replace each G[i, j] = a_i.b_j by k(a_i, b_j), rows in parallel."""
     for i in numba.prange(G.shape[0]):
-        for j in range(G.shape[1]):
-            G[i, j] = map_dot(code, G[i, j], sq_a[i], sq_b[j], gamma, coef0, degree)
+        _map_row(code, G[i], sq_a[i], sq_b, gamma, coef0, degree)
 
 
 @numba.njit(cache=True)
 def map_block_serial(G, sq_a, sq_b, code, gamma, coef0, degree):
     """Serial twin of map_block_inplace, for blocks too small to pay a parallel launch."""
     for i in range(G.shape[0]):
-        for j in range(G.shape[1]):
-            G[i, j] = map_dot(code, G[i, j], sq_a[i], sq_b[j], gamma, coef0, degree)
+        _map_row(code, G[i], sq_a[i], sq_b, gamma, coef0, degree)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -55,8 +72,7 @@ def map_symmetric_inplace(G, sq, code, gamma, coef0, degree):
     """Map the lower triangle of the symmetric G = A A^T and mirror it (half the exps)."""
     n = G.shape[0]
     for i in numba.prange(n):
-        for j in range(i + 1):
-            G[i, j] = map_dot(code, G[i, j], sq[i], sq[j], gamma, coef0, degree)
+        _map_row(code, G[i, : i + 1], sq[i], sq[: i + 1], gamma, coef0, degree)
     for i in numba.prange(n):
         for j in range(i + 1, n):
             G[i, j] = G[j, i]
