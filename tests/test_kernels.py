@@ -239,6 +239,45 @@ def test_feature_mismatch_is_reported():
         kernel_matvec(np.ones((2, 3)), np.ones((2, 3)), np.ones((5, 1)), KernelSpec("linear"))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["A", "B"])
+def test_non_finite_features_are_refused_by_every_kernel_function(bad, where):
+    """A NaN/inf feature would give k = 1 under the RBF map's clip (NaN squared distance -> 0): refused, named."""
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(30, 40)), rng.normal(size=(20, 40))
+    (A if where == "A" else B)[7, 3] = bad
+    spec = KernelSpec("rbf", gamma=0.1)
+    message = rf"{where} contains 1 NaN or infinite value\(s\) \(the first, {bad}, at row 7, column 3\)"
+    with pytest.raises(FairermValueError, match=message):
+        gram_block(A, B, spec)
+    matvec_names = {"A": "X", "B": "Y"}
+    with pytest.raises(FairermValueError, match=matvec_names[where] + " contains 1 NaN"):
+        kernel_matvec(A, B, np.ones(20), spec)
+    with pytest.raises(FairermValueError, match=matvec_names[where] + " contains 1 NaN"):
+        kernel_matvec(A[:, :4], B[:, :4], np.ones(20), spec)  # the row-loop path (d < 32) too
+    if where == "A":
+        with pytest.raises(FairermValueError, match="A contains 1 NaN"):
+            gram_symmetric(A, spec)
+        with pytest.raises(FairermValueError, match="X contains 1 NaN"):
+            kernel_diagonal(A, spec)
+        with pytest.raises(FairermValueError, match="X contains 1 NaN"):
+            decision_values(A, B[:5], np.ones(5), 0.0, spec)
+    else:
+        with pytest.raises(FairermValueError, match="X contains 1 NaN"):
+            kernel_row(A[0], B, spec)
+
+
+def test_the_finiteness_check_scans_every_slice(monkeypatch):
+    """The check works by slices of rows: a bad value in the last, partial slice is found too."""
+    monkeypatch.setattr(gram_module, "_FINITE_CHECK_ENTRIES", 64)
+    A = np.ones((50, 10))
+    A[49, 9] = np.nan
+    with pytest.raises(FairermValueError, match="at row 49, column 9"):
+        gram_block(A, A[:3], KernelSpec("linear"))
+    A[49, 9] = 1.0
+    np.testing.assert_allclose(gram_block(A, A[:3], KernelSpec("linear")), np.full((50, 3), 10.0))
+
+
 def test_check_memory_refuses_what_does_not_fit(monkeypatch):
     available = km.available_memory_bytes()
     assert available is None or available > 0

@@ -25,10 +25,30 @@ def _block_rows(n_cols: int, block_bytes: int = _DEFAULT_BLOCK_BYTES) -> int:
     return max(1, int(block_bytes // (8 * max(n_cols, 1))))
 
 
+#: Entries per slice of the finiteness check (a boolean temporary of at most 1 MiB, whatever the input's size).
+_FINITE_CHECK_ENTRIES = 1 << 20
+
+
 def _features(A, name: str) -> np.ndarray:
+    """``A`` as a C-contiguous float64 (n, d) array of finite values, refused otherwise, naming ``name``.
+
+    A NaN or an infinite feature has no kernel value: the RBF map would clip its NaN squared distance
+    to 0 and return 1, the dot-product kernels NaN, so it is refused rather than computed.
+    """
     A = np.ascontiguousarray(A, dtype=np.float64)
     if A.ndim != 2:
         raise FairermValueError(f"{name} must be a 2-D array (n_samples, n_features); got shape {A.shape}.")
+    step = max(1, _FINITE_CHECK_ENTRIES // max(A.shape[1], 1))
+    for start in range(0, A.shape[0], step):
+        finite = np.isfinite(A[start:start + step])
+        if not finite.all():
+            row, col = np.argwhere(~finite)[0]
+            bad = A[start + row, col]
+            count = int(np.count_nonzero(~np.isfinite(A)))
+            raise FairermValueError(
+                f"{name} contains {count} NaN or infinite value(s) (the first, {bad}, at row {start + row}, "
+                f"column {col}); kernel values need finite features: impute or drop them first."
+            )
     return A
 
 
