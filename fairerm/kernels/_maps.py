@@ -24,10 +24,17 @@ _REASSOCIATE = {"reassoc", "contract", "nsz", "arcp"}
 
 @numba.njit(cache=True)
 def map_dot(code, dot, sq_a, sq_b, gamma, coef0, degree):
-    """k(a, b) from a.b and the squared norms (codes LINEAR..SIGMOID)."""
+    r"""k(a, b) from a.b and the squared norms (codes LINEAR..SIGMOID).
+
+    RBF through :func:`fairerm.kernels._vector.exp_nonpositive` (its argument is :math:`\le 0`: the
+    squared distance clipped at 0, :math:`\gamma > 0`), not ``math.exp``: no library call, so the loops
+    of the block maps below vectorise (about three times the throughput of libm's ``exp`` on the Gram
+    blocks of the constraint columns and of the certificate's scores, Adult, d = 108), within
+    :math:`4\cdot10^{-16}` relative of it.
+    """
     if code == RBF:
         d2 = sq_a + sq_b - 2.0 * dot
-        return math.exp(-gamma * (d2 if d2 > 0.0 else 0.0))
+        return exp_nonpositive(-gamma * (d2 if d2 > 0.0 else 0.0))
     if code == POLY:
         return (gamma * dot + coef0) ** degree
     if code == SIGMOID:
@@ -37,20 +44,9 @@ def map_dot(code, dot, sq_a, sq_b, gamma, coef0, degree):
 
 @numba.njit(cache=True, fastmath={"contract"})
 def _map_row(code, g, sq_a_i, sq_b, gamma, coef0, degree):
-    """g[j] <- k(a, b_j) from g[j] = a.b_j: one row of a block, the RBF case without a library call.
-
-    For RBF the loop holds :func:`fairerm.kernels._vector.exp_nonpositive` (inlined, vectorised by
-    LLVM) instead of ``math.exp``, a libm call per entry: about five times the throughput on the
-    Gram blocks of the constraint columns and of the certificate's scores (Adult, d = 108, where the
-    dot products come from BLAS and the map is most of the time).
-    """
-    if code == RBF:
-        for j in range(g.shape[0]):
-            d2 = sq_a_i + sq_b[j] - 2.0 * g[j]
-            g[j] = exp_nonpositive(-gamma * (d2 if d2 > 0.0 else 0.0))
-    else:
-        for j in range(g.shape[0]):
-            g[j] = map_dot(code, g[j], sq_a_i, sq_b[j], gamma, coef0, degree)
+    """g[j] <- k(a, b_j) from g[j] = a.b_j: one row of a block (:func:`map_dot` entry by entry)."""
+    for j in range(g.shape[0]):
+        g[j] = map_dot(code, g[j], sq_a_i, sq_b[j], gamma, coef0, degree)
 
 
 @numba.njit(cache=True, parallel=True)
