@@ -102,12 +102,20 @@ class _TrainingScores:
                 "train_deo": _gap(tpr), "train_ddp": _gap(selection)}
 
 
-def _fit_one(model, param_name, value, X, y, sensitive_features, test, sample_weight=None, train_scores=None):
-    """Fit ``model`` (a clone, or the path's warm-started estimator) at ``value``; return a copy and its row."""
-    model.set_params(**{param_name: value})
+def _fit_one(model, param_name, value, X, y, sensitive_features, test, sample_weight=None, train_scores=None,
+             prepared=None, previous=None):
+    """Fit ``model`` at ``value`` and return it with its row of results.
+
+    With ``prepared`` (the validated data of :meth:`~fairerm.svm._base.BaseFairSVC._prepare`) the fit starts
+    from them and from the solution ``previous`` instead of validating ``X, y, sensitive_features`` again.
+    """
+    setattr(model, param_name, value)  # "epsilon" or "C", the estimators' own parameters
     start = time.perf_counter()
-    model.fit(X, y, sensitive_features=sensitive_features,
-              **({} if sample_weight is None else {"sample_weight": sample_weight}))
+    if prepared is not None:
+        model._fit_prepared(prepared, previous)
+    else:
+        model.fit(X, y, sensitive_features=sensitive_features,
+                  **({} if sample_weight is None else {"sample_weight": sample_weight}))
     row = {param_name: value, "fit_seconds": time.perf_counter() - start}
     # The solver's certificate already computed f(x_i) on the training points: no kernel evaluations.
     decision_values = model.solution_.training_decision_values
@@ -124,7 +132,35 @@ def _fit_one(model, param_name, value, X, y, sensitive_features, test, sample_we
         status=model.status_,
         converged=model.converged_,
     )
-    return copy.deepcopy(model), row
+    return model, row
+
+
+def _sequential_fits(estimator, param_name, values, X, y, sensitive_features, test, sample_weight, warm_start):
+    """The fits of the path one after the other, each warm-started from the previous one's solution.
+
+    The data are validated and the problem built once (:meth:`~fairerm.svm._base.BaseFairSVC._prepare`);
+    each value gets its own estimator (a copy of the unfitted template), so no fitted model is copied.
+    An estimator without that route is refitted in place and copied after each fit.
+    """
+    template = clone(estimator).set_params(warm_start=bool(warm_start))
+    prepare = getattr(template, "_prepare", None)
+    prepared = prepare(X, y, sensitive_features, sample_weight) if prepare is not None else None
+    # warm-started fits on the same data keep the SMO row cache from one fit to the next (released at
+    # the end; the fitted models never hold it)
+    train_scores = _TrainingScores(y, sensitive_features, sample_weight)
+    fitted, previous = [], None
+    with keep_working_memory() if warm_start else contextlib.nullcontext():
+        for value in values:
+            if prepared is not None:
+                model, row = _fit_one(copy.deepcopy(template), param_name, value, X, y, sensitive_features, test,
+                                      sample_weight, train_scores, prepared, previous if warm_start else None)
+                previous = model.solution_
+            else:
+                model, row = _fit_one(template if warm_start else clone(template), param_name, value, X, y,
+                                      sensitive_features, test, sample_weight, train_scores)
+                model = copy.deepcopy(model) if warm_start else model
+            fitted.append((model, row))
+    return fitted
 
 
 def fair_path(
@@ -216,13 +252,9 @@ def fair_path(
             from tqdm.auto import tqdm
 
             iterator = tqdm(values, desc=f"{param_name} path", unit="fit")
-        model = clone(estimator).set_params(warm_start=bool(warm_start))
-        # warm-started fits on the same data keep the SMO row cache from one fit to the next (released at
-        # the end; the copies of the fitted models never hold it)
-        train_scores = _TrainingScores(y, sensitive_features, sample_weight)
-        with keep_working_memory() if warm_start else contextlib.nullcontext():
-            fitted = [_fit_one(model if warm_start else clone(model), param_name, v, X, y, sensitive_features,
-                               test, sample_weight, train_scores)
-                      for v in iterator]
-    estimators = [m.set_params(warm_start=estimator.warm_start) for m, _ in fitted]
+        fitted = _sequential_fits(estimator, param_name, iterator, X, y, sensitive_features, test, sample_weight,
+                                  warm_start)
+    estimators = [m for m, _ in fitted]
+    for model in estimators:
+        model.warm_start = estimator.warm_start  # the template's own setting (set_params without its validation)
     return FairPath(param_name, pd.DataFrame([row for _, row in fitted]), estimators)

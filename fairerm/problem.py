@@ -150,6 +150,10 @@ class LinearFermProblem:
         r"""The same data with another :math:`\epsilon` (arrays shared, not copied)."""
         return replace(self, epsilon=float(epsilon))
 
+    def with_upper(self, upper: np.ndarray) -> "LinearFermProblem":
+        r"""The same data with another per-sample box :math:`c_i` (another :math:`C`)."""
+        return replace(self, upper=np.asarray(upper, dtype=np.float64))
+
     def with_constraint(self, constraint_weights: np.ndarray, constraint_offset: np.ndarray | None,
                         epsilon: float) -> "LinearFermProblem":
         r"""The same data, labels and boxes under another constraint :math:`|\langle w, u_j\rangle + c^u_j| \le \epsilon`
@@ -438,7 +442,15 @@ class KernelFermProblem:
 
     def with_epsilon(self, epsilon: float) -> "KernelFermProblem":
         r"""The same data and caches with another :math:`\epsilon`."""
-        twin = KernelFermProblem(self.X, self.y, self.upper, self.constraint_weights, epsilon, self.kernel, self.psd,
+        return self._twin(epsilon, self.upper)
+
+    def with_upper(self, upper: np.ndarray) -> "KernelFermProblem":
+        r"""The same data and caches with another per-sample box :math:`c_i` (another :math:`C`; the kernel
+        columns, the diagonal and the fingerprint do not depend on it)."""
+        return self._twin(self.epsilon, np.asarray(upper, dtype=np.float64))
+
+    def _twin(self, epsilon: float, upper: np.ndarray) -> "KernelFermProblem":
+        twin = KernelFermProblem(self.X, self.y, upper, self.constraint_weights, epsilon, self.kernel, self.psd,
                                  self.progress, self.constraint_offset)
         twin._columns, twin._diagonal, twin._gram, twin._fingerprint = (self._columns, self._diagonal, self._gram,
                                                                         self._fingerprint)

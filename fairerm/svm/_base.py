@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import (check_binary_target, check_option, check_sample_weight, check_scalar,
                            check_sensitive_features)
 from ..constraints import CONSTRAINT_NAMES, ConstraintWeights, FairnessConstraint, make_constraint, weighted_constraint
 from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError
+from ..problem import per_sample_box
 from ..solvers import Solution, solve
 from ._ramp import FAIRNESS_LOSSES, ramp_cccp, ramp_constraint
 
@@ -40,11 +42,32 @@ def _interpolated_solution(a: Solution, b: Solution, theta: float, objective: fl
                    w_norm_sq=float(w_norm_sq), warm_state=None, info={**a.info, "ramp_interpolation": float(theta)})
 
 
+@dataclass
+class PreparedData:
+    r"""The validated training data of a sequence of fits on the same data (:func:`fairerm.fair_path`).
+
+    ``problem`` is the FERM problem at the template's :math:`\epsilon` and :math:`C`; ``attributes`` the
+    fitted attributes that validation sets (``n_features_in_``, ``classes_``, ``groups_``, ...), copied
+    into each fit; ``sample_weight`` the validated weights (the box of another :math:`C`).
+    """
+
+    problem: object
+    attributes: dict
+    sample_weight: np.ndarray | None
+    C: float
+
+
 class BaseFairSVC(ClassifierMixin, BaseEstimator):
     """Shared machinery of :class:`~fairerm.FairLinearSVC` and :class:`~fairerm.FairKernelSVC`.
 
     A fit reads: validate -> build the problem (:mod:`fairerm.problem`) -> :func:`fairerm.solvers.solve`
     -> store the fitted attributes -> warn if the solution is not certified optimal.
+
+    A subclass's in-memory route is split in two so that a sequence of fits on the same data
+    validates it once (:meth:`_prepare`, then :meth:`_fit_prepared` per fit): ``_check_params()``,
+    ``_validated_problem(X, y, sensitive_features, sample_weight)`` (the problem and the validated
+    weights, or ``None`` when the data take another route: dask arrays, approximate kernels) and
+    ``_fit_validated(problem, previous)`` (solve from the warm start ``previous``, store, report).
     """
 
     _solvers: tuple[str, ...] = ()
@@ -106,23 +129,51 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         self.constraint_labels_ = list(weights.labels)
         return X, target.signed, weights, sample_weight
 
+    def _prepare(self, X, y, sensitive_features, sample_weight=None) -> PreparedData | None:
+        """Validate the data and build the problem once for several fits (``self`` is left unchanged);
+        ``None`` when this estimator fits such data by another route (then call ``fit``)."""
+        scratch = clone(self)
+        scratch._check_params()
+        validated = scratch._validated_problem(X, y, sensitive_features, sample_weight)
+        if validated is None:
+            return None
+        problem, sample_weight = validated
+        getattr(problem, "fingerprint", None)  # a kernel problem hashes its data once; each fit's twin shares it
+        attributes = {key: value for key, value in vars(scratch).items()
+                      if key.endswith("_") and not key.startswith("_")}
+        return PreparedData(problem, attributes, sample_weight, float(self.C))
+
+    def _fit_prepared(self, data: PreparedData, previous: Solution | None = None):
+        r"""Fit on data validated by :meth:`_prepare`, at this estimator's :math:`\epsilon` and :math:`C`,
+        warm-started from ``previous`` (a solution on the same data, or ``None``); the result is that of
+        ``fit`` on the same data (the same problem, the same solver calls)."""
+        self._check_params()
+        for key, value in copy.deepcopy(data.attributes).items():
+            setattr(self, key, value)
+        problem = data.problem.with_epsilon(float(self.epsilon))
+        if float(self.C) != data.C:
+            problem = problem.with_upper(per_sample_box(self.C, data.sample_weight, problem.n_samples))
+        return self._fit_validated(problem, previous)
+
     def _previous_solution(self) -> Solution | None:
         """The last fit's solution when ``warm_start=True`` (the solvers check that it fits the new data)."""
         return getattr(self, "solution_", None) if self.warm_start else None
 
-    def _fit_problem(self, problem, solver: str, backend_options: dict | None = None):
-        r"""Solve under the chosen ``fairness_loss``; return the solution and the problem it solves.
+    def _fit_problem(self, problem, solver: str, backend_options: dict | None = None,
+                     previous: Solution | None = None):
+        r"""Solve under the chosen ``fairness_loss`` from the warm start ``previous`` (default: the last fit's
+        solution when ``warm_start=True``); return the solution and the problem it solves.
 
         ``"linear"``: the problem as given. ``"ramp"``: the sequence of linearised steps of
         ``ramp_cccp`` (``fairerm/svm/_ramp.py``) started from the linear-loss problem with :math:`\epsilon = 0`,
         each warm-started from the previous one; its record is stored (``cccp_*_``, ``n_cccp_iter_``).
         """
+        previous = self._previous_solution() if previous is None else previous
         if self.fairness_loss == "linear":
-            return self._solve(problem, solver, backend_options), problem
+            return self._solve(problem, solver, backend_options, warm_start=previous), problem
 
         def step(step_problem, warm):
-            return self._solve(step_problem, solver, backend_options,
-                               warm_start=self._previous_solution() if warm is None else warm)
+            return self._solve(step_problem, solver, backend_options, warm_start=previous if warm is None else warm)
 
         path = ramp_cccp(problem.with_epsilon(0.0), step, float(self.epsilon), max_steps=int(self.cccp_max_iter),
                          tol=float(self.cccp_tol), ramp_tol=self.ramp_tol, keep_problems=True)

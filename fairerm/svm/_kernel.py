@@ -230,13 +230,10 @@ class FairKernelSVC(BaseFairSVC):
         -------
         self
         """
-        self._check_common_params()
-        check_scalar(self.cache_size, "cache_size", low=0.0)
-        if not isinstance(self.shrinking, (bool, np.bool_)):
-            raise FairermValueError(f"shrinking must be True or False; got {self.shrinking!r}.")
-        if self.approximation is not None:
-            check_option(self.approximation, "approximation", (None,) + APPROXIMATIONS)
-            check_scalar(self.n_components, "n_components", kind=numbers.Integral, low=1)
+        self._check_params()
+        validated = self._validated_problem(X, y, sensitive_features, sample_weight)
+        if validated is not None:
+            return self._fit_validated(validated[0], self._previous_solution())
         spec = KernelSpec(self.kernel, self.gamma, self.degree, self.coef0)
         if is_dask_array(X):
             return self._fit_dask(X, y, sensitive_features, sample_weight, spec)
@@ -247,26 +244,47 @@ class FairKernelSVC(BaseFairSVC):
                 "approximation='nystroem' or 'rff' (they accept sparse X), FairLinearSVC for the linear kernel "
                 "(sparse X, DCD on CSR rows), or pass X.toarray() if the dense matrix fits in memory."
             )
-        X, y_signed, weights, sample_weight = self._validate_training_data(
-            X, y, sensitive_features, sample_weight, accept_sparse=self.approximation is not None)
-        upper = per_sample_box(self.C, sample_weight, X.shape[0])
+        X, y_signed, weights, sample_weight = self._validate_training_data(X, y, sensitive_features, sample_weight,
+                                                                           accept_sparse=True)
         self.feature_map_ = None
+        return self._fit_approximate(X, y_signed, weights.weights, spec,
+                                     per_sample_box(self.C, sample_weight, X.shape[0]))
+
+    def _check_params(self) -> None:
+        self._check_common_params()
+        check_scalar(self.cache_size, "cache_size", low=0.0)
+        if not isinstance(self.shrinking, (bool, np.bool_)):
+            raise FairermValueError(f"shrinking must be True or False; got {self.shrinking!r}.")
         if self.approximation is not None:
-            return self._fit_approximate(X, y_signed, weights.weights, spec, upper)
+            check_option(self.approximation, "approximation", (None,) + APPROXIMATIONS)
+            check_scalar(self.n_components, "n_components", kind=numbers.Integral, low=1)
+
+    def _validated_problem(self, X, y, sensitive_features, sample_weight):
+        """The exact kernel's problem on the validated data and the validated weights; ``None`` for a dask
+        array, an approximation or sparse ``X`` (``fit`` takes their routes, or refuses)."""
+        spec = KernelSpec(self.kernel, self.gamma, self.degree, self.coef0)  # its errors before the data's
+        if is_dask_array(X) or self.approximation is not None or sp.issparse(X):
+            return None
+        X, y_signed, weights, sample_weight = self._validate_training_data(X, y, sensitive_features, sample_weight)
+        self.feature_map_ = None
         psd = None
         if spec.is_precomputed:
             X = check_precomputed_kernel(X, X.shape[0], X.shape[0], name="X")
             psd = check_training_kernel(X, name="X")
-        spec = spec.resolve(X)
-        Cw = weights.weights
-        problem = KernelFermProblem(X, y_signed, upper, Cw, float(self.epsilon), spec,
-                                    psd=psd, progress=self._report if self.verbose else None)
+        problem = KernelFermProblem(X, y_signed, per_sample_box(self.C, sample_weight, X.shape[0]), weights.weights,
+                                    float(self.epsilon), spec.resolve(X), psd=psd,
+                                    progress=self._report if self.verbose else None)
+        return problem, sample_weight
+
+    def _fit_validated(self, problem: KernelFermProblem, previous: Solution | None):
+        """Solve ``problem`` (SMO options from this estimator), store the expansion and report."""
         smo = {"cache_size": float(self.cache_size), "shrinking": bool(self.shrinking)}
         if self.verbose:
             smo["verbose"] = True
-        solution, solved = self._fit_problem(problem, self.solver, {"exact": smo})
+        solution, solved = self._fit_problem(problem, self.solver, {"exact": smo}, previous)
         self._store_expansion(solved, solution)
         if solved is not problem:  # a ramp step: report the linear-loss constraint of the base weights
+            Cw = problem.constraint_weights
             self.constraint_support_ = problem.constraint_support
             self.constraint_weights_ = Cw[:, self.constraint_support_]
             self.constraint_value_ = Cw @ (solution.training_decision_values - solution.intercept)

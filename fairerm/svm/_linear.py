@@ -189,12 +189,26 @@ class FairLinearSVC(BaseFairSVC):
         """
         if _is_dask_array(X):
             return self._fit_dask(X, y, sensitive_features, sample_weight)
+        self._check_params()
+        problem, _ = self._validated_problem(X, y, sensitive_features, sample_weight)
+        return self._fit_validated(problem, self._previous_solution())
+
+    def _check_params(self) -> None:
         self._check_common_params()
+
+    def _validated_problem(self, X, y, sensitive_features, sample_weight):
+        """The problem on the validated data (dense or sparse) and the validated weights; ``None`` for a dask array."""
+        if _is_dask_array(X):
+            return None
         X, y_signed, weights, sample_weight = self._validate_training_data(X, y, sensitive_features, sample_weight,
                                                                            accept_sparse=True)
         problem = LinearFermProblem(X, y_signed, per_sample_box(self.C, sample_weight, X.shape[0]), weights.weights,
                                     float(self.epsilon))
-        solution, _ = self._fit_problem(problem, self.solver)
+        return problem, sample_weight
+
+    def _fit_validated(self, problem: LinearFermProblem, previous):
+        """Solve ``problem`` from the warm start ``previous``, store the weights and report."""
+        solution, _ = self._fit_problem(problem, self.solver, previous=previous)
         self.coef_ = solution.coef.reshape(1, -1)
         self.intercept_ = np.array([solution.intercept])
         self.constraint_vectors_ = problem.U
