@@ -154,6 +154,11 @@ class LinearFermProblem:
         r"""The same data with another per-sample box :math:`c_i` (another :math:`C`)."""
         return replace(self, upper=np.asarray(upper, dtype=np.float64))
 
+    def precompute_shared(self) -> "LinearFermProblem":
+        r"""Compute now what this problem's twins (:meth:`with_epsilon`, :meth:`with_upper`) share: nothing
+        for a linear problem (its twins share the arrays themselves); returns ``self``."""
+        return self
+
     def with_constraint(self, constraint_weights: np.ndarray, constraint_offset: np.ndarray | None,
                         epsilon: float) -> "LinearFermProblem":
         r"""The same data, labels and boxes under another constraint :math:`|\langle w, u_j\rangle + c^u_j| \le \epsilon`
@@ -439,6 +444,13 @@ class KernelFermProblem:
             self._shared = {}
         self._shared["columns"], self._shared["diagonal"] = self._columns, self._diagonal
         return self._shared
+
+    def precompute_shared(self) -> "KernelFermProblem":
+        r"""Compute now what this problem's twins (:meth:`with_epsilon`, :meth:`with_upper`) share, so that a
+        sequence of fits on the same data (:func:`fairerm.fair_path`) does it once: the data's
+        :attr:`fingerprint` (the kernel columns and the diagonal are shared once computed); returns ``self``."""
+        _ = self.fingerprint
+        return self
 
     def with_epsilon(self, epsilon: float) -> "KernelFermProblem":
         r"""The same data and caches with another :math:`\epsilon`."""

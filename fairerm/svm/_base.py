@@ -138,7 +138,7 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         if validated is None:
             return None
         problem, sample_weight = validated
-        getattr(problem, "fingerprint", None)  # a kernel problem hashes its data once; each fit's twin shares it
+        problem.precompute_shared()  # e.g. a kernel problem hashes its data once; each fit's twin shares it
         attributes = {key: value for key, value in vars(scratch).items()
                       if key.endswith("_") and not key.startswith("_")}
         return PreparedData(problem, attributes, sample_weight, float(self.C))

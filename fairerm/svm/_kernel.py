@@ -231,10 +231,10 @@ class FairKernelSVC(BaseFairSVC):
         self
         """
         self._check_params()
-        validated = self._validated_problem(X, y, sensitive_features, sample_weight)
+        spec = KernelSpec(self.kernel, self.gamma, self.degree, self.coef0)  # its errors before the data's
+        validated = self._validated_problem(X, y, sensitive_features, sample_weight, spec)
         if validated is not None:
             return self._fit_validated(validated[0], self._previous_solution())
-        spec = KernelSpec(self.kernel, self.gamma, self.degree, self.coef0)
         if is_dask_array(X):
             return self._fit_dask(X, y, sensitive_features, sample_weight, spec)
         if sp.issparse(X) and self.approximation is None:
@@ -259,10 +259,12 @@ class FairKernelSVC(BaseFairSVC):
             check_option(self.approximation, "approximation", (None,) + APPROXIMATIONS)
             check_scalar(self.n_components, "n_components", kind=numbers.Integral, low=1)
 
-    def _validated_problem(self, X, y, sensitive_features, sample_weight):
+    def _validated_problem(self, X, y, sensitive_features, sample_weight, spec: KernelSpec | None = None):
         """The exact kernel's problem on the validated data and the validated weights; ``None`` for a dask
-        array, an approximation or sparse ``X`` (``fit`` takes their routes, or refuses)."""
-        spec = KernelSpec(self.kernel, self.gamma, self.degree, self.coef0)  # its errors before the data's
+        array, an approximation or sparse ``X`` (``fit`` takes their routes, or refuses). ``spec``: the
+        kernel of this estimator's parameters when the caller built it already."""
+        if spec is None:
+            spec = KernelSpec(self.kernel, self.gamma, self.degree, self.coef0)  # its errors before the data's
         if is_dask_array(X) or self.approximation is not None or sp.issparse(X):
             return None
         X, y_signed, weights, sample_weight = self._validate_training_data(X, y, sensitive_features, sample_weight)
