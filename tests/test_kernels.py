@@ -396,6 +396,19 @@ def test_vectorised_rows_match_numpy_twin(name, params, d):
         vector.kernel_row_parallel(spec.code, A[2], sq_a[2], B, sq_b, idx, lo, hi, gamma, coef0, degree, split, 3)
         wanted = np.arange(600) if idx.size == 0 else idx[lo:hi]
         np.testing.assert_allclose(split[wanted], K[2, wanted], rtol=1e-12, atol=1e-12)
+    BT = vector.feature_major(B)
+    assert (BT is None) == (d > vector.FEATURE_MAJOR_MAX_FEATURES)
+    if BT is not None:  # whole rows from the feature-major copy: one thread, split among threads, many rows
+        assert BT.shape == (d, 600) and BT.flags.c_contiguous
+        row = np.full(600, np.nan)
+        vector.kernel_row_fm(spec.code, A[1], sq_a[1], BT, sq_b, gamma, coef0, degree, row)
+        np.testing.assert_allclose(row, K[1], rtol=1e-12, atol=1e-12)
+        split = np.full(600, np.nan)
+        vector.kernel_row_parallel_fm(spec.code, A[1], sq_a[1], BT, sq_b, gamma, coef0, degree, split, 3)
+        np.testing.assert_array_equal(split, row)
+    many = np.full((3, 600), np.nan)
+    vector.kernel_rows_t(spec.code, A, sq_a, B, sq_b, gamma, coef0, degree, many)
+    np.testing.assert_allclose(many, K, rtol=1e-12, atol=1e-12)
     W = np.random.default_rng(1).normal(size=(600, 2))
     for product in (vector.kernel_matvec_t, vector.kernel_matvec_t_serial):
         out = np.empty((3, 2))

@@ -23,9 +23,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .._memory import check_memory
 from ..kernels import kernel_row_into
 from ..kernels._spec import PRECOMPUTED
-from ..kernels._vector import BLOCK, PARALLEL_ROW_WORK, full_row_pays, kernel_row_parallel, kernel_row_t
+from ..kernels._vector import (BLOCK, FEATURE_MAJOR_MAX_FEATURES, PARALLEL_ROW_WORK, feature_major, full_row_pays,
+                               kernel_row_fm, kernel_row_parallel, kernel_row_parallel_fm, kernel_row_t)
 
 __all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active", "preload", "restart",
            "change_low_rank"]
@@ -51,15 +53,21 @@ def initial_state(n: int) -> np.ndarray:
 
 # positions in the ``rows`` tuple
 (R_CODE, R_X, R_Z, R_Y, R_GAMMA, R_COEF0, R_DEGREE, R_ACTIVE,
- R_CACHE, R_SLOT_OF, R_META, R_SHRUNK_AT, R_MISSING, R_STATE, R_SQ, R_WORK, R_THREADS) = range(17)
+ R_CACHE, R_SLOT_OF, R_META, R_SHRUNK_AT, R_MISSING, R_STATE, R_SQ, R_WORK, R_THREADS, R_XT) = range(18)
 
 
 def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows, storage=None):
     """The ``rows`` tuple: kernel data, the active set, an empty cache of ``n_rows`` rows and the state.
 
-    ``storage``: an (n_rows, n) float64 array to hold the cache (default: a new one).
+    ``storage``: an (n_rows, n) float64 array to hold the cache (default: a new one). At few features
+    the tuple also holds the feature-major copy :math:`X^\top` (:func:`fairerm.kernels._vector.feature_major`,
+    :math:`8d` bytes a point) from which whole rows are computed; otherwise an empty array.
     """
     n = X.shape[0]
+    if int(code) != PRECOMPUTED and X.shape[1] <= FEATURE_MAJOR_MAX_FEATURES:
+        check_memory(8.0 * X.size, f"The feature-major copy of the {n} x {X.shape[1]} data for the SMO rows",
+                     "Lower cache_size or the number of samples.")
+    XT = None if int(code) == PRECOMPUTED else feature_major(X)
     meta = np.full((META_ROWS, n_rows), -1, dtype=np.int64)
     meta[M_FULL] = 0
     shrunk_at = np.full((2, n), NEVER_SHRUNK, dtype=np.int64)
@@ -68,6 +76,7 @@ def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows, storage=None):
         int(code), X, Z, y, float(gamma), float(coef0), int(degree), np.arange(n, dtype=np.int64),
         np.empty((n_rows, n)) if storage is None else storage, np.full(n, -1, dtype=np.int64), meta, shrunk_at, np.empty(n, dtype=np.int64),
         initial_state(n), sq, np.empty(2 * BLOCK), int(numba.get_num_threads()),
+        np.empty((0, 0)) if XT is None else XT,
     )
 
 
@@ -75,18 +84,25 @@ def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows, storage=None):
 def _fill_row(rows, i, index, lo, hi, row):
     """row[k] = Q[i, k] = y_i y_k (k(x_i, x_k) - z_i.z_k) for k = index[t], lo <= t < hi (all k if no index).
 
-    Kernel values by :func:`fairerm.kernels._vector.kernel_row_t` (vectorised; split among the threads
-    from :data:`~fairerm.kernels._vector.PARALLEL_ROW_WORK` multiply-adds), or read from the matrix for
-    a precomputed kernel.
+    Kernel values by :func:`fairerm.kernels._vector.kernel_row_fm` for a whole row at few features (from the
+    feature-major copy), else :func:`fairerm.kernels._vector.kernel_row_t` (vectorised; split among the
+    threads from :data:`~fairerm.kernels._vector.PARALLEL_ROW_WORK` multiply-adds), or read from the matrix
+    for a precomputed kernel.
     """
     code, X, Z, y, gamma, coef0, degree = rows[:7]
     if code == PRECOMPUTED:
         kernel_row_into(code, X, i, X, index, lo, hi, gamma, coef0, degree, row)
     else:
-        sq = rows[R_SQ]
+        sq, XT = rows[R_SQ], rows[R_XT]
         count = X.shape[0] if index.shape[0] == 0 else hi - lo
         threads = rows[R_THREADS]
-        if threads > 1 and count * X.shape[1] >= PARALLEL_ROW_WORK:
+        parallel = threads > 1 and count * X.shape[1] >= PARALLEL_ROW_WORK
+        if index.shape[0] == 0 and XT.shape[0] > 0:  # a whole row from the feature-major copy
+            if parallel:
+                kernel_row_parallel_fm(code, X[i], sq[i], XT, sq, gamma, coef0, degree, row, threads)
+            else:
+                kernel_row_fm(code, X[i], sq[i], XT, sq, gamma, coef0, degree, row)
+        elif parallel:
             kernel_row_parallel(code, X[i], sq[i], X, sq, index, lo, hi, gamma, coef0, degree, row, threads)
         else:
             kernel_row_t(code, X[i], sq[i], X, sq, index, lo, hi, gamma, coef0, degree, row, rows[R_WORK])
