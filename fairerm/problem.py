@@ -49,7 +49,7 @@ from .kernels import KernelSpec, gram_symmetric, kernel_diagonal, kernel_matvec
 from .kernels import gram_block
 from .kernels._gram import GEMM_MIN_FEATURES
 from .kernels._row_store import KernelRowStore
-from .kernels._vector import kernel_rows_t
+from .kernels._vector import feature_major, kernel_rows_t
 from .objectives import (check_offset, dual_objective, hinge_primal_objective, optimal_intercept, per_sample_box,
                          row_squared_norms)
 
@@ -293,6 +293,7 @@ class KernelFermProblem:
         gamma, coef0, degree = self.kernel.params()
         block = rows[:support.size]
         X_S, sq_S = X[support], sq[support]
+        XT = feature_major(X, "data of the constraint's kernel rows")  # None at many features
         step = max(1, int(CONSTRAINT_ROWS_BLOCK_BYTES // (8 * self.n_samples)))
         report = self._reporter("kernel rows of the constraint's support")
         for start in range(0, support.size, step):  # by blocks: progress, and KeyboardInterrupt lands between them
@@ -301,7 +302,7 @@ class KernelFermProblem:
                 gram_block(X_S[start:stop], X, self.kernel, out=block[start:stop])
             else:
                 kernel_rows_t(self.kernel.code, X_S[start:stop], sq_S[start:stop], X, sq, gamma, coef0, degree,
-                              block[start:stop])
+                              block[start:stop], XT)
             if report is not None:
                 report(stop, support.size)
         self._columns = block.T @ self.constraint_weights[:, support].T

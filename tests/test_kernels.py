@@ -290,6 +290,17 @@ def test_check_memory_refuses_what_does_not_fit(monkeypatch):
     monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: 8 * 10**4 - 1)
     with pytest.raises(MemoryBudgetError, match="100 x 100 Gram block"):
         gram_block(np.ones((100, 2)), np.ones((100, 2)), KernelSpec("linear"))
+    monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: 8 * 1000 * 10 - 1)
+    # the feature-major copy of the points (as large as the data), refused before it is made, for the SMO too
+    from fairerm.kernels._vector import feature_major
+    from fairerm.solvers.smo import solve_svm_dual
+
+    X = np.ones((1000, 10))
+    with pytest.raises(MemoryBudgetError, match="feature-major copy of the 1000 x 10 points needs 78.1 KiB"):
+        feature_major(X)
+    with pytest.raises(MemoryBudgetError, match="feature-major copy of the 1000 x 10 data of the SMO rows"):
+        solve_svm_dual(X, np.where(np.arange(1000) % 2, 1.0, -1.0), KernelSpec("rbf", gamma=0.1), cache_size=0.0)
+    assert feature_major(np.ones((1000, 40))) is None  # many features: no copy, nothing to check
     monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: None)
     check_memory(1e30, "anything, where the available memory is unknown")
 

@@ -8,7 +8,7 @@ from .._memory import check_memory
 from ..exceptions import FairermValueError
 from ._maps import diagonal, kernel_row_into, map_block_inplace, map_block_serial, map_symmetric_inplace
 from ._spec import KernelSpec
-from ._vector import kernel_matvec_t, kernel_matvec_t_serial
+from ._vector import feature_major, kernel_matvec_t, kernel_matvec_t_serial
 
 __all__ = ["gram_block", "gram_symmetric", "kernel_row", "kernel_diagonal", "kernel_matvec", "decision_values"]
 
@@ -174,11 +174,12 @@ def kernel_matvec(
     gamma, coef0, degree = spec.params()
     sq_x, sq_y = np.einsum("ij,ij->i", X, X), np.einsum("ij,ij->i", Y, Y)
     WT = np.ascontiguousarray(W2.T)
+    YT = feature_major(Y)  # once for every block (None at many features)
     step = _block_rows(Y.shape[0], block_bytes)
     for start in range(0, X.shape[0], step):
         stop = min(start + step, X.shape[0])
         product = kernel_matvec_t if (stop - start) * Y.shape[0] >= _PARALLEL_MIN_ENTRIES else kernel_matvec_t_serial
-        product(spec.code, X[start:stop], sq_x[start:stop], Y, sq_y, WT, gamma, coef0, degree, out[start:stop])
+        product(spec.code, X[start:stop], sq_x[start:stop], Y, sq_y, WT, gamma, coef0, degree, out[start:stop], YT)
         if progress is not None:
             progress(stop, X.shape[0])
     return out[:, 0] if vector else out

@@ -38,6 +38,7 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
+from .._memory import check_memory
 from ._spec import POLY, RBF, SIGMOID
 
 __all__ = ["exp_nonpositive", "exp_array", "kernel_row_t", "kernel_matvec_t", "kernel_matvec_t_serial",
@@ -241,11 +242,15 @@ def full_row_pays(n_entries, n, d):
     return 2 * n_entries > n if d <= 32 else 5 * n_entries > 4 * n
 
 
-def feature_major(Y: np.ndarray) -> np.ndarray | None:
+def feature_major(Y: np.ndarray, what: str = "points") -> np.ndarray | None:
     r"""The points' feature-major copy :math:`Y^\top`, C-contiguous (d, m), for :func:`kernel_row_fm`; ``None``
-    above :data:`FEATURE_MAJOR_MAX_FEATURES` features or without any (the point-major loops are used there)."""
+    above :data:`FEATURE_MAJOR_MAX_FEATURES` features or without any (the point-major loops are used there).
+
+    The copy is as large as ``Y``; it is refused up front, naming ``what``, when it does not fit in memory."""
     if not 0 < Y.shape[1] <= FEATURE_MAJOR_MAX_FEATURES:
         return None
+    check_memory(8.0 * Y.size, f"The feature-major copy of the {Y.shape[0]} x {Y.shape[1]} {what}",
+                 "Use fewer samples.")
     return np.ascontiguousarray(Y.T)
 
 
@@ -341,18 +346,19 @@ def _matvec_serial(code, X, sq_x, Y, YT, sq_y, WT, gamma, coef0, degree, out):
 _NO_POINTS = np.empty((0, 0))
 
 
-def kernel_matvec_t(code, X, sq_x, Y, sq_y, WT, gamma, coef0, degree, out):
+def kernel_matvec_t(code, X, sq_x, Y, sq_y, WT, gamma, coef0, degree, out, YT=None):
     r"""out = K(X, Y) W with ``WT`` = :math:`W^\top` (k, m): rows of X in parallel chunks, O(m) memory each
-    (plus :math:`Y^\top`, :func:`feature_major`, at few features)."""
-    YT = feature_major(Y)
+    (plus :math:`Y^\top`, :func:`feature_major`, at few features; ``YT``: that copy, when the caller keeps it
+    for several calls)."""
+    YT = feature_major(Y) if YT is None else YT
     n_chunks = max(1, min(X.shape[0], 8 * numba.get_num_threads()))
     _matvec_parallel(code, X, sq_x, Y, _NO_POINTS if YT is None else YT, sq_y, WT, gamma, coef0, degree, out,
                      n_chunks)
 
 
-def kernel_matvec_t_serial(code, X, sq_x, Y, sq_y, WT, gamma, coef0, degree, out):
+def kernel_matvec_t_serial(code, X, sq_x, Y, sq_y, WT, gamma, coef0, degree, out, YT=None):
     """Serial twin of :func:`kernel_matvec_t`, for products too small to pay a parallel launch."""
-    YT = feature_major(Y)
+    YT = feature_major(Y) if YT is None else YT
     _matvec_serial(code, X, sq_x, Y, _NO_POINTS if YT is None else YT, sq_y, WT, gamma, coef0, degree, out)
 
 
@@ -367,10 +373,11 @@ def _rows_parallel(code, A, sq_a, B, BT, sq_b, gamma, coef0, degree, out):
             kernel_row_t(code, A[i], sq_a[i], B, sq_b, no_index, 0, 0, gamma, coef0, degree, out[i], acc)
 
 
-def kernel_rows_t(code, A, sq_a, B, sq_b, gamma, coef0, degree, out):
+def kernel_rows_t(code, A, sq_a, B, sq_b, gamma, coef0, degree, out, BT=None):
     """out[i] = (k(a_i, b_1), ..., k(a_i, b_m)): whole rows, in parallel over the rows of A (from
-    :math:`B^\top`, :func:`feature_major`, at few features)."""
-    BT = feature_major(B)
+    :math:`B^\top`, :func:`feature_major`, at few features; ``BT``: that copy, when the caller keeps it
+    for several calls)."""
+    BT = feature_major(B) if BT is None else BT
     _rows_parallel(code, A, sq_a, B, _NO_POINTS if BT is None else BT, sq_b, gamma, coef0, degree, out)
 
 

@@ -23,11 +23,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .._memory import check_memory
 from ..kernels import kernel_row_into
 from ..kernels._spec import PRECOMPUTED
-from ..kernels._vector import (BLOCK, FEATURE_MAJOR_MAX_FEATURES, PARALLEL_ROW_WORK, feature_major, full_row_pays,
-                               kernel_row_fm, kernel_row_parallel, kernel_row_parallel_fm, kernel_row_t)
+from ..kernels._vector import (BLOCK, PARALLEL_ROW_WORK, feature_major, full_row_pays, kernel_row_fm,
+                               kernel_row_parallel, kernel_row_parallel_fm, kernel_row_t)
 
 __all__ = ["STATE_SIZE", "initial_state", "make_rows", "get_row", "reset_active", "preload", "restart",
            "change_low_rank"]
@@ -64,10 +63,7 @@ def make_rows(code, X, Z, y, gamma, coef0, degree, n_rows, storage=None):
     :math:`8d` bytes a point) from which whole rows are computed; otherwise an empty array.
     """
     n = X.shape[0]
-    if int(code) != PRECOMPUTED and X.shape[1] <= FEATURE_MAJOR_MAX_FEATURES:
-        check_memory(8.0 * X.size, f"The feature-major copy of the {n} x {X.shape[1]} data for the SMO rows",
-                     "Lower cache_size or the number of samples.")
-    XT = None if int(code) == PRECOMPUTED else feature_major(X)
+    XT = None if int(code) == PRECOMPUTED else feature_major(X, "data of the SMO rows")
     meta = np.full((META_ROWS, n_rows), -1, dtype=np.int64)
     meta[M_FULL] = 0
     shrunk_at = np.full((2, n), NEVER_SHRUNK, dtype=np.int64)
