@@ -7,7 +7,9 @@ epoch and time at which it was computed, whether it is complete, and the LRU lin
 
 Shrinking (see :mod:`fairerm.solvers._smo_core`) makes rows cheaper: only the active entries
 are computed. The data are never permuted: ``active[:active_size]`` lists the active indices and
-``active[active_size:]`` the shrunk ones. Between two resets of the active set to all indices
+``active[active_size:]`` the shrunk ones; when every index is active, ``active`` is ``0, ..., n-1`` in order
+(it starts so, and only :func:`reset_active` makes the set whole again), so the solver's loops then index
+directly. Between two resets of the active set to all indices
 (an *epoch*) the active set only shrinks; each shrinking round that removes indices advances a
 clock and records in ``shrunk_at[epoch % 2, k]`` when ``k`` left. A row computed at time ``c``
 holds exactly the entries ``k`` with ``shrunk_at[k] > c``, and a row asked for on a larger set

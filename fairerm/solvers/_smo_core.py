@@ -172,13 +172,14 @@ def select_working_set(tol, rows, QD, status, G):
     """(i, j, gap): the second-order pair, or i = -1 when the maximal violation gap <= tol."""
     y, active, state = rows[R_Y], rows[R_ACTIVE], rows[R_STATE]
     active_size = state[S_ACTIVE_SIZE]
+    every = active_size == active.shape[0]  # then active[t] = t: index directly (no gather)
     Gmax = -INF
     Gmax2 = -INF
     Gmax_idx = -1
     Gmin_idx = -1
     obj_diff_min = INF
     for t in range(active_size):
-        k = active[t]
+        k = t if every else active[t]
         if y[k] > 0:
             if not _is_upper(status[k]) and -G[k] >= Gmax:
                 Gmax = -G[k]
@@ -193,7 +194,7 @@ def select_working_set(tol, rows, QD, status, G):
         yi = y[i]
         QDi = QD[i]
         for t in range(active_size):
-            j = active[t]
+            j = t if every else active[t]
             if y[j] > 0:
                 if not _is_lower(status[j]):
                     grad_diff = Gmax + G[j]
@@ -222,7 +223,7 @@ def select_working_set(tol, rows, QD, status, G):
                             obj_diff_min = obj_diff
     else:  # no index can move up: only the second maximum matters for the gap
         for t in range(active_size):
-            j = active[t]
+            j = t if every else active[t]
             if y[j] > 0:
                 if not _is_lower(status[j]) and G[j] >= Gmax2:
                     Gmax2 = G[j]
@@ -360,6 +361,13 @@ def _update_g_bar(k, was_upper, rows, C, status, G_bar):
 
 
 @numba.njit(cache=True)
+def _update_all(G, Q_i, Q_j, d_i, d_j):
+    """G += d_i Q_i + d_j Q_j on every index (no active-set indirection; the same arithmetic as the indexed loop)."""
+    for k in range(G.shape[0]):
+        G[k] += Q_i[k] * d_i + Q_j[k] * d_j
+
+
+@numba.njit(cache=True)
 def smo_iterate(n_chunk, max_iter, tol, shrinking, rows, p, C, QD, alpha, status, G, G_bar, work):
     """Run at most ``n_chunk`` SMO iterations. Returns (flag, gap): flag 0 optimal, 1 chunk done, 2 max_iter."""
     X, y, active, state = rows[R_X], rows[R_Y], rows[R_ACTIVE], rows[R_STATE]
@@ -391,9 +399,13 @@ def smo_iterate(n_chunk, max_iter, tol, shrinking, rows, p, C, QD, alpha, status
         _two_variable_step(i, j, Q_i, y, C, QD, alpha, G)
         d_i = alpha[i] - old_i
         d_j = alpha[j] - old_j
-        for t in range(state[S_ACTIVE_SIZE]):
-            k = active[t]
-            G[k] += Q_i[k] * d_i + Q_j[k] * d_j
+        active_size = state[S_ACTIVE_SIZE]
+        if active_size == n:  # every index active (active is 0..n-1): a contiguous loop, which vectorises
+            _update_all(G, Q_i, Q_j, d_i, d_j)
+        else:
+            for t in range(active_size):
+                k = active[t]
+                G[k] += Q_i[k] * d_i + Q_j[k] * d_j
         up_i = _is_upper(status[i])
         up_j = _is_upper(status[j])
         status[i] = _status_of(alpha[i], C[i])
