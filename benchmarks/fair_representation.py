@@ -41,7 +41,12 @@ Protocol (ours; no number from the paper is quoted, its tables were not availabl
    representation); fairlearn's ``ExponentiatedGradient(DemographicParity(0.01))`` around it
    (randomised: ``predict`` draws from its mixture with a fixed ``random_state``); and, as a
    reference for what demographic parity costs on these features, one threshold per group on the
-   raw-feature logistic regression at a common positive rate (it needs s at predict time).
+   raw-feature logistic regression at a common positive rate (it needs s at predict time). And the
+   reference for what *any* group-blind classifier can reach, a representation and its head
+   included: the plug-in estimate of the Bayes-optimal group-blind rule under demographic parity
+   (``GroupBlindPlugIn``, Menon & Williamson 2018), with P(y | x) and P(s | x) estimated by a
+   logistic regression or by gradient boosting and its multiplier chosen on validation; its
+   *ceiling* (the multiplier chosen on the test rows themselves, optimistic) is reported too.
 5. Reported per row: accuracy and demographic-parity difference (DDP) on the test split for task 1
    and transfer, each with the test majority rate and a collapse flag (accuracy within 1 point of
    the majority rate, or a representation whose variance fell below 1 % of the unpenalised one's);
@@ -66,7 +71,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fair_representation_report import markdown, plot_fronts  # noqa: E402
+from fair_representation_report import SELECTION_DDP, markdown, plot_fronts  # noqa: E402
 
 from fairerm.exceptions import ConvergenceWarning  # noqa: E402
 from fairerm.representation import FairRepresentation, group_divergence  # noqa: E402
@@ -153,6 +158,8 @@ def anchors(X: dict, data: dict, index: dict, args) -> list[dict]:
     if args.expgrad:
         methods["ExpGrad(DP 0.01) + LR"] = _expgrad
     methods["group thresholds on LR (uses s)"] = GroupThresholds
+    methods["group-blind plug-in, LR"] = lambda: GroupBlindPlugIn(lambda: LogisticRegression(max_iter=2000))
+    methods["group-blind plug-in, HGB"] = lambda: GroupBlindPlugIn(_gradient_boosting)
     rows = []
     for method, make in methods.items():
         row = dict(method=method, penalty_weight=np.nan)
@@ -163,7 +170,11 @@ def anchors(X: dict, data: dict, index: dict, args) -> list[dict]:
             kwargs = {} if method == "raw features" else {"sensitive_features": s["train"]}
             if method.startswith("FairProjection"):
                 kwargs = {"fairprojection__sensitive_features": s["train"]}
+            if isinstance(model, GroupBlindPlugIn):
+                kwargs.update(validation=(X["validation"], y["validation"], s["validation"]), max_ddp=SELECTION_DDP[task])
             model.fit(X["train"], y["train"], **kwargs)
+            if isinstance(model, GroupBlindPlugIn):
+                row[f"{task}_test_ceiling_accuracy"] = model.ceiling(X["test"], y["test"], s["test"], SELECTION_DDP[task])
             if isinstance(model, GroupThresholds):
                 _score(row, task, None, X, y, s, predict_with_groups=model.predict)
             else:
@@ -198,6 +209,101 @@ class GroupThresholds:
 
     def predict(self, X, sensitive_features):
         return self._thresholded(self.model.decision_function(X), np.asarray(sensitive_features), self.rate_, self.scores_, self.groups_)
+
+
+class GroupBlindPlugIn:
+    r"""Plug-in estimate of the most accurate *group-blind* classifier under demographic parity
+    (the Bayes-optimal rule of Menon & Williamson, "The cost of fairness in binary classification",
+    FAT* 2018, with estimated probabilities): a reference for what any classifier of x alone, a
+    representation followed by a head included, can reach on these features.
+
+    With :math:`\eta(x) = P(y = 1 \mid x)`, :math:`q(x) = P(s = a \mid x)` and :math:`\pi_g = P(s = g)`
+    for two groups, :math:`P(h = 1 \mid s = a) = \mathbb E[h(x)q(x)]/\pi_a`, so for :math:`h(x) \in [0, 1]`
+    accuracy and the group gap are both linear in :math:`h`: accuracy :math:`= P(y = 0) + \mathbb E[h(x)(2\eta(x) - 1)]`,
+    gap :math:`= \mathbb E[h(x)(q(x)/\pi_a - (1 - q(x))/\pi_b)]`. Maximising the first with the second
+    fixed is a linear program whose Lagrangian is maximised pointwise by
+    :math:`h_\lambda(x) = \mathbf 1[2\eta(x) - 1 > \lambda(q(x)/\pi_a - (1 - q(x))/\pi_b)]` (ties, where
+    randomising would matter, have probability zero for continuous scores), so the optimal rules
+    form the one-parameter family :math:`h_\lambda`. Here :math:`\eta` and :math:`q` are estimated on the
+    training rows by ``make_estimator()`` and :math:`\lambda` is the most accurate on the validation split
+    among those with validation DDP <= ``max_ddp`` (the representation's selection rule; the
+    constant rule that predicts the training majority label is a candidate too). s is used
+    to fit, never to predict; the rule is deterministic."""
+
+    def __init__(self, make_estimator):
+        self.make_estimator = make_estimator
+
+    def fit(self, X, y, sensitive_features, validation, max_ddp):
+        s = np.asarray(sensitive_features)
+        groups = np.unique(s)
+        if groups.size != 2:
+            raise ValueError(f"GroupBlindPlugIn needs exactly two groups; got {groups.size}.")
+        self.group_ = groups[0]
+        self.prior_ = float(np.mean(s == self.group_))
+        self.majority_label_ = int(np.mean(y) > 0.5)
+        self.label_model_ = self.make_estimator().fit(X, y)
+        self.group_model_ = self.make_estimator().fit(X, (s == self.group_).astype(int))
+        X_val, y_val, s_val = validation
+        self.multiplier_ = self.best_multiplier(X_val, y_val, s_val, max_ddp)
+        return self
+
+    def parts(self, X):
+        """(gain, cost) = (2 eta(x) - 1, q(x)/pi_a - (1 - q(x))/pi_b) of the estimated probabilities."""
+        eta = self.label_model_.predict_proba(X)[:, 1]
+        q = self.group_model_.predict_proba(X)[:, 1]
+        return 2.0 * eta - 1.0, q / self.prior_ - (1.0 - q) / (1.0 - self.prior_)
+
+    def best_multiplier(self, X, y, s, max_ddp):
+        """The most accurate rule of the family on the rows (X, y, s) among those with DDP <= max_ddp
+        there, exactly: as lambda grows, row i's prediction flips once, at lambda = gain_i/cost_i, so
+        sorting these breakpoints visits every distinct rule the family has on the rows. Returns a
+        multiplier inside the chosen interval, or nan for the constant rule (the training majority
+        label, DDP 0, a group-blind rule too) when it is at least as accurate."""
+        gain, cost = self.parts(X)
+        y, in_a = np.asarray(y) == 1, np.asarray(s) == self.group_
+        n_a, n_b = int(in_a.sum()), int((~in_a).sum())
+        h = (cost > 0) | ((cost == 0) & (gain > 0))  # lambda -> -inf
+        moving = np.flatnonzero(cost != 0)
+        if moving.size == 0:  # q = pi_a everywhere: no rule of the family moves the gap
+            return 0.0 if ddp(h.astype(int), s) <= max_ddp and np.mean(h == y) > np.mean(y == bool(self.majority_label_)) else np.nan
+        ratio = gain[moving] / cost[moving]
+        order = np.argsort(ratio, kind="stable")
+        rows, ratio = moving[order], ratio[order]
+        step = np.where(cost[rows] > 0, -1, 1)  # cost > 0: 1 -> 0 as lambda passes the ratio; cost < 0: 0 -> 1
+        correct = np.concatenate([[np.sum(h == y)], np.sum(h == y) + np.cumsum(step * np.where(y[rows], 1, -1))])
+        pos_a = np.concatenate([[np.sum(h & in_a)], np.sum(h & in_a) + np.cumsum(step * in_a[rows])])
+        pos_b = np.concatenate([[np.sum(h & ~in_a)], np.sum(h & ~in_a) + np.cumsum(step * ~in_a[rows])])
+        last = np.concatenate([[0], 1 + np.flatnonzero(np.append(np.diff(ratio) > 0, True))])  # ends of tie runs
+        gaps = np.abs(pos_a[last] / max(n_a, 1) - pos_b[last] / max(n_b, 1))
+        accuracy = correct[last] / len(y)
+        constant = float(np.mean(y == bool(self.majority_label_)))
+        eligible = np.flatnonzero(gaps <= max_ddp)
+        if eligible.size == 0 or accuracy[eligible].max() <= constant:
+            return np.nan
+        j = last[eligible[int(np.argmax(accuracy[eligible]))]]  # state after the first j breakpoints
+        if j == 0:
+            return float(ratio[0] - 1.0)
+        if j == ratio.size:
+            return float(ratio[-1] + 1.0)
+        return float(0.5 * (ratio[j - 1] + ratio[j]))
+
+    def predict(self, X, multiplier=None):
+        multiplier = self.multiplier_ if multiplier is None else multiplier
+        if np.isnan(multiplier):
+            return np.full(X.shape[0], self.majority_label_, dtype=int)
+        gain, cost = self.parts(X)
+        return (gain > multiplier * cost).astype(int)
+
+    def ceiling(self, X, y, s, max_ddp) -> float:
+        """The best accuracy of the family on (X, y) among the rules with DDP <= max_ddp *there*: the
+        multiplier chosen on the very rows it is scored on, an optimistic ceiling (not a result)."""
+        return float(np.mean(self.predict(X, self.best_multiplier(X, y, s, max_ddp)) == y))
+
+
+def _gradient_boosting():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
 
 
 def _projection_pipeline(FairProjection):
