@@ -14,8 +14,11 @@ TASK_TARGET = {"adult": (0.02, 0.83)}
 TRANSFER_TARGET = {"adult": 0.03, "compas": 0.03}
 LIFT_KEPT_TARGET = 0.70
 SELECTION_DDP = {"task": 0.02, "transfer": 0.03}
-ANCHORS = ("raw features", "FairProjection(DP) + LR", "ExpGrad(DP 0.01) + LR", "group-blind plug-in, LR",
-           "group-blind plug-in, HGB", "group thresholds on LR (uses s)")
+#: The benchmark's anchor rows, in the order the summary lists them, with their marker and colour in the figures.
+ANCHOR_STYLE = {"raw features": ("s", "k"), "FairProjection(DP) + LR": ("D", "C2"), "ExpGrad(DP 0.01) + LR": ("^", "C4"),
+                "group-blind plug-in, LR": ("P", "C8"), "group-blind plug-in, HGB": ("*", "C9"),
+                "group thresholds on LR (uses s)": ("v", "C5")}
+ANCHORS = tuple(ANCHOR_STYLE)
 PLUG_IN = ("group-blind plug-in, LR", "group-blind plug-in, HGB")
 
 
@@ -156,7 +159,7 @@ def _adult_gap(table: pd.DataFrame) -> str:
     return f"The MMD rows chosen on validation are within {max(gap, 0.0):.3f} of the HGB plug-in rule in task-1 accuracy."
 
 
-def _compas_ceiling(table: pd.DataFrame, rep: pd.DataFrame) -> str:
+def _compas_ceiling(table: pd.DataFrame) -> str:
     """Whether the plug-in rules' optimistic ceilings on COMPAS's transfer task leave room for the target."""
     compas = table[table.dataset == "compas"]
     ceilings = pd.concat([_ceiling_lift(compas, compas[compas.method == m]) for m in PLUG_IN]).dropna()
@@ -236,7 +239,7 @@ def discussion(table: pd.DataFrame, speed: pd.DataFrame | None) -> list[str]:
             text += (" The plug-in estimate of the Bayes-optimal race-blind rule under demographic parity (Menon & "
                      "Williamson 2018; P(y | x) and P(s | x) estimated on the training rows) measures what *any* classifier "
                      "of these features can keep, a representation followed by a head included: "
-                     + _plug_in_sentence(table, "compas", "transfer") + ". " + _compas_ceiling(table, rep))
+                     + _plug_in_sentence(table, "compas", "transfer") + ". " + _compas_ceiling(table))
         text += (" The bound is the data: with seven features, the score and race load on the same ones (priors count, "
                  "age, juvenile counts), so equal positive rates without race discard most of what predicts the score. "
                  "Only features that predict the score without carrying race would move it; using race at prediction time "
@@ -369,9 +372,7 @@ def plot_fronts(table: pd.DataFrame, folder) -> None:
                     ax.annotate(f"{lam:g}", (r[gap], r[acc]), textcoords="offset points", xytext=(4, 3), fontsize=7, color=color)
                     if r[f"{task}_test_collapsed"] > 0:
                         ax.plot(r[gap], r[acc], "x", color="k", ms=9)
-            for method, marker, color in (("raw features", "s", "k"), ("FairProjection(DP) + LR", "D", "C2"),
-                                          ("ExpGrad(DP 0.01) + LR", "^", "C4"), ("group-blind plug-in, LR", "P", "C8"),
-                                          ("group-blind plug-in, HGB", "*", "C9"), ("group thresholds on LR (uses s)", "v", "C5")):
+            for method, (marker, color) in ANCHOR_STYLE.items():
                 rows = part[part.method == method]
                 if len(rows):
                     ax.plot(rows[gap].mean(), rows[acc].mean(), marker, color=color, ms=8, label=method)
