@@ -212,11 +212,25 @@ def _format_guarantees(result: dict, report, holdout, verbose: bool) -> str:
               "  3/4 of each group's cell (rates), each bound evaluated on rows its prior did not see; kept:",
               "  the better of that and the N(0, I) prior on all rows (risk: "
               f"{pb.get('risk_attained_by', '')}).",
+              *_limits_lines(report),
               "Held-out: exact Clopper-Pearson tails for the fitted (then fixed) classifier on the test rows.",
               "Both columns bound the deployed deterministic classifier h(x) = 1[f(x) > 0] (predict).", ""]
     lines += THEOREM_SHORT.splitlines()
     lines += ["(--verbose: every term, each event of the union bound, the assumptions and the full theorem)"]
     return "\n".join(lines)
+
+
+def _limits_lines(report) -> list[str]:
+    """What the training column could reach at best (the route floors of ``fairerm.bounds._floors``)."""
+    pb = report.pac_bayes
+    if "risk_floor" not in pb:
+        return []
+    gap = report.rate_gap_name
+    return ["What limits it: with these splits and an ideal posterior (KL 0), the statements with a refitted prior",
+            f"  give at best risk {pb['risk_floor']:.4f}, {gap} {pb['rate_gap_floor']:.4f}; a classifier fixed before "
+            f"seeing these rows would get",
+            f"  {pb['fixed_risk']:.4f}, {pb['fixed_rate_gap']:.4f} (smallest cell: {int(report.cells['n'].min())} rows; "
+            "route floors, docs/bounds.rst)."]
 
 
 def run_reproduce(argv: list[str]) -> int:

@@ -73,6 +73,14 @@ def test_demo_as_a_user_runs_it():
     assert any("vacuous: risk >= the sample's majority-class error (" in line for line in lines)
     assert sum(line.startswith("Theorem") for line in lines) == 1 and "Union bound" not in out.stdout
     assert "warm-up fit" in out.stdout and "Numba" in out.stdout
+    limits = next(i for i, line in enumerate(lines) if line.startswith("What limits it"))
+    floors = lines[limits + 1].split()  # "give at best risk R, DEO D; ..."
+    fixed = lines[limits + 2].split()
+    assert floors[:4] == ["give", "at", "best", "risk"] and floors[5] == "DEO"
+    risk_floor, deo_floor = float(floors[4].rstrip(",")), float(floors[6].rstrip(";"))
+    fixed_risk, fixed_deo = float(fixed[0].rstrip(",")), float(fixed[1])
+    assert 0.0 <= fixed_risk <= 1.0 and 0.0 <= fixed_deo <= 1.0 and 0.0 <= deo_floor <= 1.0
+    assert risk[0] <= risk_floor <= 1.0  # the floor is a bound: at least the training error
     assert "[fairerm] warming up" in out.stderr and "[fairerm] computing the generalization reports" in out.stderr
 
 

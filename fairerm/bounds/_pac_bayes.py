@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..kernels import gram_block
 from ._common import RATE_GAP_NAMES, cell_indices, rate_gaps, score_gap_columns, score_gaps
+from ._floors import route_floors
 from ._gaussian import (
     ETA_GRID,
     SHRINK_GRID,
@@ -276,8 +277,10 @@ def pac_bayes_report(view, y_signed, sens, strata, constraint, *, delta, interce
     cells = pd.DataFrame(rows)
     emp_score, bound_score = score_gaps(cells)
     emp_rate, bound_rate = rate_gaps(cells)
-    error = float(np.mean((view.scores > 0) != (y_signed > 0)))
+    n_errors = int(np.sum((view.scores > 0) != (y_signed > 0)))
+    error = n_errors / n
     table = pd.DataFrame(statements)
+    limits = route_floors(table, cells, n_errors, n)
     risk_rows = table[table["stratum"] == RISK]
     risk_row = risk_rows.loc[risk_rows["value"].idxmin()]
     prior_rows, bound_rows = risk_split
@@ -302,7 +305,10 @@ def pac_bayes_report(view, y_signed, sens, strata, constraint, *, delta, interce
                    "risk_attained_by": risk_row["part"], "risk_binomial": risk_row["binomial"],
                    "risk_margin": risk_row["margin_bound"], "risk_kl": risk_row["kl"], "risk_mu": risk_row["mu"],
                    "risk_theta": risk_row["theta"], "risk_gibbs_loss": risk_row["gibbs_loss"],
-                   "prior_cosine": risk_rows["prior_cosine"].max(), "union_size": int(risk_row["union"])},
+                   "prior_cosine": risk_rows["prior_cosine"].max(), "union_size": int(risk_row["union"]),
+                   "risk_floor": limits["risk_floor"], "rate_gap_floor": limits["rate_gap_floor"],
+                   "fixed_risk": limits["fixed_risk"], "fixed_rate_gap": limits["fixed_rate_gap"],
+                   "floor_cells": limits["cells"]},
     )
 
 

@@ -266,6 +266,12 @@ class GeneralizationReport:
             lines.append(f"  [{row.part}] risk <= {binomial}{_fmt(row.margin_bound)} (margin) = {_fmt(row.value)}")
             lines.append(f"    theta {row.theta:g}, a {row.shrink_a:.3g}, eta {row.eta:g}, mu {row.mu:.4g}, "
                          f"KL {row.kl:.4g}, Gibbs loss {_fmt(row.gibbs_loss)}, m {row.n}, J {row.union}")
+        if "risk_floor" in pb:
+            gap = self.rate_gap_name
+            lines += _wrap(f"what limits it: with an ideal posterior (KL 0, J 1, Gibbs loss = deterministic) the "
+                           f"statements with a refitted prior give at best risk {_fmt(pb['risk_floor'])}, {gap} {_fmt(pb['rate_gap_floor'])}; "
+                           f"a classifier fixed before seeing these rows would get {_fmt(pb['fixed_risk'])}, "
+                           f"{_fmt(pb['fixed_rate_gap'])} (route floors, docs/bounds.rst)")
         return lines
 
     def _terms_lines(self) -> list[str]:
