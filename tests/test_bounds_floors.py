@@ -65,6 +65,10 @@ def test_margin_floor_is_the_kl_inverse_of_the_deterministic_loss_at_zero_kl(los
     expected = _kl_inverse(loss, math.log(_xi(m) / delta) / m)
     assert margin_floor(loss, m, delta) == pytest.approx(expected, abs=2e-8)
     assert margin_floor(loss, 0, delta) == 1.0
+    with_grid = _kl_inverse(loss, math.log(360 * _xi(m) / delta) / m)
+    assert margin_floor(loss, m, delta, union=360) == pytest.approx(with_grid, abs=2e-8)
+    budget = _kl_inverse(loss, (7.5 + math.log(_xi(m) / delta)) / m)
+    assert margin_floor(loss, m, delta, kl=7.5) == pytest.approx(budget, abs=2e-8)
 
 
 def _sample(n=3000, seed=0, shift=0.6):
@@ -106,6 +110,9 @@ def test_every_statement_is_at_or_beyond_its_floor(reports):
         assert np.all(values[~lower] >= floors[~lower] - 1e-12), name
         assert np.all(values[lower] <= floors[lower] + 1e-12), name
         assert np.all((floors >= 0) & (floors <= 1)), name
+        grid = statement_floors(table, with_grid=True)  # the grid's own floor: between the two
+        assert np.all(values[~lower] >= grid[~lower] - 1e-12) and np.all(grid[~lower] >= floors[~lower] - 1e-12)
+        assert np.all(values[lower] <= grid[lower] + 1e-12) and np.all(grid[lower] <= floors[lower] + 1e-12)
 
 
 def _recomputed_gap(report, lower_col, upper_col, cells):

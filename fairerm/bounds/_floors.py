@@ -53,19 +53,25 @@ __all__ = ["margin_floor", "statement_floors", "route_floors"]
 RISK_STRATUM = "(risk)"
 
 
-def margin_floor(deterministic_loss: float, m: int, delta: float) -> float:
-    r""":math:`F = \mathrm{kl}^{-1}_+(D, \ln(\xi(m)/\delta)/m)`, the smallest value a margin
-    statement over ``m`` rows at level ``delta`` can take for the deterministic loss ``D``."""
+def margin_floor(deterministic_loss: float, m: int, delta: float, union: int = 1, kl: float = 0.0) -> float:
+    r""":math:`F = \mathrm{kl}^{-1}_+(D, (K + \ln(J\xi(m)/\delta))/m)` with :math:`J` = ``union`` and
+    :math:`K` = ``kl`` (1 and 0 by default): the smallest value a margin statement over ``m`` rows at
+    level ``delta``, spread over a grid of ``union`` posterior settings, can take for the
+    deterministic loss ``D`` with a posterior of KL at least ``kl``."""
     if m <= 0:
         return 1.0
-    return min(1.0, kl_inverse_upper_scalar(float(deterministic_loss), (log_maurer_xi(m) - math.log(delta)) / m))
+    eps = (float(kl) + log_maurer_xi(m) + math.log(max(int(union), 1)) - math.log(delta)) / m
+    return min(1.0, kl_inverse_upper_scalar(float(deterministic_loss), eps))
 
 
-def statement_floors(statements: pd.DataFrame) -> np.ndarray:
-    """The route floor of every statement row (same binomial tail, margin part replaced by its floor)."""
+def statement_floors(statements: pd.DataFrame, with_grid: bool = False, kl: float = 0.0) -> np.ndarray:
+    """The route floor of every statement row (same binomial tail, margin part replaced by its floor);
+    ``with_grid``: keep each statement's union over its grid (column ``union``), the floor of that grid;
+    ``kl``: the floor for posteriors whose KL is at least this (a KL budget, see :func:`route_floors`)."""
     out = np.empty(len(statements))
     for i, row in enumerate(statements.itertuples(index=False)):
-        floor = margin_floor(row.deterministic_loss, int(row.n), float(row.delta))
+        floor = margin_floor(row.deterministic_loss, int(row.n), float(row.delta),
+                             int(row.union) if with_grid else 1, kl)
         has_binomial = np.isfinite(row.binomial)
         if row.statement == "lower rate":
             out[i] = max(0.0, (row.binomial if has_binomial else 1.0) - floor)
@@ -78,7 +84,8 @@ def _side_delta(block: pd.DataFrame) -> float:
     return float(block["delta"].sum() + block["binomial_delta"].sum())
 
 
-def route_floors(statements: pd.DataFrame, cells: pd.DataFrame, n_errors: int, n: int) -> dict:
+def route_floors(statements: pd.DataFrame, cells: pd.DataFrame, n_errors: int, n: int,
+                 with_grid: bool = False, kl: float = 0.0) -> dict:
     r"""The route floors and the fixed-classifier bounds of a PAC-Bayes report.
 
     Parameters
@@ -90,6 +97,12 @@ def route_floors(statements: pd.DataFrame, cells: pd.DataFrame, n_errors: int, n
         ``report.cells`` (columns ``stratum``, ``group``, ``n``, ``rate``).
     n_errors, n : int
         Errors of the deployed classifier on the sample and the sample size.
+    with_grid : bool
+        Keep each statement's union over its grid of posterior settings (the floor of that grid,
+        higher); the default, :math:`J = 1`, is the floor of every grid.
+    kl : float
+        The same KL in every statement (0: the floor). The KL at which a floor reaches a target is
+        the budget a posterior would have for it, at a Gibbs loss equal to the deterministic one.
 
     Returns
     -------
@@ -99,7 +112,7 @@ def route_floors(statements: pd.DataFrame, cells: pd.DataFrame, n_errors: int, n
         ``fixed_rate_gap`` (Clopper-Pearson for a classifier fixed in advance with these errors and
         rates), and ``cells``: a DataFrame of each cell's rate floors and fixed-classifier interval.
     """
-    floors = statement_floors(statements)
+    floors = statement_floors(statements, with_grid, kl)
     data_dependent = np.isfinite(statements["binomial"].to_numpy(float))
 
     def route(side):  # the data-dependent statements of a side, or all of them where there are none
