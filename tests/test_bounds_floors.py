@@ -165,10 +165,10 @@ def test_route_floors_recomputed_from_the_statements_and_the_fitted_model(report
                     fl_list.append(floors[part & use].min())
         np.testing.assert_allclose(cells["fixed_lower"], fixed_lo, atol=1e-9)
         np.testing.assert_allclose(cells["fixed_upper"], fixed_hi, atol=1e-9)
-        np.testing.assert_allclose(cells["rate_lower_bound"], floor_lo, atol=2e-8)
-        np.testing.assert_allclose(cells["rate_upper_bound"], floor_hi, atol=2e-8)
+        np.testing.assert_allclose(cells["floor_lower"], floor_lo, atol=2e-8)
+        np.testing.assert_allclose(cells["floor_upper"], floor_hi, atol=2e-8)
         assert pb["rate_gap_floor"] == pytest.approx(
-            _recomputed_gap(report, "rate_lower_bound", "rate_upper_bound", cells), abs=4e-8)
+            _recomputed_gap(report, "floor_lower", "floor_upper", cells), abs=4e-8)
         assert pb["fixed_rate_gap"] == pytest.approx(
             _recomputed_gap(report, "fixed_lower", "fixed_upper", cells), abs=1e-9)
         # the floor of the data-dependent route is below what that route reports

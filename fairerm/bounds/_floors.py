@@ -110,7 +110,8 @@ def route_floors(statements: pd.DataFrame, cells: pd.DataFrame, n_errors: int, n
         ``risk_floor``, ``rate_gap_floor`` (of the data-dependent statements, or of the prior-free ones
         where there is no prior classifier; each at most what those statements report), ``fixed_risk``,
         ``fixed_rate_gap`` (Clopper-Pearson for a classifier fixed in advance with these errors and
-        rates), and ``cells``: a DataFrame of each cell's rate floors and fixed-classifier interval.
+        rates), and ``cells``: a DataFrame of each cell's rate floors (``floor_lower``, ``floor_upper``) and
+        fixed-classifier interval (``fixed_lower``, ``fixed_upper``).
     """
     floors = statement_floors(statements, with_grid, kl)
     data_dependent = np.isfinite(statements["binomial"].to_numpy(float))
@@ -127,16 +128,18 @@ def route_floors(statements: pd.DataFrame, cells: pd.DataFrame, n_errors: int, n
         k = int(round(cell.rate * cell.n))
         rows.append({"stratum": cell.stratum, "group": cell.group, "n": int(cell.n), "rate": cell.rate,
                      # the reported lower rate is the largest of its statements, the upper the smallest
-                     "rate_lower_bound": float(floors[route(lower)].max()),
-                     "rate_upper_bound": float(floors[route(upper)].min()),
+                     "floor_lower": float(floors[route(lower)].max()),
+                     "floor_upper": float(floors[route(upper)].min()),
                      "fixed_lower": binomial_lower_bound(k, int(cell.n), _side_delta(statements[lower])),
                      "fixed_upper": binomial_upper_bound(k, int(cell.n), _side_delta(statements[upper]))})
     table = pd.DataFrame(rows)
-    fixed = table.rename(columns={"rate_lower_bound": "floor_lower", "rate_upper_bound": "floor_upper",
-                                  "fixed_lower": "rate_lower_bound", "fixed_upper": "rate_upper_bound"})
+
+    def gap(lower_column, upper_column):  # largest upper minus smallest lower, as the report's gap
+        return rate_gaps(table.rename(columns={lower_column: "rate_lower_bound", upper_column: "rate_upper_bound"}))[1]
+
     risk_delta = _side_delta(statements[risk])
     return {"risk_floor": float(floors[route(risk)].min()),
-            "rate_gap_floor": rate_gaps(table)[1],
+            "rate_gap_floor": gap("floor_lower", "floor_upper"),
             "fixed_risk": binomial_upper_bound(int(n_errors), int(n), risk_delta),
-            "fixed_rate_gap": rate_gaps(fixed)[1],
+            "fixed_rate_gap": gap("fixed_lower", "fixed_upper"),
             "cells": table}
