@@ -187,8 +187,9 @@ def main(argv=None) -> int:
     lines += table_main(main_rows) + [""]
     lines += ["**What limits the training-sample bounds.** Route floor: the same statements (same splits, binomial "
               "tails and shares of delta) with an ideal posterior - no KL, no grid, a Gibbs loss equal to the "
-              "deterministic one - which no posterior family can beat; in brackets the floor of our grid of posterior settings (each statement keeps its union over the grid, J = 360 with a prior) (proof in fairerm/bounds/_floors.py and "
-              "docs/bounds.rst). Fixed classifier: the Clopper-Pearson bound these training rows would give a "
+              "deterministic one - which no posterior family can beat (proof in fairerm/bounds/_floors.py and "
+              "docs/bounds.rst); in brackets the floor of our grid of posterior settings (each statement keeps its "
+              "union over the grid, J = 360 with a prior). Fixed classifier: the Clopper-Pearson bound these training rows would give a "
               "classifier fixed before seeing them (a reference, not a bound on h). The floors are those of the "
               "statements with a refitted prior; the report keeps the smaller of those and the N(0, I) statements, "
               "which a floor of their own would not constrain (from N(0, I) a Gibbs loss near the deterministic one "

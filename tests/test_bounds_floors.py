@@ -115,7 +115,7 @@ def test_every_statement_is_at_or_beyond_its_floor(reports):
         assert np.all(values[lower] <= grid[lower] + 1e-12) and np.all(grid[lower] <= floors[lower] + 1e-12)
 
 
-def _recomputed_gap(report, lower_col, upper_col, cells):
+def _recomputed_gap(lower_col, upper_col, cells):
     worst = 0.0
     for _, block in cells.groupby("stratum", sort=False):
         up, lo = block[upper_col].to_numpy(), block[lower_col].to_numpy()
@@ -168,14 +168,14 @@ def test_route_floors_recomputed_from_the_statements_and_the_fitted_model(report
         np.testing.assert_allclose(cells["floor_lower"], floor_lo, atol=2e-8)
         np.testing.assert_allclose(cells["floor_upper"], floor_hi, atol=2e-8)
         assert pb["rate_gap_floor"] == pytest.approx(
-            _recomputed_gap(report, "floor_lower", "floor_upper", cells), abs=4e-8)
+            _recomputed_gap("floor_lower", "floor_upper", cells), abs=4e-8)
         assert pb["fixed_rate_gap"] == pytest.approx(
-            _recomputed_gap(report, "fixed_lower", "fixed_upper", cells), abs=1e-9)
+            _recomputed_gap("fixed_lower", "fixed_upper", cells), abs=1e-9)
         # the floor of the data-dependent route is below what that route reports
         reported = pd.DataFrame({"stratum": cells["stratum"], "lo": [
             table.loc[mine_rows & use, "value"].max() for mine_rows in _side_masks(table, cells, "lower rate")],
             "hi": [table.loc[mine_rows & use, "value"].min() for mine_rows in _side_masks(table, cells, "upper rate")]})
-        assert pb["rate_gap_floor"] <= _recomputed_gap(report, "lo", "hi", reported) + 1e-12, name
+        assert pb["rate_gap_floor"] <= _recomputed_gap("lo", "hi", reported) + 1e-12, name
 
 
 def _side_masks(table, cells, side):

@@ -26,9 +26,9 @@ would give with an ideal posterior: no KL, no grid, a Gibbs loss equal to the de
 Replacing each data-dependent statement's margin part by its floor, with the same binomial tails,
 splits and shares of :math:`\delta`, gives the **route floor** of each reported bound: no choice of
 posterior family or grid can bring the data-dependent statements below it; only more rows, other
-splits or another decomposition can. (The prior-free statements, made only where there is no prior
-classifier, have the same floor, but it says little: from :math:`P = \mathcal N(0, I)` a Gibbs loss
-near :math:`D` costs a large KL.)
+splits or another decomposition can. (The prior-free statements, made next to them on every row
+or the whole cell, and alone where there is no prior classifier, have the same floor, but it says
+little: from :math:`P = \mathcal N(0, I)` a Gibbs loss near :math:`D` costs a large KL.)
 
 **Fixed classifier.** For comparison, the exact binomial (Clopper-Pearson) bounds that the same
 rows would give for a classifier fixed before seeing them, with the whole share of :math:`\delta`
