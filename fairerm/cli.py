@@ -230,7 +230,9 @@ def _limits_lines(report) -> list[str]:
             f"  give at best risk {pb['risk_floor']:.4f}, {gap} {pb['rate_gap_floor']:.4f}; a classifier fixed before "
             f"seeing these rows would get",
             f"  {pb['fixed_risk']:.4f}, {pb['fixed_rate_gap']:.4f} (smallest cell: {int(report.cells['n'].min())} rows; "
-            "route floors, docs/bounds.rst)."]
+            "route floors, docs/bounds.rst)."] + [
+        f"  Below that floor ({' and '.join(beaten)}): there the N(0, I) prior on all rows did better."
+        for beaten in [report.floors_beaten_by_the_prior_free_statements()] if beaten]
 
 
 def run_reproduce(argv: list[str]) -> int:

@@ -215,3 +215,33 @@ def test_route_floors_on_a_hand_made_table():
     d_side = 0.001 + 0.0005 + 0.0005
     assert out["fixed_rate_gap"] == pytest.approx(beta.ppf(1 - d_side, 241, 160) - beta.ppf(d_side, 200, 201),
                                                   abs=1e-9)
+
+
+def test_a_report_says_where_the_prior_free_statements_beat_the_floor():
+    """A constrained model that is unstable under refitting (three groups, epsilon = 0, features that
+    barely predict y): its refitted priors point elsewhere, the N(0, I) statements give the bounds, and
+    the summary says that the reported bounds are below the floor of the statements with a prior."""
+    rng = np.random.default_rng(1)
+    n = 3000
+    s = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    X = rng.normal(size=(n, 3)) + (s == "b")[:, None] * 0.3
+    y = (X @ np.array([1.0, -0.5, 0.3]) + rng.normal(size=n) > 0).astype(int)
+    report = generalization_report(FairLinearSVC(C=0.1).fit(X, y, sensitive_features=s), X, y, sensitive_features=s)
+    beaten = report.floors_beaten_by_the_prior_free_statements()
+    pb = report.pac_bayes
+    assert beaten == [name for name, bound, floor in (("risk", report.risk_bound, pb["risk_floor"]),
+                                                       ("DEO", report.rate_gap_bound, pb["rate_gap_floor"]))
+                      if bound < floor]
+    assert beaten  # this model is such a case
+    text = " ".join(report.summary().split())
+    assert "the N(0, I) statements do better than that floor for the " + " and the ".join(beaten) in text
+
+
+def test_no_floor_note_where_the_prior_statements_give_the_bounds(reports):
+    for name, report, *_ in reports:
+        pb = report.pac_bayes
+        expected = [label for label, bound, floor in (("risk", report.risk_bound, pb["risk_floor"]),
+                                                        (report.rate_gap_name, report.rate_gap_bound,
+                                                         pb["rate_gap_floor"])) if bound < floor - 1e-12]
+        assert report.floors_beaten_by_the_prior_free_statements() == expected, name
+        assert ("do better than that floor" in " ".join(report.summary().split())) == bool(expected), name
