@@ -18,6 +18,7 @@ from fairerm import FairKernelSVC, FairLinearSVC
 from fairerm.bounds import generalization_report
 from fairerm.bounds._floors import margin_floor, route_floors, statement_floors
 from fairerm.bounds._kl import kl_inverse_upper_scalar
+from fairerm.cli import _limits_lines
 
 _HAS_PRIOR = "prior:"
 
@@ -235,6 +236,8 @@ def test_a_report_says_where_the_prior_free_statements_beat_the_floor():
     assert beaten  # this model is such a case
     text = " ".join(report.summary().split())
     assert "the N(0, I) statements do better than that floor for the " + " and the ".join(beaten) in text
+    demo_lines = _limits_lines(report)  # what `fairerm demo` prints under its table
+    assert len(demo_lines) == 4 and demo_lines[-1].startswith(f"  Below that floor ({' and '.join(beaten)})")
 
 
 def test_no_floor_note_where_the_prior_statements_give_the_bounds(reports):
@@ -245,3 +248,4 @@ def test_no_floor_note_where_the_prior_statements_give_the_bounds(reports):
                                                          pb["rate_gap_floor"])) if bound < floor - 1e-12]
         assert report.floors_beaten_by_the_prior_free_statements() == expected, name
         assert ("do better than that floor" in " ".join(report.summary().split())) == bool(expected), name
+        assert len(_limits_lines(report)) == (4 if expected else 3), name
