@@ -60,6 +60,12 @@ def real_data(name, n_train=None, seed=0):
             np.asarray(pre.transform(test[0]), float), np.asarray(test[1]), np.asarray(test[2]))
 
 
+def _floors(report, **options) -> dict:
+    """The route floors of a PAC-Bayes report with other options (fairerm.bounds._floors.route_floors)."""
+    n_errors = round(report.empirical_error * report.n_samples)  # the report keeps the error rate
+    return route_floors(report.statements, report.cells, n_errors, report.n_samples, **options)
+
+
 def evaluate(model, X, y, s, truth, delta=0.05):
     """One row: empirical values, the three reports' bounds, the truth (or its test estimate), seconds."""
     row = {"truth_risk": truth[0], "truth_deo": truth[1]}
@@ -74,8 +80,7 @@ def evaluate(model, X, y, s, truth, delta=0.05):
         if method == "pac-bayes":  # what limits it (fairerm.bounds._floors)
             row.update({key: report.pac_bayes[key] for key in ("risk_floor", "rate_gap_floor", "fixed_risk",
                                                                  "fixed_rate_gap")})
-            grid = route_floors(report.statements, report.cells, round(report.empirical_error * report.n_samples),
-                                report.n_samples, with_grid=True)
+            grid = _floors(report, with_grid=True)
             row["risk_floor_grid"], row["rate_gap_floor_grid"] = grid["risk_floor"], grid["rate_gap_floor"]
             row["report"] = report
             row["smallest_cell"] = int(report.cells["n"].min())
@@ -143,8 +148,7 @@ def kl_budget(report, target) -> float:
     """The KL (nats, the same in every statement, J = 1, Gibbs loss = deterministic) at which the DEO floor
     reaches ``target``: what a posterior could spend and still meet it (0 if even the floor misses it)."""
     def gap(kl):
-        return route_floors(report.statements, report.cells, round(report.empirical_error * report.n_samples),
-                            report.n_samples, kl=kl)["rate_gap_floor"] - target
+        return _floors(report, kl=kl)["rate_gap_floor"] - target
     return 0.0 if gap(0.0) >= 0 else float(brentq(gap, 0.0, 1e4, xtol=1e-3))
 
 
