@@ -265,3 +265,36 @@ def test_a_wrong_guess_of_the_active_set_costs_a_solve_and_changes_no_result(mon
     assert sol.converged
     assert sol.primal_objective == pytest.approx(ref.primal_objective, rel=1e-8)
     assert np.all(np.abs(problem.U @ sol.coef) <= epsilon + 1e-9)
+
+
+def _eodds_problem(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(400, 4))
+    X[:, 0] += rng.integers(0, 2, size=400)
+    y = np.where(X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.5, size=400) > 0.5, 1, 0)
+    s = np.random.default_rng(seed).integers(0, 3, 400)
+    weight = np.random.default_rng(seed + 100).uniform(0, 3, 400)
+    return X, y, s, weight
+
+
+@pytest.mark.parametrize("seed, epsilon, weighted", [(2, 0.01, True), (4, 0.01, False), (6, 0.01, False),
+                                                     (6, 0.01, True), (8, 0.05, True), (11, 0.05, False)])
+def test_active_set_exchanges_a_dependent_row(seed, epsilon, weighted):
+    """Equalized odds over three groups: six rows "group - pooled" in four dimensions. On these draws the
+    violated row depends on the active ones and can only join in exchange for one of them; without the
+    exchange the method stopped ('active_set_not_converged', relative gap up to 0.1, violation 0.015)."""
+    X, y, s, weight = _eodds_problem(seed)
+    weight = weight if weighted else None
+    fits = {name: FairLinearSVC(C=1.0, epsilon=epsilon, solver=name, constraint="equalized_odds")
+            .fit(X, y, sensitive_features=s, sample_weight=weight) for name in ("dcd", "cvxpy")}
+    fit = fits["dcd"]
+    assert fit.status_ == "optimal"
+    assert fit.objective_ == pytest.approx(fits["cvxpy"].objective_, rel=1e-6)
+    w = np.ones(400) if weight is None else weight
+    for label in (0, 1):  # the constraint from its definition: weighted group mean minus pooled mean
+        rows = y == label
+        pooled = np.average(X[rows], axis=0, weights=w[rows])
+        for g in range(3):
+            cell = rows & (s == g)
+            gap = (np.average(X[cell], axis=0, weights=w[cell]) - pooled) @ fit.coef_[0]
+            assert abs(gap) <= epsilon + 1e-6

@@ -12,8 +12,10 @@ the full problem exactly when
 * every dropped constraint holds, :math:`|\langle w, u_l\rangle + c^u_l| \le \epsilon` (:math:`l\notin A`).
 
 Otherwise the constraint with the most wrongly signed multiplier leaves :math:`A`, or the most
-violated one joins it (if the equalities stay consistent: dependent rows may not be asked for
-values their dependence forbids), and the step repeats. Warm-started, the paper's case (one
+violated one joins it, and the step repeats. A violated row that depends on active rows whose
+equalities forbid its value (dependent rows: :math:`G` groups give :math:`G` rows in :math:`G-1`
+dimensions) joins in exchange for one of them, the one with the smallest :math:`|\mu_j|` that makes the
+set consistent. Warm-started, the paper's case (one
 constraint) needs at most two solves.
 """
 
@@ -104,12 +106,32 @@ def fairness_active_set(
         violated = [j for j in live if j not in active and abs(values[j] + offset[j]) > epsilon + ctol]
         if not violated:
             return outcome, True
-        for j in sorted(violated, key=lambda j: -abs(values[j] + offset[j])):
-            trial = dict(active)
+        joined = _join(active, violated, values, mu, gram, epsilon, offset)
+        if joined is None:
+            return outcome, False
+        active = joined
+    return last, False
+
+
+def _join(active: dict, violated: list, values: np.ndarray, mu: np.ndarray, gram: np.ndarray, epsilon: float,
+          offset: np.ndarray) -> dict | None:
+    r"""The next active set: the most violated row that can join :math:`A`, else an exchange, else ``None``.
+
+    A violated row :math:`u_l` that depends on the active rows (:math:`G` groups give :math:`G` rows in
+    :math:`G - 1` dimensions) cannot join them when their equalities fix :math:`\langle w, u_l\rangle` at
+    the violating value. One of the rows it depends on must leave at the same step: the exchange tried
+    first is the one with the smallest :math:`|\mu_j|` (the constraint that costs least to release).
+    """
+    order = sorted(violated, key=lambda j: -abs(values[j] + offset[j]))
+    for j in order:
+        trial = dict(active)
+        trial[j] = float(np.sign(values[j] + offset[j]))
+        if _consistent(gram, trial, epsilon, offset):
+            return trial
+    for j in order:
+        for leaving in sorted(active, key=lambda i: abs(mu[i])):
+            trial = {i: s for i, s in active.items() if i != leaving}
             trial[j] = float(np.sign(values[j] + offset[j]))
             if _consistent(gram, trial, epsilon, offset):
-                active = trial
-                break
-        else:
-            return outcome, False
-    return last, False
+                return trial
+    return None
