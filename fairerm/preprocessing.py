@@ -23,10 +23,10 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._memory import check_memory
-from ._validation import (check_binary_target, check_option, check_sample_weight, check_scalar,
-                          check_sensitive_features, largest_magnitude)
+from ._validation import check_binary_target, check_option, check_sample_weight, check_scalar, check_sensitive_features
 from .constraints import CONSTRAINT_NAMES, DemographicParity, FairnessConstraint, make_constraint, weighted_constraint
 from .exceptions import FairermValueError
+from .problem import column_magnitudes
 from .problem_dask import DaskLinearFermProblem, is_dask_array
 from .solvers import noise_floor, orthonormal_basis
 from .solvers._constraint_space import NOISE_RTOL
@@ -136,9 +136,11 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         weights = weighted_constraint(constraint, y_signed, sens, sample_weight)
         U = np.asarray(weights.weights @ X)
         # A u_j at the level of rounding noise (groups already balanced) is u_j = 0, not a direction to remove.
-        floor = noise_floor(weights.weights, largest_magnitude(X))
+        # (each coordinate against its own column's size: fairerm.solvers.RowSpace)
+        floor = noise_floor(weights.weights)
         self.constraint_vectors_ = U
-        self.removed_directions_ = np.ascontiguousarray(orthonormal_basis(U, floor, float(self.rank_tol)).T)
+        basis = orthonormal_basis(U, floor, float(self.rank_tol), column_sizes=column_magnitudes(X))
+        self.removed_directions_ = np.ascontiguousarray(basis.T)
         self.constraint_labels_ = list(weights.labels)
         self.groups_ = sens.groups
         self.sensitive_feature_names_ = sens.names
@@ -156,9 +158,10 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if isinstance(constraint, DemographicParity):  # labels unused: any two-valued stand-in gives the same rows
             y = da.arange(X.shape[0], chunks=X.chunks[0]) % 2
         problem = DaskLinearFermProblem(X, y, sensitive_features, 1.0, 0.0, constraint, sample_weight)
-        floor = NOISE_RTOL * problem.constraint_weights_norm * problem.feature_size
+        floor = NOISE_RTOL * problem.constraint_weights_norm
         self.constraint_vectors_ = problem.U
-        self.removed_directions_ = np.ascontiguousarray(orthonormal_basis(problem.U, floor, float(self.rank_tol)).T)
+        basis = orthonormal_basis(problem.U, floor, float(self.rank_tol), column_sizes=problem.column_sizes)
+        self.removed_directions_ = np.ascontiguousarray(basis.T)
         self.constraint_labels_ = list(problem.labels)
         self.groups_ = problem.groups
         self.sensitive_feature_names_ = problem.group_names

@@ -42,6 +42,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._memory import check_memory
 from ._validation import largest_magnitude
@@ -69,6 +70,20 @@ __all__ = [
 #: reported, and an interrupt lands, between blocks).
 CONSTRAINT_ROWS_BLOCK_BYTES = 64 * 2**20
 
+
+def column_magnitudes(X) -> np.ndarray:
+    r""":math:`\max_i|X_{ik}|` for every column of a dense array or scipy.sparse matrix, without an :math:`|X|`
+    temporary (0 for an empty column)."""
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1])
+    if sp.issparse(X):  # the stored values by column index; the implicit zeros count as 0
+        X = X.tocsr()
+        high, low = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+        np.maximum.at(high, X.indices, X.data)
+        np.minimum.at(low, X.indices, X.data)
+        return np.maximum(high, -low)
+    high, low = np.asarray(X.max(axis=0), dtype=np.float64), np.asarray(X.min(axis=0), dtype=np.float64)
+    return np.maximum(np.abs(high), np.abs(low)).ravel()
 
 @dataclass
 class LinearFermProblem:
@@ -99,6 +114,7 @@ class LinearFermProblem:
         self.constraint_offset = check_offset(self.constraint_offset, self.constraint_weights.shape[0])
         self.U = np.asarray(self.constraint_weights @ self.X).reshape(self.n_constraints, self.n_features)
         self._feature_size = None
+        self._column_sizes = None
         self._conditioning = None
 
     @property
@@ -119,6 +135,14 @@ class LinearFermProblem:
         if self._feature_size is None:
             self._feature_size = largest_magnitude(self.X)
         return self._feature_size
+
+    @property
+    def column_sizes(self) -> np.ndarray:
+        r""":math:`s_k = \max_i|X_{ik}|` (d,), the scale against which round-off in coordinate :math:`k` of :math:`u_j`
+        is judged (:func:`fairerm.solvers.live_constraints`)."""
+        if self._column_sizes is None:
+            self._column_sizes = column_magnitudes(self.X)
+        return self._column_sizes
 
     @property
     def constraint_norms(self) -> np.ndarray:

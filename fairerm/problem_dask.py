@@ -76,7 +76,8 @@ def _cell_stats(X, y, s, sample_weight) -> dict:
         groups, group_code = np.unique(s, return_inverse=True)
         groups = groups.tolist()
     cell = label_code.ravel() * len(groups) + group_code.ravel()
-    out = {"max_abs": float(np.max(np.abs(X), initial=0.0)), "n_rows": X.shape[0],
+    column_max = np.maximum(np.abs(X.max(axis=0)), np.abs(X.min(axis=0))) if X.shape[0] else np.zeros(X.shape[1])
+    out = {"max_abs": float(column_max.max(initial=0.0)), "max_abs_columns": column_max, "n_rows": X.shape[0],
            "nonfinite": int(np.count_nonzero(~np.isfinite(X))) + int(np.count_nonzero(~np.isfinite(weight))),
            "negative_weight": int(np.count_nonzero(weight < 0))}
     for code in np.unique(cell):
@@ -102,7 +103,8 @@ class DaskLinearFermProblem:
     Attributes
     ----------
     classes, groups, labels, U (k, d), cell_weights (k, cells), constraint_l1 (k,) (:math:`\|C^u_{j\cdot}\|_1`),
-    feature_size (:math:`\max|x_{ij}|`), n_samples, n_features, upper_sum (:math:`\sum_i c_i`), blocks.
+    feature_size (:math:`\max|x_{ij}|`), column_sizes (:math:`\max_i|x_{ik}|`, d), n_samples, n_features,
+    upper_sum (:math:`\sum_i c_i`), blocks.
     """
 
     kind = "linear"
@@ -184,6 +186,7 @@ class DaskLinearFermProblem:
         self.group_names = self._column_names if self._column_names is not None else sens.names
         self.labels = list(weights.labels)
         self.feature_size = float(stats["max_abs"])
+        self.column_sizes = np.asarray(stats["max_abs_columns"], dtype=np.float64)
         self.n_samples, self.n_features = n, d
         self.upper_sum = self.C * float(totals[:, 1].sum())
         self.class_weight = (self.C * float(totals[target.signed < 0, 1].sum()),
@@ -202,7 +205,9 @@ class DaskLinearFermProblem:
         return self.classes[1]
 
     def live(self) -> np.ndarray:
-        """Rows :math:`u_j` above the round-off floor of :func:`fairerm.solvers.noise_floor`."""
-        from .solvers._constraint_space import NOISE_RTOL
+        """Rows :math:`u_j` above the round-off floor, each coordinate against its column's size (as
+        :func:`fairerm.solvers.live_constraints` does for numpy data)."""
+        from .solvers._constraint_space import NOISE_RTOL, scaled_rows
 
-        return self.constraint_norms > NOISE_RTOL * self.constraint_weights_norm * self.feature_size
+        norms = np.linalg.norm(scaled_rows(self.U, self.column_sizes), axis=1)
+        return norms > NOISE_RTOL * self.constraint_weights_norm

@@ -50,7 +50,7 @@ import scipy.sparse as sp
 from ..exceptions import FairermValueError, SolverError
 from ..problem import KernelFermProblem, LinearFermProblem
 from ._certificate import DEFAULT_GAP_TOL, certify
-from ._constraint_space import enforce_feasibility, live_constraints, noise_floor, orthonormal_basis
+from ._constraint_space import RowSpace, enforce_feasibility, live_constraints, noise_floor, orthonormal_basis
 from ._registry import BACKENDS, backend, tighter, translate_options
 from ._solution import BackendResult, Certificate, Fallback, Solution
 from ._working_memory import keep_working_memory, release_or_keep
@@ -75,6 +75,7 @@ __all__ = [
     "orthonormal_basis",
     "noise_floor",
     "live_constraints",
+    "RowSpace",
     "keep_working_memory",
 ]
 

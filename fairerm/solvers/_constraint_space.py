@@ -5,13 +5,18 @@ and they are decided here once:
 
 * **Live rows.** A :math:`u_j = \sum_i C^u_{ji}\phi(x_i)` whose norm is at the level of round-off
   (the groups already balanced, e.g. on projected data) is :math:`u_j = 0`: it holds for every
-  :math:`w` and is not a direction to act on. Its computed norm is at most about
+  :math:`w` and is not a direction to act on. For a kernel its computed norm is at most about
   :math:`10^{-16}\,\|C^u_{j\cdot}\|_1 \max_i\|\phi(x_i)\|`; the threshold is :math:`10^{4}` times that
-  (:func:`noise_floor`).
+  (:func:`noise_floor`). For explicit features the round-off of coordinate :math:`k` is at most about
+  :math:`10^{-16}\|C^u_{j\cdot}\|_1 s_k` with :math:`s_k = \max_i|x_{ik}|` its column's size, so the test is
+  made on the rows scaled column by column, :math:`\tilde U = U\operatorname{diag}(s)^{-1}`
+  (:func:`scaled_rows`): with one column of size :math:`10^6` and a genuine :math:`u_j` of norm
+  :math:`5.6\cdot10^{-7}` in a column of size :math:`10^{-6}`, the norm test against :math:`\max_{ik}|x_{ik}|`
+  called the row round-off and a fit with :math:`|\langle w, u\rangle| = 1.8 \gg \epsilon` "optimal".
 * **Basis.** The rank of :math:`\mathcal U` (dependent rows: :math:`G` groups give :math:`G` rows
-  spanning :math:`G-1` dimensions): singular values of :math:`U` (or eigenvalues of the Gram
-  :math:`M = C^u K C^{u\top}`, whose square roots they are) above ``rank_rtol`` times the largest
-  and above the noise floor.
+  spanning :math:`G-1` dimensions): singular values of :math:`\tilde U` (explicit features,
+  :class:`RowSpace`) or eigenvalues of the Gram :math:`M = C^u K C^{u\top}` (kernels, whose square roots
+  they are) above ``rank_rtol`` times the largest and above the noise floor.
 * **Feasibility.** Solvers meet :math:`|\langle w, u_j\rangle + c^u_j| \le \epsilon` only to their
   tolerance; the smallest move of :math:`w` inside :math:`\mathcal U` that makes every violated row
   :math:`V` hold exactly is :math:`\Delta w = -U_V^\top (U_VU_V^\top)^{+}(U_Vw + c^u_V - \sigma_V\epsilon)`
@@ -21,30 +26,102 @@ and they are decided here once:
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from ..problem import KernelFermProblem, LinearFermProblem, optimal_intercept
 
-__all__ = ["NOISE_RTOL", "noise_floor", "live_constraints", "orthonormal_basis", "gram_basis",
+__all__ = ["NOISE_RTOL", "noise_floor", "scaled_rows", "live_constraints", "RowSpace", "orthonormal_basis", "gram_basis",
            "enforce_feasibility"]
 
 #: Relative size of a round-off :math:`u_j` (see the module docstring).
 NOISE_RTOL = 1e-12
 
 
-def noise_floor(constraint_weights: np.ndarray, feature_size: float) -> float:
-    r"""Norm below which a :math:`u_j` is round-off: :math:`10^{-12}\max_j\|C^u_{j\cdot}\|_1\,\max_i\|\phi(x_i)\|`."""
+def noise_floor(constraint_weights: np.ndarray, feature_size: float = 1.0) -> float:
+    r"""Norm below which a :math:`u_j` is round-off: :math:`10^{-12}\max_j\|C^u_{j\cdot}\|_1\,\max_i\|\phi(x_i)\|`.
+
+    With ``feature_size = 1`` it is the floor of the column-scaled rows :func:`scaled_rows`.
+    """
     if constraint_weights.size == 0:
         return 0.0
     return NOISE_RTOL * float(np.abs(constraint_weights).sum(axis=1).max()) * float(feature_size)
 
 
+def scaled_rows(U: np.ndarray, column_sizes: np.ndarray) -> np.ndarray:
+    r""":math:`\tilde U = U\operatorname{diag}(s)^{-1}`, each column against its own size :math:`s_k = \max_i|x_{ik}|`.
+
+    A column of zeros (:math:`s_k = 0`) has :math:`U_{jk} = 0` exactly and is left as it is.
+    """
+    sizes = np.asarray(column_sizes, dtype=np.float64)
+    return np.asarray(U, dtype=np.float64) / np.where(sizes > 0.0, sizes, 1.0)
+
+
 def live_constraints(problem: LinearFermProblem | KernelFermProblem) -> np.ndarray:
-    """Boolean mask of the rows :math:`u_j` that are not round-off zeros."""
+    """Boolean mask of the rows :math:`u_j` that are not round-off zeros (see the module docstring)."""
+    if problem.kind == "linear":
+        norms = np.linalg.norm(scaled_rows(problem.U, problem.column_sizes), axis=1)
+        return norms > noise_floor(problem.constraint_weights)
     return problem.constraint_norms > noise_floor(problem.constraint_weights, problem.feature_size)
 
 
-def orthonormal_basis(U: np.ndarray, floor: float, rank_rtol: float = 1e-10) -> np.ndarray:
-    r"""An orthonormal basis :math:`Q` (d, r) of the span of the rows of ``U``, round-off directions left out."""
+class RowSpace:
+    r"""The span of the rows of :math:`U` (k, d) with its round-off directions left out, and its solves.
+
+    The rank is decided on the column-scaled rows :math:`\tilde U = U D^{-1}`, :math:`D = \operatorname{diag}(s)`
+    (:func:`scaled_rows`), where every coordinate's round-off has the same size: the SVD
+    :math:`\tilde U = P\Sigma W^\top` keeps the singular values above ``rank_rtol`` times the largest and above
+    ``floor``. The rows of :math:`U = P\Sigma W^\top D` then span the columns of :math:`DW = QR` (QR
+    decomposition), so :math:`U = P\Sigma R^\top Q^\top` with :math:`Q` (d, r) orthonormal, and
+
+    * :meth:`point`: the :math:`v = Qz` with :math:`Uv = b` solves :math:`P\Sigma R^\top z = b`,
+      :math:`z = R^{-\top}\Sigma^{-1}P^\top b`, consistent when :math:`b = PP^\top b`;
+    * :meth:`multipliers`: the :math:`\mu` in the span of :math:`P` with :math:`U^\top\mu = Qc`,
+      :math:`\mu = P\Sigma^{-1}R^{-1}c`.
+
+    Unscaled, the rank test (and the Gram :math:`UU^\top` it replaces) drops a genuine row whose size
+    is that of a small column next to the round-off of a large one.
+    """
+
+    def __init__(self, U: np.ndarray, column_sizes: np.ndarray, floor: float, rank_rtol: float = 1e-10):
+        U = np.asarray(U, dtype=np.float64)
+        k, d = U.shape
+        sizes = np.asarray(column_sizes, dtype=np.float64)
+        sizes = np.where(sizes > 0.0, sizes, 1.0)
+        if U.size == 0:
+            P, singular, Wt = np.zeros((k, 0)), np.zeros(0), np.zeros((0, d))
+        else:
+            P, singular, Wt = np.linalg.svd(U / sizes, full_matrices=False)
+        top = float(singular.max(initial=0.0))
+        keep = singular > max(rank_rtol * top, floor) if top > 0 else np.zeros(singular.shape, dtype=bool)
+        self.P, self.sigma = P[:, keep], singular[keep]
+        self.Q, self.R = np.linalg.qr(Wt[keep].T * sizes[:, None])
+        self.rank = int(keep.sum())
+
+    def point(self, rhs: np.ndarray) -> tuple[np.ndarray, float]:
+        r"""``(z, residual)``: :math:`v = Qz` meets :math:`Uv = b` up to ``residual`` :math:`= \|b - PP^\top b\|`."""
+        rhs = np.asarray(rhs, dtype=np.float64)
+        if self.rank == 0:
+            return np.zeros(0), float(np.linalg.norm(rhs))
+        coords = self.P.T @ rhs
+        z = solve_triangular(self.R, coords / self.sigma, trans="T")
+        return z, float(np.linalg.norm(rhs - self.P @ coords))
+
+    def multipliers(self, c: np.ndarray) -> np.ndarray:
+        r""":math:`\mu = P\Sigma^{-1}R^{-1}c`, the multipliers with :math:`U^\top\mu = Qc`."""
+        if self.rank == 0:
+            return np.zeros(self.P.shape[0])
+        return self.P @ (solve_triangular(self.R, np.asarray(c, dtype=np.float64)) / self.sigma)
+
+
+def orthonormal_basis(U: np.ndarray, floor: float, rank_rtol: float = 1e-10,
+                      column_sizes: np.ndarray | None = None) -> np.ndarray:
+    r"""An orthonormal basis :math:`Q` (d, r) of the span of the rows of ``U``, round-off directions left out.
+
+    With ``column_sizes`` (:math:`\max_i|x_{ik}|` of the features the rows are sums of) the rank is decided
+    on the column-scaled rows and ``floor`` is in their units (:class:`RowSpace`).
+    """
+    if column_sizes is not None:
+        return np.ascontiguousarray(RowSpace(U, column_sizes, floor, rank_rtol).Q)
     if U.size == 0:
         return np.zeros((U.shape[1] if U.ndim == 2 else 0, 0))
     _, singular, Vt = np.linalg.svd(U, full_matrices=False)
@@ -96,10 +173,10 @@ def enforce_feasibility(problem, coef_or_beta: np.ndarray, mu: np.ndarray, inter
     if not violated.any():
         return coef_or_beta, mu, intercept, scores, False
     target = np.sign(values[violated]) * problem.epsilon
-    if problem.kind == "linear":
-        U_V = problem.U[violated]
-        step, *_ = np.linalg.lstsq(U_V @ U_V.T, values[violated] - target, rcond=None)
-        coef_or_beta = coef_or_beta - U_V.T @ step
+    if problem.kind == "linear":  # the move within the span of u_V, decided on the column-scaled rows
+        space = RowSpace(problem.U[violated], problem.column_sizes, noise_floor(problem.constraint_weights))
+        step, _ = space.point(values[violated] - target)
+        coef_or_beta = coef_or_beta - space.Q @ step
         scores = problem.scores(coef_or_beta)
     else:
         M = problem.constraint_gram

@@ -263,8 +263,8 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
     d, eps = problem.n_features, problem.epsilon
     live = problem.live()
     U = problem.U[live]
-    floor = 1e-12 * problem.constraint_weights_norm * problem.feature_size
-    Q = orthonormal_basis(U, floor, rank_rtol) if eps == 0.0 else None
+    floor = 1e-12 * problem.constraint_weights_norm  # the column-scaled rows' round-off (fairerm.solvers.RowSpace)
+    Q = orthonormal_basis(U, floor, rank_rtol, column_sizes=problem.column_sizes) if eps == 0.0 else None
     R_lam = np.vstack([-U, U]) if eps > 0.0 and U.shape[0] else np.zeros((0, d))
     n_lam = R_lam.shape[0]
     scale = 2.0

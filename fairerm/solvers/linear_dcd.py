@@ -84,7 +84,7 @@ import scipy.sparse as sp
 from ..exceptions import FairermValueError
 from ..problem import LinearFermProblem, optimal_intercept
 from ._active_set import fairness_active_set
-from ._constraint_space import gram_basis, live_constraints, noise_floor
+from ._constraint_space import RowSpace, live_constraints, noise_floor, scaled_rows
 from ._dcd_core import canonical_csr, dcd_box_qp, row_sq_norms, run_dcd
 from ._solution import BackendResult
 from ._dcd_exact_step import SPARSE_DENSE_BLOCK_MAX_FEATURES, polish as _polish, whole_problem as _whole_problem
@@ -202,27 +202,27 @@ GUESS_EPOCHS = 3
 class _EqualitySolves:
     """The equality solves of one fit, each warm-started from the previous one's alpha and intercept."""
 
-    def __init__(self, X, y, upper, U, alpha0, b0, options, rank_rtol, floor):
+    def __init__(self, X, y, upper, U, alpha0, b0, options, rank_rtol, floor, column_sizes):
         self.X, self.y, self.upper, self.U = X, y, upper, U
         self.alpha0, self.b0 = alpha0, b0
         self.options, self.rank_rtol, self.floor = options, rank_rtol, floor
+        self.column_sizes = column_sizes
         self.last: _Outcome | None = None
         self._kept = None  # (key, inner, equality) of an inexact run that the next solve may continue
 
     def _equality(self, active: list, signs: np.ndarray):
-        r"""``(Q, v, V, D, U_A, t)`` of the equalities, or None when they are inconsistent."""
+        r"""``(Q, v, space, z)`` of the equalities (:math:`v = Qz`, :math:`U_Av = \sigma\epsilon - c^u_A`), or None
+        when they are inconsistent."""
         X, U, options = self.X, self.U, self.options
         d = X.shape[1]
         if not active:
-            return np.zeros((d, 0)), np.zeros(d), None, np.zeros(0), None, None
-        U_A = U[active]
-        V, D = gram_basis(U_A @ U_A.T, self.floor, self.rank_rtol)
+            return np.zeros((d, 0)), np.zeros(d), None, np.zeros(0)
+        space = RowSpace(U[active], self.column_sizes, self.floor, self.rank_rtol)
         rhs = signs * options["epsilon"] - options["offset"][active]
-        t = V @ ((V.T @ rhs) / D) if D.size else np.zeros(len(active))
-        if np.linalg.norm(U_A @ (U_A.T @ t) - rhs) > 1e-9 * (1.0 + np.linalg.norm(rhs)):
+        z, residual = space.point(rhs)
+        if residual > 1e-9 * (1.0 + np.linalg.norm(rhs)):
             return None  # inconsistent equalities on dependent rows
-        Q = U_A.T @ (V / np.sqrt(D)) if D.size else np.zeros((d, 0))
-        return Q, U_A.T @ t, V, D, U_A, t
+        return space.Q, space.Q @ z, space, z
 
     @staticmethod
     def _key(active: list, signs: np.ndarray) -> tuple:
@@ -247,9 +247,9 @@ class _EqualitySolves:
 
     def _multipliers(self, active, equality, inner) -> np.ndarray:
         mu = np.zeros(self.U.shape[0])
-        Q, _, V, D, U_A, t = equality
-        if active and D.size:
-            mu[active] = V @ ((V.T @ (U_A @ (Q @ inner.c))) / D) - t
+        _, _, space, z = equality
+        if active and space.rank:  # U_A' mu_A = X'(alpha y) - w = Q c - v = Q (c - z)
+            mu[active] = space.multipliers(inner.c - z)
         return mu
 
     def guess_active_set(self, live: list, ctol: float) -> dict:
@@ -394,7 +394,7 @@ def solve_linear(
     intercept_tol = (1e-8 if wide_sparse else 1e-3) if intercept_tol is None else intercept_tol
     epsilon = float(problem.epsilon)
     live = [int(j) for j in np.flatnonzero(live_constraints(problem))]
-    floor = noise_floor(problem.constraint_weights, problem.feature_size)
+    floor = noise_floor(problem.constraint_weights)  # in the units of the column-scaled rows (RowSpace)
     options = {"inner": dict(tol=float(inner_tol), gap_tol=float(inner_gap_tol), max_epochs=int(max_epochs),
                              seed=int(random_state), shrinking=bool(shrinking), kkt_tol=float(kkt_tol)),
                "btol": float(intercept_tol), "max_solves": int(max_solves), "epsilon": epsilon,
@@ -403,7 +403,7 @@ def solve_linear(
     if alpha0 is not None and alpha0.shape != y.shape:
         alpha0 = None
     b0 = float(warm_start.intercept) if alpha0 is not None else 0.0
-    solves = _EqualitySolves(X, y, upper, U, alpha0, b0, options, rank_rtol, floor)
+    solves = _EqualitySolves(X, y, upper, U, alpha0, b0, options, rank_rtol, floor, problem.column_sizes)
     if epsilon == 0.0:
         out = solves(live, np.zeros(len(live)))
         set_converged, method = out is not None, "projection"
@@ -416,8 +416,9 @@ def solve_linear(
         ctol = 1e-7 * max(1.0, epsilon)
         if not initial and live:  # a cold start: guess the set from a few epochs instead of an exact solve
             initial = solves.guess_active_set(live, ctol)
-        out, set_converged = fairness_active_set(solves, lambda outcome: U @ outcome.w, U @ U.T, live, epsilon,
-                                                 initial=initial, ctol=ctol,
+        scaled = scaled_rows(U, problem.column_sizes)  # U_A w = b is consistent iff scaled_A (D w) = b is
+        out, set_converged = fairness_active_set(solves, lambda outcome: U @ outcome.w, scaled @ scaled.T, live,
+                                                 epsilon, initial=initial, ctol=ctol,
                                                  offset=problem.constraint_offset)
         if out is None:
             out = solves([], np.zeros(0))
