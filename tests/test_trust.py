@@ -429,3 +429,31 @@ def test_warm_refit_from_eps0_to_a_huge_epsilon_drops_the_constraint(kind, epsil
     assert model.status_ == cold.status_ == "optimal"
     assert model.objective_ == pytest.approx(cold.objective_, rel=1e-4)
     assert np.all(np.abs(model.constraint_value_) <= epsilon)
+
+
+@pytest.mark.parametrize("solver", ["cvxpy", "osqp"])
+def test_the_stored_kernel_model_is_the_certified_one(solver):
+    """The QP backends' dual noise (alpha_i <= 1e-8 C) was zeroed *after* the certificate: the stored
+    expansion moved <w, u_j> to 3.6e-8 against a violation tolerance of 6.6e-9 (C = 100, cvxpy), uncertified.
+    Now it is zeroed first; the constraint is recomputed here from expansion_vectors_ and
+    expansion_coef_ with scikit-learn's kernel."""
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 4))
+    X[:, 0] += rng.integers(0, 2, size=600)
+    y = np.where(X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.5, size=600) > 0.5, 1, 0)
+    s = np.random.default_rng(3).integers(0, 3, 600)
+    fit = FairKernelSVC(C=100.0, gamma=0.5, epsilon=0.0, constraint="equalized_odds", solver=solver)
+    fit.fit(X, y, sensitive_features=s)
+    assert fit.status_ == "optimal"
+    alpha = fit.solution_.alpha
+    assert np.any(alpha == 0.0) and not np.any((alpha > 0) & (alpha <= 1e-8 * 100.0))
+    scores = rbf_kernel(X, fit.expansion_vectors_, gamma=0.5) @ fit.expansion_coef_
+    values = []
+    for label in (1, 0):  # equalized odds over three groups: group mean minus pooled mean, per label
+        rows = y == label
+        values += [scores[rows & (s == g)].mean() - scores[rows].mean() for g in range(3)]
+    tolerance = fit.solution_.certificate.violation_tol
+    assert np.max(np.abs(values)) <= tolerance
+    np.testing.assert_allclose(fit.constraint_value_, values, rtol=0, atol=tolerance)

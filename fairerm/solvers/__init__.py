@@ -43,6 +43,7 @@ tries exact, then (up to 1,000 rows, where the dense QP is affordable) osqp and 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -123,6 +124,27 @@ def auto_chain(problem: LinearFermProblem | KernelFermProblem) -> list[str]:
     return [name for name in chain if name in available_solvers(problem.kind)]
 
 
+#: A kernel QP backend's multiplier at most this share of its box is interior-point / ADMM noise.
+DUAL_NOISE_RTOL = 1e-8
+
+
+def _without_dual_noise(problem: KernelFermProblem, raw: BackendResult, name: str) -> BackendResult:
+    r"""A general-purpose QP's :math:`\alpha` with the noise below ``DUAL_NOISE_RTOL`` times the box set to 0.
+
+    Interior-point and ADMM backends return every :math:`\alpha_i > 0`; the expansion of :math:`w` would hold
+    every training point. The zeroing happens here, before the feasibility step and the certificate, so
+    that the model certified is the one the estimator stores (zeroed after them, it moved
+    :math:`\langle w, u_j\rangle` by 5 times the violation tolerance, uncertified). The SMO's own
+    multipliers are exact zeros already.
+    """
+    noise = (raw.alpha > 0.0) & (raw.alpha <= DUAL_NOISE_RTOL * problem.upper)
+    if name == "exact" or not np.any(noise):
+        return raw
+    alpha = raw.alpha.copy()
+    alpha[noise] = 0.0
+    return replace(raw, alpha=alpha)
+
+
 def _finish(problem, raw: BackendResult, name: str, gap_tol: float) -> Solution:
     """Feasibility, then the certificate, then the status, from a backend's raw output."""
     if problem.kind == "linear":
@@ -133,6 +155,7 @@ def _finish(problem, raw: BackendResult, name: str, gap_tol: float) -> Solution:
         if raw.expansion_coef is not None:
             primal, scores = raw.expansion_coef, problem.kernel_times(raw.expansion_coef)
         else:
+            raw = _without_dual_noise(problem, raw, name)
             primal, scores = problem.expansion(raw.alpha, raw.mu), problem.scores_from_duals(raw.alpha, raw.mu)
         convex = problem.convex
     primal, mu, intercept, scores, corrected = enforce_feasibility(problem, primal, raw.mu, raw.intercept, scores)

@@ -299,14 +299,9 @@ class FairKernelSVC(BaseFairSVC):
     def _store_expansion(self, problem: KernelFermProblem, solution: Solution) -> None:
         """The scikit-learn SVC attributes and the expansion :math:`w = \\sum_i\\beta_i\\phi(x_i)`."""
         X, y_signed, Cw, spec = problem.X, problem.y, problem.constraint_weights, problem.kernel
-        alpha = np.asarray(solution.alpha, dtype=float).copy()
-        thresholded = (solution.solver != "exact" and solution.status != "ramp_interpolant"
-                       and np.any((alpha > 0) & (alpha <= 1e-8 * problem.upper)))
-        if thresholded:  # interior-point / ADMM noise below the SV threshold
-            alpha[alpha <= 1e-8 * problem.upper] = 0.0
-            beta = y_signed * alpha - Cw.T @ solution.mu
-        else:
-            beta = solution.expansion_coef
+        # the certified expansion (the QP backends' dual noise was zeroed before the certificate)
+        alpha = np.asarray(solution.alpha, dtype=float)
+        beta = solution.expansion_coef
         self._kernel_spec = spec
         self.gamma_ = float(spec.params()[0]) if not spec.is_precomputed else float("nan")
         self.shape_fit_ = X.shape
@@ -321,14 +316,9 @@ class FairKernelSVC(BaseFairSVC):
         self.expansion_vectors_ = X[self.expansion_indices_] if not spec.is_precomputed else np.empty((0, 0))
         self.constraint_support_ = problem.constraint_support
         self.constraint_weights_ = Cw[:, self.constraint_support_]
-        if not thresholded:
-            # the front door computed <w, u_j> and ||w||^2 from this expansion and the data
-            self.constraint_value_ = np.asarray(solution.constraint_value, dtype=float)
-            self.weight_norm_ = float(np.sqrt(max(solution.w_norm_sq, 0.0)))
-        else:  # thresholded: recompute from the stored expansion
-            scores = problem.kernel_times(beta)
-            self.constraint_value_ = Cw @ scores
-            self.weight_norm_ = float(np.sqrt(max(float(beta @ scores), 0.0)))
+        # the front door computed <w, u_j> and ||w||^2 from this expansion and the data
+        self.constraint_value_ = np.asarray(solution.constraint_value, dtype=float)
+        self.weight_norm_ = float(np.sqrt(max(solution.w_norm_sq, 0.0)))
 
     def _fit_approximate(self, X, y_signed, constraint_weights, spec: KernelSpec, upper):
         """Linear FERM on the approximate features :math:`z(x_i)` (``approximation`` set)."""
