@@ -44,7 +44,11 @@ DistanceName = Literal["ks", "wasserstein"]
 
 
 def check_predictions(y_pred: Any, *, name: str = "y_pred") -> np.ndarray:
-    """Return ``y_pred`` as a finite 1-D float64 array, or raise a clear error."""
+    """Return ``y_pred`` as a finite 1-D float64 array, or raise a clear error.
+
+    Complex values are refused (even with zero imaginary parts), as the regression estimators
+    refuse a complex ``y``: casting them to float would silently drop the imaginary parts.
+    """
     if y_pred is None:
         raise FairermValueError(f"{name} is required; got None.")
     values = y_pred.to_numpy() if isinstance(y_pred, (pd.Series, pd.DataFrame)) else np.asarray(y_pred)
@@ -52,6 +56,8 @@ def check_predictions(y_pred: Any, *, name: str = "y_pred") -> np.ndarray:
         values = values[:, 0]
     if values.ndim != 1:
         raise FairermValueError(f"{name} must be 1-D (one prediction per sample); got shape {values.shape}.")
+    if np.iscomplexobj(values):  # astype(float) would drop the imaginary parts with only a ComplexWarning
+        raise FairermValueError(f"Complex data not supported: {name} must hold real numbers; got dtype {values.dtype}.")
     try:
         values = values.astype(np.float64)
     except (TypeError, ValueError) as exc:

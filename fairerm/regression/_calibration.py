@@ -7,6 +7,7 @@ check what comes back (finite 1-D predictions).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,8 @@ from .._validation import SensitiveEncoding
 from ..exceptions import FairermTypeError, FairermValueError
 from ..metrics._regression import check_predictions
 
-__all__ = ["MIN_CALIBRATION_SAMPLES_PER_GROUP", "check_meta_X", "base_predictions", "stratified_calibration_split"]
+__all__ = ["MIN_CALIBRATION_SAMPLES_PER_GROUP", "check_meta_X", "check_sensitive_names", "base_predictions",
+           "stratified_calibration_split"]
 
 #: Fewest calibration samples a group may have. They are halved (CDF / quantile function), so
 #: each estimate rests on at least five points; with fewer the barycenter is mostly noise.
@@ -54,7 +56,58 @@ def check_meta_X(X: Any, estimator: Any) -> int:
             "does not accept; impute them first (e.g. a Pipeline starting with SimpleImputer) or use "
             "an estimator that handles missing values."
         )
+    if n_samples == 0:
+        shape = tuple(X.shape) if hasattr(X, "shape") else (0,)
+        raise FairermValueError(f"X has 0 samples (shape={shape}); at least one is required.")
     return n_samples
+
+
+def _positional(names: list) -> bool:
+    """Whether ``names`` are the positional ones given to unnamed columns (``sensitive_feature_<j>``)."""
+    return names == [f"sensitive_feature_{j}" for j in range(len(names))]
+
+
+def _describe(names: list | None) -> str:
+    return "1 column" if names is None else f"{len(names)} columns {names}"
+
+
+def check_sensitive_names(fitted: list | None, names: list | None, kind: str) -> None:
+    """Refuse sensitive columns that differ, in number, name or order, from those seen in fit.
+
+    ``fitted`` and ``names`` are :attr:`SensitiveEncoding.names` at fit and now (None for one column).
+    With several columns each group is the tuple of the row's values in column order, so columns in
+    another order would map every row through another group's CDF (or a group unseen in fit). As for
+    ``X`` in scikit-learn, columns without names (an array, or non-string labels: named
+    ``sensitive_feature_<j>`` by position) are checked by position only, with a warning when the other
+    side had names.
+
+    Raises
+    ------
+    FairermValueError
+        Another number of columns, or named columns in another order or with other names.
+    """
+    if fitted == names:
+        return
+    if fitted is None or names is None or len(fitted) != len(names):
+        raise FairermValueError(
+            f"sensitive_features has {_describe(names)} but {kind} was fitted with {_describe(fitted)}; pass the "
+            "same sensitive columns as in fit, in the same order."
+        )
+    if _positional(names) != _positional(fitted):
+        message = (f"sensitive_features has no column names, but {kind} was fitted with named sensitive columns {fitted}"
+                   if _positional(names) else
+                   f"sensitive_features has column names, but {kind} was fitted with unnamed sensitive columns")
+        warnings.warn(message + "; the columns are matched by position.", UserWarning, stacklevel=4)
+        return
+    if sorted(names) == sorted(fitted):
+        raise FairermValueError(
+            f"sensitive_features: the columns are the same as in fit but in another order; each group is the tuple "
+            f"of the column values in order, so {kind} would map rows through the wrong group's CDF. Fitted order: "
+            f"{fitted}; got: {names}. Reorder the columns (e.g. S[model.sensitive_feature_names_])."
+        )
+    raise FairermValueError(
+        f"sensitive_features: the column names should match those seen in fit; fitted with {fitted}, got {names}."
+    )
 
 
 def base_predictions(estimator: Any, X: Any) -> np.ndarray:

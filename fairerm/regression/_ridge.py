@@ -121,11 +121,19 @@ class FairRidge(RegressorMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
 
     def _constraint(self) -> FairnessConstraint:
-        if self.constraint == "demographic_parity" or isinstance(self.constraint, DemographicParity):
+        """The constraint object; any other value is refused (by type first: ``==`` on an array is elementwise)."""
+        if isinstance(self.constraint, DemographicParity) or (
+                isinstance(self.constraint, str) and self.constraint == "demographic_parity"):
             return DemographicParity()
+        if not isinstance(self.constraint, (str, FairnessConstraint)):
+            raise FairermTypeError(
+                f"constraint must be 'demographic_parity' or a DemographicParity instance; got "
+                f"{type(self.constraint).__name__} ({self.constraint!r})."
+            )
+        shown = repr(self.constraint) if isinstance(self.constraint, str) else type(self.constraint).__name__
         raise FairermValueError(
             f"constraint must be 'demographic_parity' (the only notion that needs no class label in "
-            f"regression); got {self.constraint!r}."
+            f"regression); got {shown}."
         )
 
     def fit(self, X: Any, y: Any, *, sensitive_features: Any, sample_weight: Any = None) -> "FairRidge":

@@ -21,7 +21,7 @@ from .._validation import SensitiveEncoding, check_sample_weight, check_scalar, 
 from ..exceptions import FairermTypeError, FairermValueError, NotFittedError
 from . import _calibration
 from ._barycenter import barycenter_predictions
-from ._calibration import base_predictions, check_meta_X, stratified_calibration_split
+from ._calibration import base_predictions, check_meta_X, check_sensitive_names, stratified_calibration_split
 from ._randomness import prediction_uniforms, seed_entropy
 from ._targets import check_regression_target
 
@@ -171,7 +171,9 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
     groups_ : ndarray of shape (n_groups,)
         Sorted group labels seen in the calibration sample (tuples for several columns).
     sensitive_feature_names_ : list of str or None
-        The names of the sensitive columns when there are several (else None).
+        The names of the sensitive columns when there are several (else None); :meth:`predict`
+        refuses sensitive columns in another number, order or with other names (unnamed columns,
+        ``sensitive_feature_<j>``, are matched by position, with a warning if fit had names).
     group_weights_ : ndarray of shape (n_groups,)
         :math:`\hat p_s` (weighted proportions with ``sample_weight``).
     cdf_values_ : list of ndarray
@@ -356,7 +358,9 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
                 weights.append(sample_weight[part][order])
 
     def _encode_known_groups(self, sensitive_features: Any, n_samples: int) -> np.ndarray:
+        """Each row's index into ``groups_``; the sensitive columns must be those of fit, in the same order."""
         sens = check_sensitive_features(sensitive_features, n_samples, min_groups=1)
+        check_sensitive_names(getattr(self, "sensitive_feature_names_", None), sens.names, type(self).__name__)
         known = {label: index for index, label in enumerate(self.groups_.tolist())}
         unseen = [label for label in sens.groups.tolist() if label not in known]
         if unseen:
@@ -382,8 +386,10 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
         :meth:`fit` (one group alone is fine here). ``sample_weight`` (only for a model fitted with
         sample weights) are the weights :math:`w_0` of the rows predicted, under the weighting used in
         fit: they make the fairness guarantee exact (class docstring, "Sample weights"); without them
-        each row weighs its group's mean calibration weight. Raises :class:`NotFittedError` before
-        :meth:`fit`, :class:`FairermValueError` for an unseen group, mismatched lengths or NaN.
+        each row weighs its group's mean calibration weight. Several sensitive columns must come as in
+        :meth:`fit`: the same number, names and order (``sensitive_feature_names_``). Raises
+        :class:`NotFittedError` before :meth:`fit`, :class:`FairermValueError` for an unseen group,
+        other sensitive columns, no rows, mismatched lengths or NaN.
         """
         try:
             check_is_fitted(self, "quantile_values_")

@@ -43,10 +43,11 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
-from .._validation import check_features, check_option, check_scalar, check_sensitive_features
+from .._validation import check_feature_names, check_features, check_option, check_scalar, check_sensitive_features
 from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError, NotFittedError
 from ._backend import require_torch, resolve_device
-from ._inputs import check_finite_outputs, check_fits_network, check_group_weights, check_sample_weight, standardisation
+from ._inputs import (check_finite_outputs, check_fits_network, check_group_weights, check_penalty_applied,
+                      check_sample_weight, standardisation)
 from ._tasks import decode_outputs, encode_targets
 
 __all__ = ["FairRepresentation", "PENALTIES"]
@@ -105,7 +106,9 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         0 trains no decoder.
     batch_size : int, default=256
         Mini-batch size; batches are stratified by group. A batch in which fewer than two groups
-        have two points contributes no penalty.
+        have two points contributes no penalty; with ``penalty_weight > 0``, ``fit`` refuses a group
+        with fewer than two points per batch on average (``batch_size * n_group / n_samples < 2``,
+        total weights with ``sample_weight``), and a fit in which no batch had a penalty.
     max_epochs : int, default=100
     learning_rate : float, default=1e-3
     weight_decay : float, default=1e-4
@@ -144,7 +147,8 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         The sensitive groups seen in ``fit``.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
-        Only when ``X`` was a DataFrame with string column names.
+        Only when ``X`` was a DataFrame with string column names; ``transform``, ``predict``, ...
+        then refuse columns named differently or in another order.
     history_ : dict of lists
         Per epoch: ``loss``, ``task_loss``, ``penalty`` (means over batches, weighted by the
         batches' total sample weight; ``penalty`` over the batches that had one, NaN when
@@ -281,20 +285,17 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         )
 
     def _check_X(self, X: Any, *, fit: bool) -> np.ndarray:
-        names = getattr(X, "columns", None)
+        """``X`` as float64; record (fit) or check its width and column names, as scikit-learn does."""
         X_checked = check_features(X, name="X")
         check_fits_network(X_checked, "X")
         if fit:
             self.n_features_in_ = X_checked.shape[1]
-            if names is not None and all(isinstance(c, str) for c in names):
-                self.feature_names_in_ = np.asarray(names, dtype=object)
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
         elif X_checked.shape[1] != self.n_features_in_:
             raise FairermValueError(
                 f"X has {X_checked.shape[1]} features, but this FairRepresentation was fitted with "
                 f"{self.n_features_in_} features."
             )
+        check_feature_names(self, X, reset=fit)
         return X_checked
 
     # ------------------------------------------------------------------ fit
@@ -318,6 +319,12 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        FairermValueError
+            Bad input; with ``penalty_weight > 0``, a group with fewer than two points (total weight)
+            per batch on average, or a training run in which no batch computed the penalty.
         """
         require_torch()
         hidden_sizes, config = self._check_params()
@@ -345,8 +352,8 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         codes = sensitive.codes[rows]
         if np.unique(codes).shape[0] < 2:
             raise FairermValueError("sample_weight is zero for every row of all groups but one; the penalty needs two groups.")
-        if weights is not None and config.penalty_weight > 0.0:
-            check_group_weights(weights[rows], codes, sensitive.groups, config.batch_size)
+        if config.penalty_weight > 0.0:  # the same rule with or without (unit) weights
+            check_group_weights(None if weights is None else weights[rows], codes, sensitive.groups, config.batch_size)
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         rng = np.random.default_rng(seed)
@@ -385,6 +392,7 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
                 )
             validation = to_device(validation_index)
         result = train_network(network, to_device(train_index), validation, config, rng)
+        check_penalty_applied(result.history["penalty"], config.penalty_weight)
 
         self.network_ = network.cpu().eval()
         self.device_ = str(device)

@@ -7,6 +7,8 @@ r"""Input checks of :class:`FairRepresentation` beyond the package-wide ones (nu
   an output that still overflows inside the network is refused the same way.
 * ``sample_weight`` holds frequency weights (scikit-learn's convention): shape ``(n_samples,)``,
   finite, non-negative, not all zero, with a total that fits ``float32``.
+* With a penalty, every group needs about two points (a total weight of at least 2) per batch,
+  with or without weights, and a run in which no batch computed the penalty is refused.
 * The reconstruction target: features standardised with their weighted mean and standard
   deviation (a constant feature keeps scale 1).
 """
@@ -25,6 +27,7 @@ __all__ = [
     "check_fits_network",
     "check_finite_outputs",
     "check_group_weights",
+    "check_penalty_applied",
     "check_sample_weight",
     "standardisation",
 ]
@@ -96,19 +99,71 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     return weights
 
 
-def check_group_weights(weights: np.ndarray, codes: np.ndarray, groups: np.ndarray, batch_size: int) -> None:
-    """Each group must bring a total weight above 1 to an average batch, or its penalty term is undefined."""
+def check_group_weights(weights: np.ndarray | None, codes: np.ndarray, groups: np.ndarray, batch_size: int) -> None:
+    """Refuse a group that cannot bring two points (a total weight of at least 2) to an average batch.
+
+    A group's divergence term needs two of its points in a batch (with weights, a total weight above
+    1; unit weights are the same as none). Batches are stratified by group, so each holds about
+    ``per_batch = W_g * b / n`` of group ``g`` (``W_g`` its number of rows or total weight, ``b =
+    min(batch_size, n)``, ``n`` the rows). ``per_batch >= 2`` is required: a typical batch then has two
+    points of the group, and since an epoch has ``ceil(n / b) < n / b + 1`` batches, their average
+    weight of ``g`` is ``> per_batch / (1 + b / n) >= 1``, so at least one batch of every epoch can
+    penalise it. With ``per_batch < 2`` a group is left out of most batches' penalty, or of all.
+    What remains (weights gathered on few rows) is caught after training by
+    :func:`check_penalty_applied`.
+
+    Raises
+    ------
+    FairermValueError
+        A group with a positive total but ``per_batch < 2``, naming the group and what would help.
+    """
     n_rows = codes.shape[0]
-    for g, group in enumerate(groups):
-        total = float(weights[codes == g].sum())
-        per_batch = total * min(batch_size, n_rows) / n_rows
-        if 0.0 < per_batch <= 1.0:
-            raise FairermValueError(
-                f"sample_weight: group {group!r} has total weight {total:.4g}, about {per_batch:.3g} per batch of "
-                f"{min(batch_size, n_rows)} rows, but its divergence term needs a total above 1 in a batch (sample_weight "
-                "are frequency weights: an integer weight counts as that many copies of the row). Rescale the weights, "
-                "e.g. sample_weight * len(sample_weight) / sample_weight.sum()."
-            )
+    batch = min(batch_size, n_rows)
+    for g, group in enumerate(groups.tolist()):
+        members = codes == g
+        total = float(members.sum()) if weights is None else float(weights[members].sum())
+        per_batch = total * batch / n_rows
+        if not 0.0 < per_batch < 2.0:
+            continue
+        needed = int(np.ceil(2.0 * n_rows / total))
+        remedy = (f"Use batch_size >= {needed} (2 * n_samples / {'n_group' if weights is None else 'group weight'}), more "
+                  "data or merge small groups" if needed <= n_rows else
+                  f"No batch_size helps, as the group {'has fewer than two rows' if weights is None else 'weighs under 2'} "
+                  "in all: merge it with another group or drop it")
+        if weights is None:
+            what = f"sensitive_features: group {group!r} has {int(total)} row(s), about {per_batch:.3g} per batch"
+            needs = "two points of the group in a batch"
+        else:
+            what = f"sample_weight: group {group!r} has total weight {total:.4g}, about {per_batch:.3g} per batch"
+            needs = ("a total weight above 1 in a batch, i.e. about two points per batch (sample_weight are "
+                     "frequency weights: an integer weight counts as that many copies of the row; rescaling them, e.g. "
+                     "sample_weight * len(sample_weight) / sample_weight.sum(), may help)")
+        raise FairermValueError(
+            f"{what} of {batch} rows, but its divergence term needs {needs}; below that the group is left out of "
+            f"the penalty in most batches or all of them. {remedy}, or set penalty_weight=0 to train without the "
+            "penalty."
+        )
+
+
+def check_penalty_applied(penalty_history: list, penalty_weight: float) -> None:
+    """Refuse a training run in which no batch of any epoch computed the penalty (all-NaN history).
+
+    :func:`check_group_weights` makes it impossible for a group alone; it still happens when the
+    groups never meet in one batch with two points (a total weight above 1) each, e.g. weights
+    gathered on one row per group. The network would be an unpenalised one, silently.
+
+    Raises
+    ------
+    FairermValueError
+        ``penalty_weight > 0`` and every entry of ``penalty_history`` is NaN.
+    """
+    if penalty_weight > 0.0 and len(penalty_history) and np.isnan(np.asarray(penalty_history, dtype=float)).all():
+        raise FairermValueError(
+            f"FairRepresentation: no batch of any epoch ({len(penalty_history)}) held two groups with two points (a "
+            "total weight above 1) each, so the fairness penalty was never computed and the network would be trained "
+            "without it. Spread each group's sample_weight over more rows, or use a larger batch_size or more epochs; "
+            "penalty_weight=0 trains without the penalty on purpose."
+        )
 
 
 def standardisation(X: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

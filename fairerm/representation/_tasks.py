@@ -68,10 +68,12 @@ def _target_columns(Y: Any, n_samples: int) -> tuple[list[np.ndarray], list[str]
 
 
 def _missing(column: np.ndarray) -> np.ndarray:
+    """Missing or infinite entries: NaN, inf and, in object columns, None, ``pd.NA`` and ``pd.NaT`` too."""
     if column.dtype.kind in "fc":
         return ~np.isfinite(column)
     if column.dtype == object:
-        return np.array([v is None or (isinstance(v, float) and not np.isfinite(v)) for v in column], dtype=bool)
+        infinite = np.array([isinstance(v, (float, np.floating)) and np.isinf(v) for v in column], dtype=bool)
+        return np.asarray(pd.isna(column), dtype=bool) | infinite
     return np.zeros(column.shape[0], dtype=bool)
 
 
