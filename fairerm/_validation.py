@@ -177,16 +177,28 @@ def _missing(values: np.ndarray) -> np.ndarray:
     return np.zeros(values.shape[0], dtype=bool)
 
 
-def _refuse_missing(values: np.ndarray, name: str, column: Any = None, *, from_pandas: bool = False) -> None:
+def _refuse_missing(values: np.ndarray, name: str, column: Any = None, *, from_pandas: bool = False,
+                    groups: bool = True) -> None:
+    """Refuse missing entries of ``values``, naming ``name`` (and ``column``) and the first rows.
+
+    ``groups=True``: the values are a sensitive attribute (every sample needs a group); ``False``:
+    class labels (every sample needs a label).
+    """
     missing = _missing(values)
     if missing.any():
         rows = np.flatnonzero(missing)[:5].tolist()
         where = f"{name} column {column!r}" if column is not None else name
         what = ("NaN or infinite values" if values.dtype.kind == "f" and not from_pandas
                 else "missing values (NaN/None)")
+        found = f"{where} contains {what} at rows {rows}{' ...' if missing.sum() > 5 else ''}"
+        if groups:
+            raise FairermValueError(
+                f"{found}; every sample needs a group{' in every column' if column is not None else ''}. Impute "
+                "or drop those rows first."
+            )
         raise FairermValueError(
-            f"{where} contains {what} at rows {rows}{' ...' if missing.sum() > 5 else ''}; every sample "
-            f"needs a group{' in every column' if column is not None else ''}. Impute or drop those rows first."
+            f"{found}; every sample needs a label (NaN is not a class). Drop those rows (or fill in their labels) "
+            "first."
         )
 
 
@@ -210,14 +222,20 @@ def sensitive_column_names(values: Any) -> list | None:
     return [f"sensitive_feature_{j}" for j, _ in columns]
 
 
-def _as_1d_labels(values: Any, name: str, *, warn_column: bool = False, multi_column: bool = False) -> np.ndarray:
+def _as_1d_labels(values: Any, name: str, *, warn_column: bool = False, multi_column: bool = False,
+                  groups: bool | None = None) -> np.ndarray:
     """One label per sample as a 1-D array, or a clear error.
 
     A single column (DataFrame, (n, 1) array) is taken as 1-D (with scikit-learn's
     ``DataConversionWarning`` when ``warn_column``). Several columns are refused, unless
     ``multi_column``: then each sample's label is the *tuple* of its column values (fairlearn's
     intersectional groups), and a missing value in any column is refused naming the column.
+    ``groups`` says what a missing value lacks in the message: a group (a sensitive attribute) or a
+    class label; ``None`` (default): a group when ``multi_column`` (only sensitive attributes take
+    several columns), else a label.
     """
+    if groups is None:
+        groups = multi_column
     if values is None:
         raise FairermValueError(f"{name} is required; got None.")
     columns = _columns(values)
@@ -229,7 +247,7 @@ def _as_1d_labels(values: Any, name: str, *, warn_column: bool = False, multi_co
                 f"Multi-output targets are not supported: pass one column (a column vector is accepted)."
             )
         for column, column_values in columns:
-            _refuse_missing(column_values, name, column, from_pandas=isinstance(values, pd.DataFrame))
+            _refuse_missing(column_values, name, column, from_pandas=isinstance(values, pd.DataFrame), groups=groups)
         tuples = pd.Series(list(zip(*(column_values.tolist() for _, column_values in columns))), dtype=object)
         return tuples.to_numpy()
     if isinstance(values, pd.DataFrame):
@@ -244,7 +262,7 @@ def _as_1d_labels(values: Any, name: str, *, warn_column: bool = False, multi_co
         arr = arr[:, 0]
     if arr.ndim != 1:
         raise FairermValueError(f"{name} must be 1-D (one label per sample); got an array of shape {arr.shape}.")
-    _refuse_missing(arr, name, from_pandas=from_pandas)
+    _refuse_missing(arr, name, from_pandas=from_pandas, groups=groups)
     return arr
 
 
@@ -282,7 +300,7 @@ def check_sensitive_features(
         Labels of types that cannot be compared.
     """
     names = sensitive_column_names(sensitive_features)
-    arr = _as_1d_labels(sensitive_features, name, multi_column=True)
+    arr = _as_1d_labels(sensitive_features, name, multi_column=True, groups=True)
     if n_samples is not None and arr.shape[0] != n_samples:
         raise FairermValueError(
             f"{name} has {arr.shape[0]} entries but X has {n_samples} samples; they must have the same length."
@@ -296,22 +314,44 @@ def check_sensitive_features(
     return SensitiveEncoding(codes.astype(np.int64).ravel(), groups, names)
 
 
-def check_sample_weight(sample_weight: Any, n_samples: int, *, name: str = "sample_weight") -> np.ndarray | None:
+def check_sample_weight(sample_weight: Any, n_samples: int, *, name: str = "sample_weight",
+                        reference: str = "X") -> np.ndarray | None:
     """Return ``sample_weight`` as a fresh finite non-negative float64 array of length ``n_samples``.
 
-    ``None`` stays ``None`` (every sample weighs 1); a scalar is broadcast, as in scikit-learn. The
-    input is never modified (a copy is returned).
+    ``None`` stays ``None`` (every sample weighs 1); a number is broadcast, as in scikit-learn; an
+    array of booleans is taken as 0/1 weights. The input is never modified (a copy is returned).
+
+    Parameters
+    ----------
+    sample_weight : None, number or array-like of shape (n_samples,)
+    n_samples : int
+        The number of samples the weights must match.
+    name : str, default="sample_weight"
+        The argument's name, for the messages.
+    reference : str, default="X"
+        The argument ``n_samples`` was taken from, named in the wrong-length message (e.g.
+        ``"y_true"`` for functions that take no ``X``).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,) or None
 
     Raises
     ------
     FairermValueError
         Not 1-D, wrong length, NaN or infinite values, negative values, or every weight zero.
     FairermTypeError
-        Values that are not real numbers.
+        Values that are not real numbers, or a single boolean (``True`` is not a weight).
     """
     if sample_weight is None:
         return None
-    if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+    if isinstance(sample_weight, (bool, np.bool_)):
+        raise FairermTypeError(
+            f"{name} must be a number or one weight per sample; got the boolean {sample_weight!r}, which is not a "
+            f"weight. Pass None to weigh every sample 1, a number, or an array (an array of booleans is taken as "
+            f"0/1 weights)."
+        )
+    if isinstance(sample_weight, numbers.Number):
         values = np.full(n_samples, sample_weight)
     else:
         values = sample_weight.to_numpy() if isinstance(sample_weight, (pd.Series, pd.DataFrame)) else np.asarray(
@@ -320,7 +360,8 @@ def check_sample_weight(sample_weight: Any, n_samples: int, *, name: str = "samp
         raise FairermValueError(f"{name} must be 1-D (one weight per sample) or a scalar; got shape {values.shape}.")
     if values.shape[0] != n_samples:
         raise FairermValueError(
-            f"{name} has {values.shape[0]} entries but X has {n_samples} samples; they must have the same length."
+            f"{name} has {values.shape[0]} entries but {reference} has {n_samples} samples; they must have the "
+            "same length."
         )
     if values.dtype.kind not in "biuf":
         raise FairermTypeError(f"{name} must hold real numbers; got dtype {values.dtype}.")

@@ -8,7 +8,10 @@ from the training sample next to the exact binomial bounds from the held-out tes
 ``fairerm reproduce`` runs the FERM paper's table against baselines from the installed package
 (:mod:`fairerm.baselines`), writing into a folder of the user's choice. ``fairerm fetch`` fills
 the dataset cache. Every option is checked by the parser (exit status 2, naming the option)
-before any work starts; a command that fails later exits with status 1 and one message.
+before any work starts; a command that fails later exits with status 1 and one message: the
+package's own errors (:class:`~fairerm.exceptions.FairermError`, e.g. a subsample too small for the
+constraint, or a dataset that cannot be obtained) are printed as ``fairerm demo: error: ...``; any
+other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +27,21 @@ __all__ = ["main"]
 
 DATASETS = ("adult", "compas", "german", "synthetic")
 FETCHABLE = ("adult", "compas", "german")
+SEED_MAX = 2**32 - 1  # numpy's legacy seeding (RandomState, used by scikit-learn's splits) takes [0, 2**32 - 1]
+
+
+def _seed(text: str) -> int:
+    """``--seed``: an integer in ``[0, 2**32 - 1]``, the range numpy's ``RandomState`` accepts."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0 and <= {SEED_MAX} (2**32 - 1); got {text!r}")
+    return value
+
+
+_seed.__name__ = "seed"
 
 
 def _progress(message: str, *, quiet: bool) -> None:
@@ -77,6 +95,7 @@ def run_demo(args) -> dict:
     bunch, train, test = _load_split(args.dataset, args.seed, quiet)
     n_train = None if args.n_train == "all" else int(args.n_train)
     X_frame, y_train, s_train = _subsample(*train, n_train, args.seed)
+    _check_two_classes(y_train, n_train, args.seed)
     preprocessor = make_preprocessor(bunch).fit(X_frame)
     X_train = np.asarray(preprocessor.transform(X_frame), dtype=float)
     X_test = np.asarray(preprocessor.transform(test[0]), dtype=float)
@@ -132,6 +151,17 @@ def run_demo(args) -> dict:
         _plot_front(args, fitted[fair_name], X_train, y_train, s_train, X_test, y_test, s_test, rows, quiet)
         result["plot"] = str(args.plot)
     return result, (report, holdout)
+
+
+def _check_two_classes(y_train, n_train: int | None, seed: int) -> None:
+    """Refuse a training subsample of a single class (the SVMs need both), naming ``--n-train``."""
+    from .exceptions import FairermValueError
+
+    classes = sorted(set(y_train.tolist()))
+    if len(classes) < 2:
+        drawn = (f"the {len(y_train)} training rows drawn by --n-train {n_train} (seed {seed})"
+                 if n_train is not None and len(y_train) == n_train else f"the {len(y_train)} training rows")
+        raise FairermValueError(f"{drawn} hold only class {classes[0]!r}; the classifiers need two classes.")
 
 
 def _warm_up(args, quiet: bool) -> float:
@@ -278,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="FERM tolerance epsilon >= 0 (default: 0)")
     demo.add_argument("--delta", type=_argtypes.real_number(0.0, 1.0, low_inclusive=False, high_inclusive=False),
                       default=0.05, help="confidence parameter of the bounds, in (0, 1) (default: 0.05)")
-    demo.add_argument("--seed", type=_argtypes.integer(0), default=0, help="random seed >= 0 (default: 0)")
+    demo.add_argument("--seed", type=_seed, default=0, help=f"random seed in [0, {SEED_MAX}] (default: 0)")
     demo.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
     demo.add_argument("--plot", metavar="FILE", type=_argtypes.figure_path,
                       help="also trace the epsilon path and save the Pareto front here (.png, .pdf, .svg, ...; "
@@ -307,7 +337,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "fetch":
         return run_fetch(args)
-    result, (report, holdout) = run_demo(args)
+    from .exceptions import DataSourceError, FairermError
+
+    try:
+        result, (report, holdout) = run_demo(args)
+    except FairermError as exc:  # the package's own, deliberate errors: one message; anything else is a bug
+        hint = ""
+        if args.n_train != "all" and not isinstance(exc, DataSourceError) and "--n-train" not in str(exc):
+            hint = f" (with --n-train {args.n_train}: a larger --n-train may avoid this)"
+        print(f"fairerm demo: error: {exc}{hint}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(result, indent=2, default=float))
     else:

@@ -72,6 +72,25 @@ def _new_axes(ax):
     return ax
 
 
+def _check_points(values: Any, name: str) -> np.ndarray:
+    """``values`` as a 1-D float array of finite numbers, one per point, or a clear error."""
+    try:
+        points = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise FairermTypeError(f"{name} must hold numbers (one per point); got {type(values).__name__} "
+                               f"({exc}).") from exc
+    if points.ndim != 1:
+        raise FairermValueError(f"{name} must be 1-D (one value per point); got shape {points.shape}.")
+    bad = ~np.isfinite(points)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5].tolist()
+        raise FairermValueError(
+            f"{name} contains NaN or infinite values at points {rows}{' ...' if bad.sum() > 5 else ''}; every "
+            "point needs a finite value (a point whose metric is undefined cannot be placed on the front)."
+        )
+    return points
+
+
 def pareto_mask(accuracy: Any, unfairness: Any) -> np.ndarray:
     """Boolean mask of the points not dominated in (higher accuracy, lower unfairness).
 
@@ -81,18 +100,26 @@ def pareto_mask(accuracy: Any, unfairness: Any) -> np.ndarray:
     Parameters
     ----------
     accuracy, unfairness : array-like of shape (n_points,)
+        Finite numbers, one per point.
 
     Returns
     -------
     ndarray of bool, shape (n_points,)
+
+    Raises
+    ------
+    FairermValueError
+        Input that is not 1-D, of different lengths, or holding NaN or infinite values.
+    FairermTypeError
+        Input that is not numbers.
 
     Examples
     --------
     >>> pareto_mask([0.8, 0.9, 0.7], [0.1, 0.2, 0.3]).tolist()
     [True, True, False]
     """
-    acc = np.asarray(accuracy, dtype=float).ravel()
-    unf = np.asarray(unfairness, dtype=float).ravel()
+    acc = _check_points(accuracy, "accuracy")
+    unf = _check_points(unfairness, "unfairness")
     check_consistent_length(accuracy=acc, unfairness=unf)
     better_or_equal = (acc[None, :] >= acc[:, None]) & (unf[None, :] <= unf[:, None])
     strictly = (acc[None, :] > acc[:, None]) | (unf[None, :] < unf[:, None])
@@ -133,9 +160,9 @@ class ParetoFrontDisplay:
     Parameters
     ----------
     unfairness, accuracy : array-like of shape (n_points,)
-        DEO (or DDP) and accuracy of each model of the path.
+        DEO (or DDP) and accuracy of each model of the path, finite numbers.
     param_values : array-like of shape (n_points,)
-        The parameter of each model (epsilon or C), used for the colours.
+        The parameter of each model (epsilon or C), finite numbers, used for the colours.
     param_name : str, default="epsilon"
     fairness : {"deo", "ddp"}, default="deo"
     split : str, default="test"
@@ -161,9 +188,9 @@ class ParetoFrontDisplay:
     def __init__(self, unfairness, accuracy, param_values, *, param_name: str = "epsilon",
                  fairness: Literal["deo", "ddp"] = "deo", split: str = "test",
                  reference_points: Mapping[str, tuple[float, float]] | None = None):
-        self.unfairness = np.asarray(unfairness, dtype=float).ravel()
-        self.accuracy = np.asarray(accuracy, dtype=float).ravel()
-        self.param_values = np.asarray(param_values, dtype=float).ravel()
+        self.unfairness = _check_points(unfairness, "unfairness")
+        self.accuracy = _check_points(accuracy, "accuracy")
+        self.param_values = _check_points(param_values, "param_values")
         check_consistent_length(unfairness=self.unfairness, accuracy=self.accuracy, param_values=self.param_values)
         if self.accuracy.size == 0:
             raise FairermValueError("the path is empty; nothing to plot.")
@@ -352,6 +379,17 @@ def plot_group_score_distributions(scores, *, sensitive_features, kind: Literal[
     return ax
 
 
+def _gap_text(table: pd.DataFrame, rate: str) -> str:
+    """``"<rate> gap 0.123"`` (largest minus smallest over the groups), or, when the rate is undefined
+    (NaN in ``group_table``) for some group, ``"<rate> gap undefined (no <rate> for group(s) ...)"``."""
+    values = table[rate].to_numpy(dtype=float)
+    undefined = ~np.isfinite(values)
+    if undefined.any():
+        groups = ", ".join(str(group) for group in table.index[undefined])
+        return f"{rate} gap undefined (no {rate} for group{'s' if undefined.sum() > 1 else ''} {groups})"
+    return f"{rate} gap {np.max(values) - np.min(values):.3f}"
+
+
 def _legend_title(names) -> str:
     """``"group"``, or for intersectional groups the tuple of the sensitive columns, e.g. ``"(sex, race)"``."""
     return "group" if not names else f"({', '.join(map(str, names))})"
@@ -365,7 +403,10 @@ def plot_group_rates(y_true, y_pred, *, sensitive_features, rates=("tpr", "fpr",
     :math:`P(h=1 \mid y=1, s=g)` (``"tpr"``; its largest gap is the DEO), the false-positive rate
     :math:`P(h=1 \mid y=0, s=g)` (``"fpr"``; with the TPR gap, equalized odds) and the selection
     rate :math:`P(h=1 \mid s=g)` (``"selection_rate"``; its gap is the DDP), estimated by
-    :func:`fairerm.metrics.group_table`. The title reports the largest gap of each rate.
+    :func:`fairerm.metrics.group_table`. The title reports the largest gap of each rate, or says the
+    gap is undefined, naming the groups, when the rate is undefined in some group (NaN in
+    ``group_table``, e.g. the TPR of a group with no positive example; its bar is drawn empty and
+    labelled ``n/a``), as :func:`~fairerm.metrics.equal_opportunity_difference` refuses to compute it.
 
     Parameters
     ----------
@@ -402,7 +443,7 @@ def plot_group_rates(y_true, y_pred, *, sensitive_features, rates=("tpr", "fpr",
     ax.set_xticks(positions, [_RATE_LABELS[r] for r in rates])
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("rate")
-    gaps = ", ".join(f"{r} gap {np.nanmax(table[r]) - np.nanmin(table[r]):.3f}" for r in rates)
+    gaps = ", ".join(_gap_text(table, r) for r in rates)
     ax.set_title(f"Rates by group ({gaps})", fontsize=9)
     ax.legend(title=_legend_title(list(table.index.names)) if isinstance(table.index, pd.MultiIndex)
               else str(table.index.name), fontsize=8)

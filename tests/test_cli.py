@@ -129,7 +129,9 @@ BAD_DEMO_OPTIONS = [
     (["--delta", "1.5"], "--delta", "must be a finite number > 0 and < 1; got '1.5'"),
     (["--delta", "nan"], "--delta", "must be a finite number > 0 and < 1; got 'nan'"),
     (["--n-train", "5"], "--n-train", "must be an integer >= 10 or 'all'; got '5'"),
-    (["--seed", "-3"], "--seed", "must be an integer >= 0; got '-3'"),
+    (["--seed", "-3"], "--seed", "must be an integer >= 0 and <= 4294967295 (2**32 - 1); got '-3'"),
+    (["--seed", "99999999999"], "--seed", "must be an integer >= 0 and <= 4294967295 (2**32 - 1); got '99999999999'"),
+    (["--seed", "1.5"], "--seed", "must be an integer >= 0 and <= 4294967295 (2**32 - 1); got '1.5'"),
     (["--plot", "front.txt"], "--plot", "the file name must end in one of .avif, .eps,"),
     (["--plot", "no/such/folder/front.png"], "--plot", "cannot write 'no/such/folder/front.png': the folder "
                                                        "no/such/folder does not exist"),
@@ -146,12 +148,73 @@ def test_bad_demo_options_are_parser_errors(argv, option, says, capsys, monkeypa
     assert captured.out == "" and "[fairerm]" not in captured.err  # nothing was loaded or fitted
 
 
-@pytest.mark.parametrize("case", [0, 6, 11])
+@pytest.mark.parametrize("case", [0, 6, 10, 13])
 def test_bad_demo_options_as_a_user_meets_them(case, tmp_path):
     argv, option, says = BAD_DEMO_OPTIONS[case]
     out = run_cli("demo", "--dataset", "synthetic", *argv, cwd=tmp_path)
     assert out.returncode == 2 and f"fairerm demo: error: argument {option}: {says}" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr and out.stdout == "" and "[fairerm]" not in out.stderr
+
+
+def test_largest_seed_is_accepted_by_the_parser():
+    assert build_parser().parse_args(["demo", "--seed", str(2**32 - 1)]).seed == 2**32 - 1
+
+
+def _one_error_line(out, command="fairerm demo"):
+    """Exit status 1, nothing on stdout, no traceback, and (``--json``: no progress lines) stderr holding
+    one message, ``<command>: error: ...``; returns its first line."""
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == "", out.stderr
+    assert out.stderr.startswith(f"{command}: error: ") and out.stderr.count(f"{command}: error:") == 1, out.stderr
+    return out.stderr.splitlines()[0]
+
+
+def test_demo_on_a_sample_too_small_for_the_constraint_exits_1_with_one_message(tmp_path):
+    """--n-train 10 is allowed by the parser, but the 10 rows drawn hold no positive example of group b:
+    the package's own error is the message, with the option that made the sample small."""
+    out = run_cli("demo", "--dataset", "synthetic", "--n-train", "10", "--json", cwd=tmp_path)
+    line = _one_error_line(out)
+    assert "group(s) ['b'] have no positive examples" in line
+    assert "--n-train 10" in line and "a larger --n-train" in line
+
+
+def test_demo_on_a_one_class_subsample_exits_1_naming_n_train(tmp_path):
+    """Seed 184 draws 10 synthetic rows of class 0 only: said before any fit (was scikit-learn's traceback)."""
+    out = run_cli("demo", "--dataset", "synthetic", "--n-train", "10", "--seed", "184", "--json", cwd=tmp_path)
+    line = _one_error_line(out)
+    assert "--n-train 10" in line and "only class 0" in line and "two classes" in line
+
+
+def test_demo_without_the_dataset_offline_exits_1_with_one_message(tmp_path):
+    out = run_cli("demo", "--dataset", "german", "--json", cwd=tmp_path,
+                  env={"FAIRERM_DATA": str(tmp_path / "empty"), "FAIRERM_OFFLINE": "1"})
+    line = _one_error_line(out)
+    assert "Could not obtain german.data" in line and "--n-train" not in line
+
+
+def test_demo_keeps_unexpected_errors_visible(monkeypatch):
+    """Only the package's own errors become one message; anything else is a bug and keeps its traceback."""
+    import fairerm.cli as cli
+
+    def broken(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "run_demo", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["demo", "--dataset", "synthetic"])
+
+
+def test_demo_error_in_process_returns_1(monkeypatch, capsys):
+    import fairerm.cli as cli
+    from fairerm.exceptions import FairermValueError
+
+    def refuses(args):
+        raise FairermValueError("y: something the user can fix.")
+
+    monkeypatch.setattr(cli, "run_demo", refuses)
+    assert cli.main(["demo", "--dataset", "synthetic"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "fairerm demo: error: y: something the user can fix.\n"
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._validation import check_option, check_scalar, check_sensitive_features
+from .._validation import check_option, check_sample_weight, check_scalar, check_sensitive_features
 from ..constraints import make_constraint
 from ..exceptions import FairermTypeError, FairermValueError
 from ._common import feature_scale, signed_labels, strata_of
@@ -46,13 +46,35 @@ def _validate_options(delta, margin, intercept_scale, feature_bound, norm_bound,
 
 
 def _check_uniform_weights(sample_weight: Any, n: int) -> None:
-    """Accept no weights or constant ones; refuse the others with the reason (see ``sample_weight``)."""
+    """Accept no weights or constant ones; refuse the others with the reason (see ``sample_weight``).
+
+    Parameters
+    ----------
+    sample_weight : None, number or array-like of shape (n,)
+    n : int
+        The number of rows of ``X``.
+
+    Raises
+    ------
+    FairermValueError
+        Weights of another shape, NaN, infinite, negative or all zero, or that are not all equal.
+    FairermTypeError
+        Weights that are not real numbers, or a single boolean.
+    """
     if sample_weight is None:
         return
-    weights = np.asarray(sample_weight, dtype=np.float64)
-    if weights.shape != (n,) or not np.all(np.isfinite(weights)) or np.any(weights < 0) or not np.any(weights > 0):
-        raise FairermValueError(f"sample_weight must be {n} finite non-negative weights, not all zero; got shape "
-                                f"{weights.shape}.")
+    if not isinstance(sample_weight, (numbers.Number, np.bool_)):
+        try:
+            shape = np.shape(sample_weight)
+        except ValueError:  # a ragged sequence
+            shape = None
+        if shape != (n,):
+            raise FairermValueError(
+                f"sample_weight must be None, a number or {n} weights (one per row of X); got "
+                + (f"shape {shape}." if shape is not None else "a ragged sequence.")
+            )
+    # types (strings, booleans), NaN, negative and all-zero weights: the package's own messages
+    weights = check_sample_weight(sample_weight, n)
     if np.ptp(weights) > 1e-12 * weights.max():
         raise FairermValueError(
             "sample_weight: generalization_report bounds the error of the distribution the sample was drawn from; "
@@ -180,14 +202,15 @@ def generalization_report(
     random_state : int or None, default=0
         Seed of the random splits (``"pac-bayes"``) and of the Monte Carlo draws. The splits must
         not depend on the data: any fixed seed, chosen before looking at the bounds.
-    sample_weight : array-like of shape (n_samples,), optional
-        Accepted when it is constant (then every weighted empirical quantity equals the unweighted
-        one and the bounds are unchanged). Non-uniform weights are refused, because none of the
-        bounds here holds for them as stated: frequency weights (repeated rows) break the i.i.d.
-        sampling every bound assumes, and importance or survey weights change the target
-        distribution, whose risk needs weighted concentration inequalities with a known bound on the
-        weights (Hoeffding or empirical Bernstein on :math:`w_i\ell_i`; Cortes, Mansour and Mohri 2010)
-        in place of the binomial tails, the PAC-Bayes-kl theorem and the Rademacher term used here.
+    sample_weight : float or array-like of shape (n_samples,), optional
+        Accepted when it is constant, a number or equal weights (then every weighted empirical
+        quantity equals the unweighted one and the bounds are unchanged). Non-uniform weights are
+        refused, because none of the bounds here holds for them as stated: frequency weights
+        (repeated rows) break the i.i.d. sampling every bound assumes, and importance or survey
+        weights change the target distribution, whose risk needs weighted concentration inequalities
+        with a known bound on the weights (Hoeffding or empirical Bernstein on :math:`w_i\ell_i`;
+        Cortes, Mansour and Mohri 2010) in place of the binomial tails, the PAC-Bayes-kl theorem and
+        the Rademacher term used here.
 
     Returns
     -------
@@ -199,9 +222,11 @@ def generalization_report(
     FairermValueError
         ``delta`` not in (0, 1), invalid options, a model outside the covered classes (precomputed or
         sigmoid kernel, non-affine decision function), labels that are not the model's, a group
-        without examples in a compared cell, ``feature_bound`` or ``norm_bound`` violated.
+        without examples in a compared cell, ``feature_bound`` or ``norm_bound`` violated,
+        ``sample_weight`` that is not constant, of the wrong shape, NaN, negative or all zero.
     FairermTypeError
-        A model that is not a binary score-based classifier (e.g. a random forest).
+        A model that is not a binary score-based classifier (e.g. a random forest), or a
+        ``sample_weight`` that is not real numbers (strings, a single boolean).
     NotFittedError
         The model is not fitted.
 

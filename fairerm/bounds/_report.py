@@ -86,7 +86,12 @@ class GeneralizationReport:
     cells : DataFrame
         One row per (stratum, group): sizes, empirical means and every per-cell term.
     events : list of (str, float)
-        Each event of the union bound and its failure probability (they sum to ``delta``).
+        The events of the union bound, each with its failure probability. With
+        ``method="pac-bayes"`` every event is listed on its own and the shares sum to ``delta``.
+        With ``"rademacher"`` and ``"holdout"`` each (T) entry, labelled ``(each)``, stands for two
+        events, the upper and the lower bound on the cell's rate, each with the share shown: it
+        counts twice, so the listed shares plus the ``(each)`` shares once more sum to ``delta``
+        (listed once, they sum to less).
     theorem : str
     assumptions : list of str
     method : str

@@ -55,12 +55,12 @@ class _BinaryPredictions:
     def __init__(self, y_true: Any, y_pred: Any, sensitive_features: Any, pos_label: Any, sample_weight: Any = None):
         true = _as_1d_labels(y_true, "y_true")
         pred = _as_1d_labels(y_pred, "y_pred")
-        sensitive = _as_1d_labels(sensitive_features, "sensitive_features", multi_column=True)
+        sensitive = _as_1d_labels(sensitive_features, "sensitive_features", multi_column=True, groups=True)
         check_consistent_length(y_true=true, y_pred=pred, sensitive_features=sensitive)
         if true.shape[0] == 0:
             raise FairermValueError("y_true is empty; at least one sample per group is needed.")
         encoding = check_sensitive_features(sensitive, true.shape[0], name="sensitive_features")
-        self.sample_weight = check_sample_weight(sample_weight, true.shape[0])
+        self.sample_weight = check_sample_weight(sample_weight, true.shape[0], reference="y_true")
         classes = _unique_labels(true, "y_true")
         if len(classes) > 2:
             shown = classes[:10].tolist()
@@ -268,14 +268,15 @@ def group_table(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label:
     ``tp, fp, tn, fn``        the confusion counts
     ========================  ==================================================
 
-    A rate whose denominator is zero in a group is NaN in this table (the difference functions
-    raise instead). The index holds the group labels, sorted, and is named after
-    ``sensitive_features`` when it is a named Series (else ``"group"``); with several columns
-    (intersectional groups) it is a MultiIndex whose entries are the tuples of column values, named
-    after the columns (``sensitive_feature_0, ...`` for an unnamed 2-D array), as fairlearn's
-    ``MetricFrame.by_group``. With ``sample_weight`` every count (``count``, ``positives``, ...,
-    ``tp``) is the sum of the weights of the samples it counts, and every rate a ratio of such sums.
-    Parameters and errors as in :func:`equal_opportunity_difference`.
+    A rate whose denominator is zero in a group (no positive example for ``tpr``; with
+    ``sample_weight``, a group whose weights are all zero for every rate) is NaN in this table,
+    without a warning (the difference functions raise instead). The index holds the group labels,
+    sorted, and is named after ``sensitive_features`` when it is a named Series (else ``"group"``);
+    with several columns (intersectional groups) it is a MultiIndex whose entries are the tuples of
+    column values, named after the columns (``sensitive_feature_0, ...`` for an unnamed 2-D array),
+    as fairlearn's ``MetricFrame.by_group``. With ``sample_weight`` every count (``count``,
+    ``positives``, ..., ``tp``) is the sum of the weights of the samples it counts, and every rate a
+    ratio of such sums. Parameters and errors as in :func:`equal_opportunity_difference`.
     """
     data = _BinaryPredictions(y_true, y_pred, sensitive_features, pos_label, sample_weight)
     t, p = data.true_positive, data.pred_positive
@@ -285,18 +286,18 @@ def group_table(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label:
     table = pd.DataFrame(
         {
             "count": count,
-            "proportion": count / count.sum(),
+            "proportion": count / count.sum(),  # > 0: check_sample_weight refuses weights that are all zero
             "positives": positives,
             "negatives": negatives,
             "predicted_positives": tp + fp,
-            "base_rate": positives / count,
-            "selection_rate": (tp + fp) / count,
+            "base_rate": _safe_ratio(positives, count),
+            "selection_rate": _safe_ratio(tp + fp, count),
             "tpr": _safe_ratio(tp, positives),
             "fpr": _safe_ratio(fp, negatives),
             "fnr": _safe_ratio(fn, positives),
             "tnr": _safe_ratio(tn, negatives),
             "precision": _safe_ratio(tp, tp + fp),
-            "accuracy": (tp + tn) / count,
+            "accuracy": _safe_ratio(tp + tn, count),
             "tp": tp,
             "fp": fp,
             "tn": tn,
