@@ -210,3 +210,24 @@ def test_exact_ramp_constraint_by_interpolating_between_steps(Estimator):
         w_sq = model.weight_norm_ ** 2
     assert model.objective_ == pytest.approx(0.5 * w_sq + hinge, rel=1e-7)
     assert model.objective_ <= max(model.cccp_objectives_[i], model.cccp_objectives_[i + 1]) + 1e-9
+
+
+@pytest.mark.parametrize("Estimator", [FairLinearSVC, FairKernelSVC])
+def test_default_ramp_tol_of_integer_weights_is_that_of_the_repeated_rows(Estimator):
+    """One positive of weight 50: the default ramp_tol was half its weight 50/W_g, 38 times the repeated
+    rows' 1/(2 n_g); it is now half the weight of one unit, 1/(2 min_g W_g), for both."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 4))
+    s = rng.integers(0, 2, size=200)
+    X[:, 0] += s
+    y = np.where(X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.5, size=200) > 0.5, 1, 0)
+    weight = np.ones(200)
+    weight[np.flatnonzero(y == 1)[0]] = 50.0
+    weight[np.flatnonzero(y == 0)[:3]] = 0.0  # zero weights: the rows dropped
+    rows = np.repeat(np.arange(200), weight.astype(int))
+    options = dict(C=1.0, epsilon=0.0, fairness_loss="ramp")
+    weighted = Estimator(**options).fit(X, y, sensitive_features=s, sample_weight=weight)
+    repeated = Estimator(**options).fit(X[rows], y[rows], sensitive_features=s[rows])
+    positives = [weight[(y == 1) & (s == g)].sum() for g in (0, 1)]
+    assert weighted.ramp_tol_ == pytest.approx(repeated.ramp_tol_, rel=1e-12)
+    assert weighted.ramp_tol_ == pytest.approx(0.5 / min(positives), rel=1e-12)

@@ -18,7 +18,7 @@ from ..constraints import CONSTRAINT_NAMES, ConstraintWeights, FairnessConstrain
 from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError
 from ..problem import per_sample_box
 from ..solvers import Solution, solve
-from ._ramp import FAIRNESS_LOSSES, ramp_cccp, ramp_constraint
+from ._ramp import FAIRNESS_LOSSES, default_ramp_tol, ramp_cccp, ramp_constraint
 
 __all__ = ["BaseFairSVC"]
 
@@ -175,8 +175,11 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         def step(step_problem, warm):
             return self._solve(step_problem, solver, backend_options, warm_start=previous if warm is None else warm)
 
+        ramp_tol = self.ramp_tol
+        if ramp_tol is None:  # one unit of sample weight: c_i = C w_i (objectives.per_sample_box)
+            ramp_tol = default_ramp_tol(problem.constraint_weights, problem.upper / float(self.C))
         path = ramp_cccp(problem.with_epsilon(0.0), step, float(self.epsilon), max_steps=int(self.cccp_max_iter),
-                         tol=float(self.cccp_tol), ramp_tol=self.ramp_tol, keep_problems=True)
+                         tol=float(self.cccp_tol), ramp_tol=ramp_tol, keep_problems=True)
         self.cccp_objectives_ = np.array(path.objectives)
         self.cccp_ramp_values_ = np.array(path.ramp_values)
         self.cccp_band_sizes_ = np.array(path.band_sizes)

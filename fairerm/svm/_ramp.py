@@ -65,8 +65,9 @@ segments (:func:`_best_interpolant`: a grid and bisection on the roots of :math:
 is returned instead when no iterate meets the constraint or when its objective is lower (status
 ``"ramp_interpolant"``: no optimum of a convex problem, but exactly feasible, its objective recomputed).
 The default ``ramp_tol`` is the resolution of a rate on the sample: half the weight :math:`\max_{ji}|C^u_{ji}|` of one point of the smallest group (for
-equal opportunity :math:`1/(2n_{\min,+})`); moving one point across a kink changes :math:`G` by up to
-that much, so no sequence of linear steps can promise less.
+equal opportunity :math:`1/(2n_{\min,+})`; with sample weights, of one unit of weight: :func:`default_ramp_tol`);
+moving one point across a kink changes :math:`G` by up to that much, so no sequence of linear steps can
+promise less.
 
 References
 ----------
@@ -147,9 +148,19 @@ class RampPath:
         return max(len(self.objectives) - 1, 0)
 
 
-def default_ramp_tol(constraint_weights: np.ndarray) -> float:
-    r"""Half the weight of one point of the smallest group, :math:`\tfrac12\max_{ji}|C^u_{ji}|` (module docstring)."""
-    return 0.5 * float(np.max(np.abs(constraint_weights), initial=0.0))
+def default_ramp_tol(constraint_weights: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+    r"""Half the weight of one point of the smallest group, :math:`\tfrac12\max_{ji}|C^u_{ji}|` (module docstring).
+
+    With sample weights :math:`w_i` a point weighs :math:`|C^u_{ji}| = w_i/W_g`; the resolution is that of one
+    unit of weight, :math:`\tfrac12\max_{ji: w_i > 0}|C^u_{ji}|/w_i = 1/(2\min_g W_g)`, so that integer weights
+    get the tolerance of the repeated rows (one row of weight 50 made it 38 times looser).
+    """
+    weights = np.abs(np.asarray(constraint_weights, dtype=float))
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=float)
+        positive = sample_weight > 0.0
+        weights = weights[:, positive] / sample_weight[positive]
+    return 0.5 * float(np.max(weights, initial=0.0))
 
 
 def ramp_cccp(start_problem, solve_step: Callable, epsilon: float, *, max_steps: int = 20, tol: float = 1e-6,
