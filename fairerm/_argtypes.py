@@ -12,15 +12,20 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["real_number", "integer", "n_train", "figure_path", "output_folder", "choice"]
+__all__ = ["SEED_MAX", "real_number", "integer", "seed", "n_train", "figure_path", "output_folder", "choice"]
+
+
+def _number(value) -> str:
+    """An integer bound in full (``4294967295``, not ``4.29497e+09``), a real one with ``:g``."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _interval(low, high, low_inclusive, high_inclusive) -> str:
     parts = []
     if low is not None:
-        parts.append(f"{'>=' if low_inclusive else '>'} {low:g}")
+        parts.append(f"{'>=' if low_inclusive else '>'} {_number(low)}")
     if high is not None:
-        parts.append(f"{'<=' if high_inclusive else '<'} {high:g}")
+        parts.append(f"{'<=' if high_inclusive else '<'} {_number(high)}")
     return " and ".join(parts)
 
 
@@ -59,6 +64,17 @@ def integer(low: int | None = None, high: int | None = None, *, nonzero: bool = 
         return value
 
     convert.__name__ = "integer"
+    return convert
+
+
+#: The largest seed: numpy's legacy seeding (``RandomState``, used by scikit-learn's splits) takes [0, 2**32 - 1].
+SEED_MAX = 2**32 - 1
+
+
+def seed() -> Callable[[str], int]:
+    """``--seed``: an integer in ``[0, 2**32 - 1]``, the range numpy's ``RandomState`` accepts."""
+    convert = integer(0, SEED_MAX)
+    convert.__name__ = "seed"
     return convert
 
 

@@ -285,6 +285,7 @@ def check_sensitive_features(
     *,
     name: str = "sensitive_features",
     min_groups: int = 2,
+    reference: str = "X",
 ) -> SensitiveEncoding:
     """Encode a sensitive attribute as integer group codes.
 
@@ -303,7 +304,8 @@ def check_sensitive_features(
     arr = _as_1d_labels(sensitive_features, name, multi_column=True, groups=True)
     if n_samples is not None and arr.shape[0] != n_samples:
         raise FairermValueError(
-            f"{name} has {arr.shape[0]} entries but X has {n_samples} samples; they must have the same length."
+            f"{name} has {arr.shape[0]} entries but {reference} has {n_samples} samples; they must have the same "
+            "length."
         )
     groups, codes = _unique(arr, name)
     if len(groups) < min_groups:
@@ -405,7 +407,8 @@ def check_binary_target(y: Any, n_samples: int | None = None, *, name: str = "y"
     arr = _as_1d_labels(y, name, warn_column=True)
     if n_samples is not None and arr.shape[0] != n_samples:
         raise FairermValueError(
-            f"{name} has {arr.shape[0]} entries but X has {n_samples} samples; they must have the same length."
+            f"{name} has {arr.shape[0]} entries but {reference} has {n_samples} samples; they must have the same "
+            "length."
         )
     classes, codes = _unique(arr, name)
     if len(classes) != 2:

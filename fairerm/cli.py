@@ -27,21 +27,7 @@ __all__ = ["main"]
 
 DATASETS = ("adult", "compas", "german", "synthetic")
 FETCHABLE = ("adult", "compas", "german")
-SEED_MAX = 2**32 - 1  # numpy's legacy seeding (RandomState, used by scikit-learn's splits) takes [0, 2**32 - 1]
-
-
-def _seed(text: str) -> int:
-    """``--seed``: an integer in ``[0, 2**32 - 1]``, the range numpy's ``RandomState`` accepts."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or not 0 <= value <= SEED_MAX:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0 and <= {SEED_MAX} (2**32 - 1); got {text!r}")
-    return value
-
-
-_seed.__name__ = "seed"
+SEED_MAX = _argtypes.SEED_MAX
 
 
 def _progress(message: str, *, quiet: bool) -> None:
@@ -308,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="FERM tolerance epsilon >= 0 (default: 0)")
     demo.add_argument("--delta", type=_argtypes.real_number(0.0, 1.0, low_inclusive=False, high_inclusive=False),
                       default=0.05, help="confidence parameter of the bounds, in (0, 1) (default: 0.05)")
-    demo.add_argument("--seed", type=_seed, default=0, help=f"random seed in [0, {SEED_MAX}] (default: 0)")
+    demo.add_argument("--seed", type=_argtypes.seed(), default=0, help=f"random seed in [0, {SEED_MAX}] (default: 0)")
     demo.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
     demo.add_argument("--plot", metavar="FILE", type=_argtypes.figure_path,
                       help="also trace the epsilon path and save the Pareto front here (.png, .pdf, .svg, ...; "

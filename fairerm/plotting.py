@@ -354,7 +354,7 @@ def plot_group_score_distributions(scores, *, sensitive_features, kind: Literal[
         One line (ECDF) or one step histogram per group, labelled ``"<group> (n=<n_g>)"``.
     """
     values = _check_scores(scores)
-    encoding = check_sensitive_features(sensitive_features, values.shape[0])
+    encoding = check_sensitive_features(sensitive_features, values.shape[0], reference="scores")
     check_option(kind, "kind", ("hist", "ecdf"))
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
         raise FairermValueError(f"bins must be a positive integer; got {bins!r}.")

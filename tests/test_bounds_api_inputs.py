@@ -67,3 +67,5 @@ def test_events_sum_to_delta_as_the_docstring_says(fitted, kwargs):
     assert bool(doubled) == (report.method in ("rademacher", "holdout"))
     doc = GeneralizationReport.__doc__
     assert "sum to ``delta``)" not in doc and "(each)" in doc and "counts twice" in doc
+    said = "an entry marked (each) is the share of each of its two events"
+    assert (said in " ".join(str(report).split())) == bool(doubled)

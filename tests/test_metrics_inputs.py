@@ -47,6 +47,23 @@ def test_wrong_length_weights_name_what_they_are_compared_with(metric):
         metric(Y, P, sensitive_features=S, sample_weight=[1] * 5)
 
 
+def test_other_functions_without_x_name_their_reference():
+    from fairerm.metrics import bootstrap_ci, ks_distance_between_groups
+    from fairerm.plotting import plot_group_score_distributions
+
+    values = np.arange(6.0)
+    with pytest.raises(FairermValueError, match=r"sample_weight has 5 entries but y_pred has 6 samples"):
+        ks_distance_between_groups(values, sensitive_features=S, sample_weight=np.ones(5))
+    with pytest.raises(FairermValueError, match=r"sensitive_features has 5 entries but y_pred has 6 samples"):
+        ks_distance_between_groups(values, sensitive_features=S[:5])
+    with pytest.raises(FairermValueError, match=r"sample_weight has 5 entries but y_true has 6 samples"):
+        bootstrap_ci(equal_opportunity_difference, Y, P, sensitive_features=S, sample_weight=np.ones(5))
+    with pytest.raises(FairermValueError, match=r"sensitive_features has 5 entries but y_true has 6 samples"):
+        bootstrap_ci(equal_opportunity_difference, Y, P, sensitive_features=S[:5])
+    with pytest.raises(FairermValueError, match=r"sensitive_features has 5 entries but scores has 6 samples"):
+        plot_group_score_distributions(values, sensitive_features=S[:5])
+
+
 def test_estimators_still_compare_weights_with_x():
     with pytest.raises(FairermValueError, match="sample_weight has 5 entries but X has 6 samples"):
         check_sample_weight(np.ones(5), 6)

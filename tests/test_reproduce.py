@@ -466,3 +466,11 @@ def test_docs_example_of_paired_comparisons_runs(tmp_path, monkeypatch):
     paired = namespace["paired"]
     assert list(paired["ours"]) == ["Linear FERM (eps=0)"] * 2 and (paired["n_pairs"] == 3).all()
     assert (paired["deo_low"] <= paired["deo_diff"]).all() and (paired["deo_diff"] <= paired["deo_high"]).all()
+
+
+def test_reproduce_config_refuses_a_seed_numpy_cannot_take(tmp_path):
+    from fairerm.baselines._command import ReproductionConfig
+    from fairerm.exceptions import FairermValueError
+
+    with pytest.raises(FairermValueError, match=r"seed must be an integer >= 0 and <= 4294967295; got 4294967296"):
+        ReproductionConfig(seed=2**32, output_dir=tmp_path).resolved()

@@ -62,7 +62,7 @@ class ReproductionConfig:
                           ("max_test", 10)):
             if values[name] is not None:
                 _check_int(values[name], name, low)
-        _check_int(self.seed, "seed", 0)
+        _check_int(self.seed, "seed", 0, _argtypes.SEED_MAX)
         _check_int(self.n_jobs, "n_jobs", None)
         if self.n_jobs == 0:
             raise FairermValueError("n_jobs must be a non-zero integer (negative: all cores but n_jobs + 1); got 0.")
@@ -82,9 +82,10 @@ class ReproductionConfig:
         return replace(self, datasets=tuple(dict.fromkeys(datasets)), output_dir=output, split_plans=plans, **values)
 
 
-def _check_int(value: Any, name: str, low: int | None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or (low is not None and value < low):
-        bound = f" >= {low}" if low is not None else ""
+def _check_int(value: Any, name: str, low: int | None, high: int | None = None) -> None:
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or (low is not None and value < low)
+            or (high is not None and value > high)):
+        bound = (f" >= {low}" if low is not None else "") + (f" and <= {high}" if high is not None else "")
         raise FairermValueError(f"{name} must be an integer{bound}; got {value!r}.")
 
 
@@ -290,7 +291,8 @@ def build_parser(prog: str = "fairerm reproduce", default_output_dir: str = ".")
                         help=f"folder of the result files (default: {default_output_dir})")
     parser.add_argument("--n-jobs", type=count(nonzero=True), default=1,
                         help="joblib workers over (dataset, split, method) tasks (default: 1)")
-    parser.add_argument("--seed", type=count(0), default=0, help="seed of the splits and folds (default: 0)")
+    parser.add_argument("--seed", type=_argtypes.seed(), default=0,
+                        help=f"seed of the splits and folds, in [0, {_argtypes.SEED_MAX}] (default: 0)")
     parser.add_argument("--n-splits", type=count(1), default=None,
                         help="random splits of COMPAS and German (30; quick 2)")
     parser.add_argument("--adult-splits", type=count(0), default=None,

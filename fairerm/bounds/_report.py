@@ -355,7 +355,10 @@ class GeneralizationReport:
         lines += ["", "Terms"] + self._terms_lines()
         lines += ["", "Per cell (D_g: bound on the mean-embedding error, score slack = ||w||*D_g)"]
         lines += self._cells_lines()
-        lines += ["", "Union bound over the events (failure probabilities sum to delta)"]
+        paired = any(name.endswith("(each)") for name, _ in self.events)  # one entry for an upper and a lower event
+        lines += [""] + _wrap("Union bound over the events (failure probabilities sum to delta"
+                              + ("; an entry marked (each) is the share of each of its two events)" if paired
+                                 else ")"), indent="")
         for name, share in self.events:
             lines += _wrap(f"{share:.3g}  {name}")
         lines += ["", "Theorem"] + [("  " + line) if line else "" for line in self.theorem.splitlines()]

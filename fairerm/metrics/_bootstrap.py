@@ -195,11 +195,11 @@ def bootstrap_ci(metric: Callable[..., float], y_true: Any, y_pred: Any, *, sens
     n = check_consistent_length(y_true=true, y_pred=pred)
     if n == 0:
         raise FairermValueError("y_true is empty; a bootstrap needs at least one row.")
-    weights = check_sample_weight(sample_weight, n)
+    weights = check_sample_weight(sample_weight, n, reference="y_true")
     groups = None
     if sensitive_features is not None:
         sensitive = _as_rows(sensitive_features)
-        groups = check_sensitive_features(sensitive, n, min_groups=1).codes
+        groups = check_sensitive_features(sensitive, n, min_groups=1, reference="y_true").codes
     elif stratify:
         raise FairermValueError("stratify=True resamples within the groups: pass sensitive_features as well.")
     pass_groups = sensitive_features is not None and _accepts(metric, "sensitive_features")

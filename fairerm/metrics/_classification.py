@@ -59,7 +59,7 @@ class _BinaryPredictions:
         check_consistent_length(y_true=true, y_pred=pred, sensitive_features=sensitive)
         if true.shape[0] == 0:
             raise FairermValueError("y_true is empty; at least one sample per group is needed.")
-        encoding = check_sensitive_features(sensitive, true.shape[0], name="sensitive_features")
+        encoding = check_sensitive_features(sensitive, true.shape[0], name="sensitive_features", reference="y_true")
         self.sample_weight = check_sample_weight(sample_weight, true.shape[0], reference="y_true")
         classes = _unique_labels(true, "y_true")
         if len(classes) > 2:

@@ -71,8 +71,8 @@ def _group_samples(y_pred: Any, sensitive_features: Any, sample_weight: Any = No
                    ) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], SensitiveEncoding]:
     """Per group, its sorted predictions and their weights (None without ``sample_weight``)."""
     values = check_predictions(y_pred)
-    sens = check_sensitive_features(sensitive_features, values.shape[0])
-    weights = check_sample_weight(sample_weight, values.shape[0])
+    sens = check_sensitive_features(sensitive_features, values.shape[0], reference="y_pred")
+    weights = check_sample_weight(sample_weight, values.shape[0], reference="y_pred")
     samples = []
     for g in range(sens.n_groups):
         members = sens.codes == g
