@@ -407,7 +407,7 @@ def check_binary_target(y: Any, n_samples: int | None = None, *, name: str = "y"
     arr = _as_1d_labels(y, name, warn_column=True)
     if n_samples is not None and arr.shape[0] != n_samples:
         raise FairermValueError(
-            f"{name} has {arr.shape[0]} entries but {reference} has {n_samples} samples; they must have the same "
+            f"{name} has {arr.shape[0]} entries but X has {n_samples} samples; they must have the same "
             "length."
         )
     classes, codes = _unique(arr, name)

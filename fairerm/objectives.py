@@ -30,6 +30,9 @@ def row_squared_norms(X) -> np.ndarray:
     if isinstance(X, np.ndarray):
         return np.einsum("ij,ij->i", X, X)
     X = X.tocsr()
+    if not X.has_canonical_format:  # duplicate entries of a cell add up before they are squared
+        X = X.copy()
+        X.sum_duplicates()
     n = X.shape[0]
     out = np.zeros(n)
     indptr, data = X.indptr, X.data

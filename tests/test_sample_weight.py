@@ -110,6 +110,38 @@ def test_kernel_integer_weights_equal_repeated_rows_and_zero_weight_drops(epsilo
     assert not np.isin(np.flatnonzero(w == 0), weighted.support_).any()
 
 
+def test_default_gamma_scale_is_that_of_the_repeated_rows():
+    """gamma="scale" was the variance of every row, zero weights included: 0.0137 kept against 0.3216 dropped,
+    decision functions 2.6 apart. It is now the weighted variance (scikit-learn's SVC ignores the weights)."""
+    X, y, s, w = _problem(n=120, seed=4)
+    X[w == 0] *= 10.0  # rows that would change the variance if they counted
+    Xr, yr, sr = _repeat(w, X, y, s)
+    weighted = FairKernelSVC(C=1.0, tol=1e-7).fit(X, y, sensitive_features=s, sample_weight=w)
+    repeated = FairKernelSVC(C=1.0, tol=1e-7).fit(Xr, yr, sensitive_features=sr)
+    assert weighted.gamma_ == pytest.approx(1.0 / (X.shape[1] * Xr.var()), rel=1e-12)
+    assert weighted.gamma_ == pytest.approx(repeated.gamma_, rel=1e-12)
+    np.testing.assert_allclose(weighted.decision_function(X), repeated.decision_function(X), atol=1e-5)
+    unweighted = FairKernelSVC(C=1.0, tol=1e-7).fit(X, y, sensitive_features=s)
+    assert unweighted.gamma_ == pytest.approx(1.0 / (X.shape[1] * X.var()), rel=1e-12)  # unchanged without weights
+
+
+@pytest.mark.parametrize("route", ["sparse", "dask"])
+def test_approximate_kernels_resolve_gamma_on_the_weighted_rows(route):
+    import scipy.sparse as sp
+
+    X, y, s, w = _problem(n=120, seed=4)
+    X[w == 0] *= 10.0
+    Xr = np.repeat(X, w, axis=0)
+    if route == "dask":
+        da = pytest.importorskip("dask.array")
+        data = da.from_array(X, chunks=(40, 4))
+    else:
+        data = sp.csr_matrix(X)
+    model = FairKernelSVC(C=1.0, approximation="rff", n_components=50, random_state=0)
+    model.fit(data, y, sensitive_features=s, sample_weight=w)
+    assert model.gamma_ == pytest.approx(1.0 / (X.shape[1] * Xr.var()), rel=1e-10)
+
+
 def test_weighted_constraint_vectors_are_weighted_group_means():
     X, y, s, w = _problem(seed=5)
     w = w.astype(float) + 0.3

@@ -20,12 +20,26 @@ KERNEL_NAMES: tuple[str, ...] = ("linear", "rbf", "poly", "sigmoid", "precompute
 LINEAR, RBF, POLY, SIGMOID, PRECOMPUTED = 0, 1, 2, 3, 4
 
 
-def resolve_gamma(X: np.ndarray, gamma: float | str) -> float:
+def _weighted_variance(X, sample_weight: np.ndarray) -> float:
+    r"""The variance of all entries of ``X`` when row :math:`i` counts :math:`w_i` times (frequency weights)."""
+    w = np.asarray(sample_weight, dtype=np.float64)
+    total = float(w.sum()) * X.shape[1]
+    if hasattr(X, "multiply") and hasattr(X, "nnz"):  # scipy.sparse: E[x^2] - E[x]^2, as unweighted
+        mean = float(w @ np.asarray(X.sum(axis=1)).ravel()) / total
+        return float(w @ np.asarray(X.multiply(X).sum(axis=1)).ravel()) / total - mean**2
+    X = np.asarray(X)
+    mean = float(w @ X.sum(axis=1)) / total
+    return float(w @ ((X - mean) ** 2).sum(axis=1)) / total
+
+
+def resolve_gamma(X: np.ndarray, gamma: float | str, sample_weight: np.ndarray | None = None) -> float:
     r"""The numeric :math:`\gamma` for data ``X`` (n, d), as scikit-learn defines the options.
 
     ``"scale"``: :math:`\gamma = 1 / (d \cdot \operatorname{Var}(X))` (variance of all entries;
     :math:`1` when that variance is 0); ``"auto"``: :math:`\gamma = 1/d`; a positive number is
-    returned as is.
+    returned as is. With ``sample_weight`` the variance is that of the rows counted :math:`w_i` times,
+    so that a zero weight is a dropped row and an integer weight repeated rows for ``"scale"`` too
+    (:class:`sklearn.svm.SVC` ignores the weights there).
 
     Raises
     ------
@@ -33,6 +47,9 @@ def resolve_gamma(X: np.ndarray, gamma: float | str) -> float:
         ``gamma`` is a string other than ``"scale"``/``"auto"``, or a number that is not > 0.
     """
     if isinstance(gamma, str):
+        if gamma == "scale" and sample_weight is not None:
+            var = _weighted_variance(X, sample_weight)
+            return 1.0 / (X.shape[1] * var) if var != 0.0 else 1.0
         if gamma == "scale":
             # scipy.sparse (approximate feature maps): E[x^2] - E[x]^2 over all entries, as scikit-learn's SVC
             var = (float(X.multiply(X).mean() - X.mean() ** 2) if hasattr(X, "multiply") and hasattr(X, "nnz")
@@ -98,11 +115,11 @@ class KernelSpec:
     def is_precomputed(self) -> bool:
         return self.name == "precomputed"
 
-    def resolve(self, X: np.ndarray) -> "KernelSpec":
-        """A copy with ``gamma`` a number, resolved on the training data ``X``."""
+    def resolve(self, X: np.ndarray, sample_weight: np.ndarray | None = None) -> "KernelSpec":
+        """A copy with ``gamma`` a number, resolved on the training data ``X`` (rows weighted by ``sample_weight``)."""
         if self.is_precomputed or not isinstance(self.gamma, str):
             return self
-        return replace(self, gamma=resolve_gamma(X, self.gamma))
+        return replace(self, gamma=resolve_gamma(X, self.gamma, sample_weight))
 
     def params(self) -> tuple[float, float, int]:
         """``(gamma, coef0, degree)`` as plain numbers for the compiled code."""

@@ -25,9 +25,23 @@ def _features(block, feature_map):
     return np.asarray(feature_map.transform(np.asarray(block, dtype=np.float64)), dtype=np.float64)
 
 
-def _scale_gamma(X) -> float:
-    """``gamma="scale"`` on a dask array: :math:`1/(d\\operatorname{Var}(X))` by a tree reduction."""
-    var = float(X.astype(np.float64).var().compute())
+def _scale_gamma(X, sample_weight=None) -> float:
+    """``gamma="scale"`` on a dask array: :math:`1/(d\\operatorname{Var}(X))` by a tree reduction (rows
+    counted :math:`w_i` times with ``sample_weight``, as :func:`fairerm.kernels.resolve_gamma`)."""
+    import dask
+    import dask.array as da
+
+    X = X.astype(np.float64)
+    if sample_weight is not None and tuple(np.shape(sample_weight)) == (X.shape[0],):  # else refused next
+        w = sample_weight if hasattr(sample_weight, "compute") else da.from_array(
+            np.asarray(sample_weight, dtype=np.float64), chunks=(X.chunks[0],))
+        w = w.astype(np.float64).rechunk((X.chunks[0],))
+        total, row_sums = dask.compute(w.sum(), w @ X.sum(axis=1))
+        if np.isfinite(total) and total > 0:  # bad weights: the problem's checks refuse them next
+            mean = float(row_sums) / (float(total) * X.shape[1])
+            var = float((w @ ((X - mean) ** 2).sum(axis=1)).compute()) / (float(total) * X.shape[1])
+            return 1.0 / (X.shape[1] * var) if var != 0.0 else 1.0
+    var = float(X.var().compute())
     return 1.0 / (X.shape[1] * var) if var != 0.0 else 1.0
 
 __all__ = ["FairKernelSVC"]
@@ -223,8 +237,10 @@ class FairKernelSVC(BaseFairSVC):
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights: per-sample :math:`C`, :math:`c_i = C w_i` (as libsvm and
             :class:`sklearn.svm.SVC` do), and weighted group means in the constraint,
-            :math:`u_j = \\sum_{i\\in g} w_i\\phi(x_i)/\\sum_{i\\in g} w_i - \\dots`. Integer weights give the model
-            fitted on repeated rows; a zero weight, the model without the row.
+            :math:`u_j = \\sum_{i\\in g} w_i\\phi(x_i)/\\sum_{i\\in g} w_i - \\dots`, and ``gamma="scale"``
+            on the weighted variance. Integer weights give the model fitted on repeated rows; a zero
+            weight, the model without the row (with ``approximation``, up to the random landmarks or
+            frequencies, drawn from all rows).
 
         Returns
         -------
@@ -248,7 +264,7 @@ class FairKernelSVC(BaseFairSVC):
                                                                            accept_sparse=True)
         self.feature_map_ = None
         return self._fit_approximate(X, y_signed, weights.weights, spec,
-                                     per_sample_box(self.C, sample_weight, X.shape[0]))
+                                     per_sample_box(self.C, sample_weight, X.shape[0]), sample_weight)
 
     def _check_params(self) -> None:
         self._check_common_params()
@@ -274,7 +290,7 @@ class FairKernelSVC(BaseFairSVC):
             X = check_precomputed_kernel(X, X.shape[0], X.shape[0], name="X")
             psd = check_training_kernel(X, name="X")
         problem = KernelFermProblem(X, y_signed, per_sample_box(self.C, sample_weight, X.shape[0]), weights.weights,
-                                    float(self.epsilon), spec.resolve(X), psd=psd,
+                                    float(self.epsilon), spec.resolve(X, sample_weight), psd=psd,
                                     progress=self._report if self.verbose else None)
         return problem, sample_weight
 
@@ -320,9 +336,9 @@ class FairKernelSVC(BaseFairSVC):
         self.constraint_value_ = np.asarray(solution.constraint_value, dtype=float)
         self.weight_norm_ = float(np.sqrt(max(solution.w_norm_sq, 0.0)))
 
-    def _fit_approximate(self, X, y_signed, constraint_weights, spec: KernelSpec, upper):
+    def _fit_approximate(self, X, y_signed, constraint_weights, spec: KernelSpec, upper, sample_weight=None):
         """Linear FERM on the approximate features :math:`z(x_i)` (``approximation`` set)."""
-        spec = spec.resolve(X)
+        spec = spec.resolve(X, sample_weight)
         if spec.is_precomputed:
             make_feature_map(self.approximation, spec, 1)  # raises the explanatory error
         n_components = int(self.n_components)
@@ -366,7 +382,8 @@ class FairKernelSVC(BaseFairSVC):
         if spec.is_precomputed:
             make_feature_map(self.approximation, spec, 1)  # raises the explanatory error
         if isinstance(spec.gamma, str):  # "scale" by a tree reduction; "auto" and bad strings need only d
-            spec = KernelSpec(spec.name, _scale_gamma(X) if spec.gamma == "scale" else spec.gamma, spec.degree,
+            spec = KernelSpec(spec.name, _scale_gamma(X, sample_weight) if spec.gamma == "scale" else spec.gamma,
+                              spec.degree,
                               spec.coef0).resolve(np.zeros((1, d)))
         n_components = int(self.n_components) if self.approximation == "rff" else min(int(self.n_components), n)
         self.feature_map_ = make_feature_map(self.approximation, spec, n_components, self.random_state)
