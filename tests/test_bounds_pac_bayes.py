@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import ndtr
 from scipy.stats import binom
@@ -34,6 +35,7 @@ from fairerm.bounds._kl import (
 )
 from fairerm.bounds._terms import binomial_upper_bound
 from fairerm.kernels import KernelSpec, gram_block
+from fairerm.exceptions import FairermTypeError, FairermValueError
 from fairerm.metrics import equal_opportunity_difference
 
 
@@ -284,6 +286,56 @@ def test_kernel_prior_covariance_uses_only_prior_rows():
             assert np.intersect1d(landmarks, value["bound_rows"]).size == 0
     assert 0.0 <= report.rate_gap_bound <= 1.0 and report.empirical_error <= report.risk_bound
     assert "cos_M" in report.summary()
+
+
+def test_the_risk_priors_landmarks_do_not_move_with_a_bound_rows_label():
+    """The risk statement's prior may depend on its prior rows and the seed only. Its landmarks were the
+    cells' ones, drawn outside every cell's bound part, so flipping the label of one risk *bound* row
+    moved them (103 -> 102 rows, 15 different). Now they are drawn from the risk prior rows alone."""
+    X, y, s = _data(n=400, seed=1)
+    model = FairKernelSVC(C=1.0, gamma=0.5).fit(X, y, sensitive_features=s)
+    first = generalization_report(model, X, y, sensitive_features=s).splits
+    flipped = y.copy()
+    row = first["risk"]["bound_rows"][0]
+    flipped[row] = 1 - flipped[row]
+    second = generalization_report(model, X, flipped, sensitive_features=s).splits
+    np.testing.assert_array_equal(first["risk"]["bound_rows"], second["risk"]["bound_rows"])
+    assert first["risk_landmarks"].size > 0
+    assert np.isin(first["risk_landmarks"], first["risk"]["prior_rows"]).all()
+    np.testing.assert_array_equal(first["risk_landmarks"], second["risk_landmarks"])
+    assert not np.array_equal(first["landmarks"], second["landmarks"])  # the cells' do move, as they may
+
+
+def test_a_kernel_model_on_a_frame_refuses_reordered_columns():
+    """The kernel view dropped the names before any check: reordered columns gave empirical error 0.265 for
+    a model whose error is 0.100, and a bound on the wrong features."""
+    X, y, s = _data(n=300, seed=3)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    model = FairKernelSVC(C=1.0, gamma=0.5).fit(frame, y, sensitive_features=s)
+    with pytest.raises(FairermValueError, match="feature names"):
+        generalization_report(model, frame[frame.columns[::-1]], y, sensitive_features=s)
+    with pytest.raises(FairermValueError, match="feature names"):
+        generalization_report(model, frame.rename(columns={"x0": "other"}), y, sensitive_features=s)
+    report = generalization_report(model, frame, y, sensitive_features=s)
+    assert report.empirical_error == pytest.approx(np.mean(model.predict(frame) != y))
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "a", True, np.random.default_rng(0)])
+def test_a_bad_random_state_is_refused_naming_it(seed):
+    X, y, s = _data(n=200, seed=4)
+    model = FairLinearSVC(C=0.1).fit(X, y, sensitive_features=s)
+    with pytest.raises(FairermTypeError, match="random_state must be a non-negative integer or None"):
+        generalization_report(model, X, y, sensitive_features=s, random_state=seed)
+
+
+def test_norm_bound_is_refused_where_it_would_not_be_used():
+    X, y, s = _data(n=200, seed=4)
+    model = FairLinearSVC(C=0.1).fit(X, y, sensitive_features=s)
+    with pytest.raises(FairermValueError, match="norm_bound applies to method='rademacher'"):
+        generalization_report(model, X, y, sensitive_features=s, norm_bound=0.01)
+    rho = float(np.hypot(np.linalg.norm(model.coef_), model.intercept_[0]))
+    report = generalization_report(model, X, y, sensitive_features=s, norm_bound=2 * rho, method="rademacher")
+    assert report.method == "rademacher"
 
 
 def test_to_dict_keeps_its_keys_for_the_deployed_classifier():

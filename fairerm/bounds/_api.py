@@ -20,7 +20,8 @@ __all__ = ["generalization_report"]
 
 
 def _validate_options(delta, margin, intercept_scale, feature_bound, norm_bound, norm_grid,
-                      rademacher_draws, method, prior, prior_fraction) -> tuple[float, float]:
+                      rademacher_draws, method, prior, prior_fraction, holdout=False,
+                      random_state=0) -> tuple[float, float]:
     check_scalar(delta, "delta", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     check_scalar(margin, "margin", low=0.0, low_inclusive=False)
     check_scalar(intercept_scale, "intercept_scale", low=0.0, low_inclusive=False)
@@ -40,6 +41,15 @@ def _validate_options(delta, margin, intercept_scale, feature_bound, norm_bound,
         raise FairermValueError(f"prior must be 'refit' (a copy of the model fitted on part of the sample) or None; "
                                 f"got {prior!r}.")
     check_scalar(prior_fraction, "prior_fraction", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    if norm_bound is not None and method == "pac-bayes" and not holdout:
+        raise FairermValueError(
+            f"norm_bound applies to method='rademacher' (a radius of the class it bounds); the PAC-Bayes bounds need "
+            f"no bound on ||w|| and would not use it. Got norm_bound={norm_bound!r} with method='pac-bayes'; pass "
+            "method='rademacher' or leave norm_bound=None.")
+    if random_state is not None and (isinstance(random_state, (bool, np.bool_))
+                                     or not isinstance(random_state, numbers.Integral) or random_state < 0):
+        raise FairermTypeError(f"random_state must be a non-negative integer or None (the seed of the splits, fixed "
+                               f"before looking at the bounds); got {random_state!r}.")
     return float(base), float(ratio)
 
 
@@ -180,7 +190,8 @@ def generalization_report(
         :math:`\|x\|`); needed for (F) to be rigorous unless the kernel is RBF. ``None``: exact for
         RBF, else the sample maximum (stated as an assumption in the report).
     norm_bound : float or None
-        A radius :math:`r \ge \rho` fixed before seeing the data; ``None`` uses the grid.
+        A radius :math:`r \ge \rho` fixed before seeing the data; ``None`` uses the grid. Only for
+        ``method="rademacher"`` (and ``holdout``); the PAC-Bayes bounds refuse it, as they do not use it.
     norm_grid : (r0, t), default=(0.01, 1.1)
         The radius grid :math:`r_k = r_0 t^k`.
     notion : None, str or FairnessConstraint
@@ -257,7 +268,7 @@ def generalization_report(
     True
     """
     base, ratio = _validate_options(delta, margin, intercept_scale, feature_bound, norm_bound, norm_grid,
-                                    rademacher_draws, method, prior, prior_fraction)
+                                    rademacher_draws, method, prior, prior_fraction, holdout, random_state)
     if not isinstance(holdout, (bool, np.bool_)):
         raise FairermTypeError(f"holdout must be True or False; got {holdout!r}.")
     check_option(complexity, "complexity", ("auto", "empirical", "expected"))

@@ -36,7 +36,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_features
+from .._validation import check_feature_names, check_features
 from ..constraints import EqualOpportunity, FairnessConstraint
 from ..exceptions import FairermTypeError, FairermValueError, NotFittedError
 from ..kernels import KernelSpec, kernel_diagonal, kernel_matvec
@@ -325,6 +325,7 @@ def inspect_model(model: Any, X: Any) -> ModelView:
     _check_fitted(model)
     classes = _binary_classes(model)
     if _is_fair_kernel_svc(model):
+        check_feature_names(model, X, reset=False)  # the names go with check_features: reordered columns refused here
         return _kernel_view(model, check_features(X), classes)
     steps = getattr(model, "steps", None)
     if isinstance(steps, list) and _is_fair_kernel_svc(steps[-1][1]):

@@ -136,6 +136,11 @@ def _family(view, prior_view, cov_rows, intercept_scale, covariance):
                          prior_sq_norm, inner)
 
 
+def _risk_stream(random_state):
+    """The random stream of the risk statement's landmarks: a child of the seed, independent of the splits."""
+    return np.random.default_rng(np.random.SeedSequence(random_state).spawn(1)[0])
+
+
 def _splits(n, cells_idx, use_prior, prior_fraction, rng):
     """Every random split, drawn first from the seed alone: (prior rows, bound rows), and per cell
     (bound part, kept part) or None."""
@@ -248,12 +253,16 @@ def pac_bayes_report(view, y_signed, sens, strata, constraint, *, delta, interce
     delta_risk, delta_score, delta_side = delta / 3.0, delta / (3.0 * n_cells), delta / (6.0 * n_cells)
     use_prior = prior is not None and view.refit is not None and n >= MIN_SPLIT
     risk_split, cell_splits = _splits(n, cells_idx, use_prior, prior_fraction, rng)
-    covariance = None
-    if use_prior:  # kernel models: one prior covariance, on prior rows that no statement is evaluated on
+    covariance = risk_covariance = None
+    if use_prior:  # kernel models: the prior covariance, on prior rows that no statement is evaluated on
         held = np.concatenate([risk_split[1]] + [split[0] for split in cell_splits if split is not None])
         covariance = _landmark_covariance(view, np.setdiff1d(risk_split[0], held), intercept_scale, rng)
+        # The cells' parts depend on every row's label and group (the cells' statements are conditional on
+        # them); the risk statement's prior may not: its landmarks are drawn from its prior rows alone, by a
+        # stream of the seed that no label moves.
+        risk_covariance = _landmark_covariance(view, risk_split[0], intercept_scale, _risk_stream(random_state))
     risk_bound, statements, risk_note = _risk(view, y_signed, risk_split, use_prior, labels, groups,
-                                                      intercept_scale, covariance, delta_risk)
+                                                      intercept_scale, risk_covariance, delta_risk)
     for row in statements:
         row.update(stratum=RISK, group="")
     rows, notes = [], ([f"risk: {risk_note}"] if risk_note else [])
@@ -299,7 +308,7 @@ def pac_bayes_report(view, y_signed, sens, strata, constraint, *, delta, interce
         assumptions=_assumptions(view, scale_source, kappa, prior_fraction, use_prior, random_state) + notes,
         method="pac-bayes", majority_error=float(min(np.mean(y_signed > 0), np.mean(y_signed < 0))),
         classifier="the deployed classifier h(x) = 1[f(x) > 0] of the model passed in (deterministic)",
-        statements=table, splits=_split_record(risk_split, cells_idx, cell_splits, covariance),
+        statements=table, splits=_split_record(risk_split, cells_idx, cell_splits, covariance, risk_covariance),
         pac_bayes={"n_prior": int(prior_rows.size), "n_bound": int(bound_rows.size),
                    "prior": risk_note or "a copy of the model refitted on the prior rows",
                    "risk_attained_by": risk_row["part"], "risk_binomial": risk_row["binomial"],
@@ -312,10 +321,12 @@ def pac_bayes_report(view, y_signed, sens, strata, constraint, *, delta, interce
     )
 
 
-def _split_record(risk_split, cells_idx, cell_splits, covariance) -> dict:
-    """The rows of every split, for inspection: which rows each prior may have seen."""
+def _split_record(risk_split, cells_idx, cell_splits, covariance, risk_covariance=None) -> dict:
+    """The rows of every split, for inspection: which rows each prior may have seen (``landmarks``: the
+    cells' prior covariance; ``risk_landmarks``: the risk statement's)."""
     record = {"risk": {"prior_rows": risk_split[0], "bound_rows": risk_split[1]},
-              "landmarks": np.arange(0) if covariance is None else covariance.landmarks}
+              "landmarks": np.arange(0) if covariance is None else covariance.landmarks,
+              "risk_landmarks": np.arange(0) if risk_covariance is None else risk_covariance.landmarks}
     for (stratum, group, idx), split in zip(cells_idx, cell_splits):
         bound, kept = (idx, idx[:0]) if split is None else split
         record[(stratum, group)] = {"bound_rows": bound, "kept_rows": kept}
