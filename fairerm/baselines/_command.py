@@ -24,7 +24,7 @@ from .. import _argtypes
 from ..exceptions import DataSourceError, FairermError, FairermTypeError, FairermValueError, SolverNotInstalledError
 from ._fairlearn import INSTALL_HINT
 from ._methods import METHODS, Method
-from ._protocol import DATASETS, SplitPlan, default_split_plans, load_splits, run_task, summarise
+from ._protocol import DATASETS, SplitPlan, check_cv_folds, default_split_plans, load_splits, run_task, summarise
 from ._report import add_references, markdown_table, write_outputs
 
 __all__ = ["ReproductionConfig", "run_reproduction", "rebuild_report", "build_parser", "main"]
@@ -162,6 +162,9 @@ def run_reproduction(methods: Sequence[Method] | None = None, *, datasets: Seque
     SolverNotInstalledError
         A method needs a module that is not installed (fairlearn: ``pip install "fairerm[baselines]"``);
         checked before any data is loaded.
+    FairermValueError
+        A setting is invalid; ``cv_folds`` larger than the smallest (label, group) stratum of the training
+        rows cross-validated is refused once the splits are drawn, before any fit.
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -177,6 +180,7 @@ def run_reproduction(methods: Sequence[Method] | None = None, *, datasets: Seque
     splits = [split for name in config.datasets
               for split in load_splits(name, config.split_plans[name], seed=config.seed, max_train=config.max_train,
                                        max_test=config.max_test, kernel_max_train=config.kernel_max_train)]
+    check_cv_folds(splits, methods, config.cv_folds, quick=config.quick)  # before any fit
     tasks = [(split, method) for split in splits for method in methods]
     # Longest tasks first (kernel methods and cvxpy on the largest training sets) to balance the workers.
     tasks.sort(key=lambda t: -(len(t[0].kernel_rows) ** 2 / 2000 if t[1].family == "kernel" else len(t[0].y_train)))

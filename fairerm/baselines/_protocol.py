@@ -153,7 +153,7 @@ def load_splits(name: str, plan: SplitPlan, *, seed: int = 0, max_train: int | N
     if plan.n_random:
         bunch = _load(name)
         X, y, s = _frame_parts(bunch)
-        strata = pd.Series(y).astype(str).to_numpy() + "|" + s
+        strata = _strata(y, s)
         splitter = StratifiedShuffleSplit(n_splits=plan.n_random, test_size=plan.test_size, random_state=seed)
         for k, (tr, te) in enumerate(splitter.split(X, strata)):
             tr = tr[_subsample(len(tr), max_train, rng)]
@@ -194,6 +194,48 @@ def run_task(split: Split, method: Method, *, quick: bool, cv_folds: int, tolera
         return _run_task(split, method, quick=quick, cv_folds=cv_folds, tolerance=tolerance, seed=seed)
 
 
+_SEED_MODULUS = 2**32  # numpy's seeds: 0 ... 2**32 - 1
+
+
+def _strata(y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The (label, group) strata that the splits and the cross-validation folds are stratified by."""
+    return pd.Series(y).astype(str).to_numpy() + "|" + np.asarray(s).astype(str)
+
+
+def check_cv_folds(splits: Sequence[Split], methods: Sequence[Method], cv_folds: int, *, quick: bool) -> None:
+    """Refuse ``cv_folds`` larger than the smallest (label, group) stratum of the rows cross-validated.
+
+    Stratified folds need every stratum of the training rows in every fold; only the methods with more
+    than one candidate are cross-validated.
+
+    Raises
+    ------
+    FairermValueError
+        With the smallest stratum: its size, data set, split, label and group.
+    """
+    from ..exceptions import FairermValueError
+
+    smallest: tuple[int, str] | None = None
+    for split in splits:
+        for family in sorted({m.family for m in methods if len(m.candidates(quick)) > 1}):
+            rows = split.kernel_rows if family == "kernel" else np.arange(len(split.y_train))
+            strata, counts = np.unique(_strata(split.y_train[rows], split.s_train[rows]), return_counts=True)
+            if not len(counts):
+                continue
+            k = int(np.argmin(counts))
+            if smallest is None or counts[k] < smallest[0]:
+                label, group = strata[k].split("|", 1)
+                what = "the kernel methods' " if family == "kernel" else ""
+                smallest = (int(counts[k]), f"{split.dataset} split {split.index}, label {label} and group {group!r} "
+                                            f"in {what}{len(rows)} training rows")
+    if smallest is not None and cv_folds > smallest[0]:
+        raise FairermValueError(
+            f"cv_folds (--cv-folds) must be at most {smallest[0]}, the size of the smallest (label, group) stratum "
+            f"of the rows cross-validated ({smallest[1]}), since every fold is stratified by label and group; "
+            f"got {cv_folds}. Ask for fewer folds, or for more training rows (--max-train, --kernel-max-train)."
+        )
+
+
 def _run_task(split: Split, method: Method, *, quick: bool, cv_folds: int, tolerance: float,
               seed: int) -> list[dict[str, Any]]:
     from sklearn.model_selection import StratifiedKFold
@@ -203,14 +245,17 @@ def _run_task(split: Split, method: Method, *, quick: bool, cv_folds: int, toler
     rows = split.kernel_rows if method.family == "kernel" else np.arange(len(split.y_train))
     X_frame, y, s = split.X_train.iloc[rows].reset_index(drop=True), split.y_train[rows], split.s_train[rows]
     candidates = method.candidates(quick)
+    if len(candidates) > 1:
+        check_cv_folds([split], [method], cv_folds, quick=quick)
     accuracy = np.full((len(candidates), cv_folds), np.nan)
     deo = np.full((len(candidates), cv_folds), np.nan)
     failures: list[str] = []
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        strata = pd.Series(y).astype(str).to_numpy() + "|" + s
-        folds = StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed + split.index)
+        strata = _strata(y, s)
+        # seed + index, wrapped into numpy's seed range (identical to seed + index wherever that is in range)
+        folds = StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=(seed + split.index) % _SEED_MODULUS)
         for f, (tr, va) in enumerate(folds.split(X_frame, strata) if len(candidates) > 1 else []):
             X_tr, X_va = _preprocess(split, X_frame.iloc[tr], X_frame.iloc[va])
             for k, params in enumerate(candidates):
@@ -315,4 +360,9 @@ def paired_differences(runs: pd.DataFrame, *, confidence: float = 0.95) -> pd.Da
                     record.update({"n_pairs": k, f"{metric}_diff": mean, f"{metric}_diff_std": sd,
                                    f"{metric}_low": mean - half, f"{metric}_high": mean + half})
                 out.append(record)
-    return pd.DataFrame(out)
+    if out:
+        return pd.DataFrame(out)
+    # no pair (a run of our rows only): the columns all the same, for the report's checks
+    return pd.DataFrame(columns=["dataset", "ours", "baseline", "n_pairs"]
+                        + [f"{metric}{part}" for metric in ("accuracy", "deo")
+                           for part in ("_diff", "_diff_std", "_low", "_high")])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -22,7 +22,7 @@ def _infer_categorical(frame: pd.DataFrame) -> list[str]:
 def make_preprocessor(
     dataset: Bunch | pd.DataFrame,
     *,
-    categorical_features: Sequence[str] | None = None,
+    categorical_features: str | Sequence[str] | None = None,
     sparse_output: bool = False,
 ) -> ColumnTransformer:
     r"""An unfitted :class:`~sklearn.compose.ColumnTransformer` for a dataset's features.
@@ -38,8 +38,9 @@ def make_preprocessor(
     dataset : Bunch or DataFrame
         A Bunch from a fairerm loader (its ``data`` columns and ``categorical_features`` are
         used), or a DataFrame of features (non-numeric and boolean columns are categorical).
-    categorical_features : sequence of str, optional
-        Overrides the categorical columns; every other column is numeric.
+    categorical_features : str or sequence of str, optional
+        Overrides the categorical columns (each named once; a string is one column name); every
+        other column is numeric.
     sparse_output : bool
         Return a sparse matrix from the one-hot part (default: dense arrays).
 
@@ -69,7 +70,19 @@ def make_preprocessor(
         raise FairermTypeError(f"dataset.data must be a pandas DataFrame; got {type(frame).__name__}.")
     if categorical_features is None:
         categorical_features = default_categorical if default_categorical is not None else _infer_categorical(frame)
+    elif isinstance(categorical_features, str):  # one column name, never its characters
+        categorical_features = [categorical_features]
+    elif isinstance(categorical_features, (bytes, bytearray)) or not isinstance(categorical_features, Iterable):
+        raise FairermTypeError(
+            "categorical_features must be a column name or a sequence of column names; "
+            f"got {categorical_features!r} ({type(categorical_features).__name__})."
+        )
     categorical = list(categorical_features)
+    repeated = sorted({str(c) for c in categorical if categorical.count(c) > 1})
+    if repeated:
+        raise FairermValueError(
+            f"categorical_features must name each column once; got {categorical!r} (repeated: {repeated!r})."
+        )
     unknown = [c for c in categorical if c not in frame.columns]
     if unknown:
         raise FairermValueError(

@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch, check_random_state
 
+from .._memory import check_memory
 from .._validation import check_scalar
-from ..exceptions import FairermTypeError
+from ..exceptions import FairermTypeError, FairermValueError
 
 __all__ = ["make_synthetic"]
 
@@ -47,6 +48,18 @@ def _true_coefficients(n_features: int) -> tuple[np.ndarray, np.ndarray]:
     shift = np.zeros(n_features)
     shift[:2] = 1.0
     return coef, shift
+
+
+def _random_state(random_state):
+    """sklearn's ``check_random_state`` (a Generator is used as it is), its refusals naming ``random_state``."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    try:
+        return check_random_state(random_state)
+    except ValueError:
+        error = FairermValueError if isinstance(random_state, numbers.Integral) else FairermTypeError
+        raise error(f"random_state must be None, an integer in [0, 4294967295], a numpy Generator or RandomState; "
+                    f"got {random_state!r}.") from None
 
 
 def make_synthetic(
@@ -85,6 +98,12 @@ def make_synthetic(
         ``categorical_features``, ``target_name``, ``sensitive_name``, ``coef`` (:math:`w`),
         ``group_shift`` (:math:`\\beta m`), ``DESCR``.
 
+    Raises
+    ------
+    MemoryBudgetError
+        The arrays would not fit in the available memory (about three :math:`n \\times d` arrays of
+        doubles at the peak); refused before anything is drawn.
+
     Examples
     --------
     >>> bunch = make_synthetic(200, bias=2.0, random_state=0)
@@ -98,8 +117,12 @@ def make_synthetic(
     check_scalar(label_noise, "label_noise", low=0.0)
     if not isinstance(include_sensitive, bool):
         raise FairermTypeError(f"include_sensitive must be True or False; got {include_sensitive!r}.")
-    rng = check_random_state(random_state) if not isinstance(random_state, np.random.Generator) else random_state
+    rng = _random_state(random_state)
     n_samples, n_features = int(n_samples), int(n_features)
+    # the draw, the group shift and their difference: three n x d arrays of doubles at the peak
+    check_memory(3 * 8.0 * n_samples * n_features,
+                 f"make_synthetic(n_samples={n_samples}, n_features={n_features})",
+                 "Ask for fewer samples or features.")
     n_b = int(min(max(round(group_proportion * n_samples), 1), n_samples - 1))
     in_b = np.zeros(n_samples, dtype=bool)
     in_b[:n_b] = True
