@@ -457,3 +457,23 @@ def test_the_stored_kernel_model_is_the_certified_one(solver):
     tolerance = fit.solution_.certificate.violation_tol
     assert np.max(np.abs(values)) <= tolerance
     np.testing.assert_allclose(fit.constraint_value_, values, rtol=0, atol=tolerance)
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.05])
+def test_a_warm_kernel_refit_on_other_rows_of_the_same_shape_equals_a_cold_fit(epsilon):
+    """warm_start is a hint: the previous alpha (for other labels) made the SMO refuse the start
+    ('y . alpha0 = -5.66 but the equality constraint needs 0'); it is now projected onto the new problem."""
+    def draw(seed):
+        rng = np.random.default_rng(seed)
+        s = rng.integers(0, 2, 150)
+        X = rng.normal(size=(150, 4)) + 0.5 * s[:, None]
+        return X, (X[:, 0] + rng.normal(scale=0.5, size=150) > 0.4).astype(int), s
+
+    X, y, s = draw(0)
+    X2, y2, s2 = draw(9)
+    warm = FairKernelSVC(epsilon=epsilon, warm_start=True, tol=1e-6).fit(X, y, sensitive_features=s)
+    warm.fit(X2, y2, sensitive_features=s2)
+    cold = FairKernelSVC(epsilon=epsilon, tol=1e-6).fit(X2, y2, sensitive_features=s2)
+    assert warm.status_ == cold.status_ == "optimal"
+    assert warm.objective_ == pytest.approx(cold.objective_, rel=1e-5)
+    np.testing.assert_allclose(warm.decision_function(X2), cold.decision_function(X2), atol=1e-3)

@@ -44,6 +44,7 @@ import numpy as np
 
 from ..problem import KernelFermProblem
 from ._active_set import _consistent, fairness_active_set
+from ._certificate import project_dual
 from ._constraint_space import gram_basis, live_constraints, noise_floor
 from ._solution import BackendResult
 from .smo import SMOResult, check_row_cache, solve_svm_dual
@@ -225,7 +226,9 @@ def solve_kernel(
         problem.adopt_cache(warm_state.data)
     alpha0 = None
     if warm_start is not None and warm_start.alpha is not None and warm_start.alpha.shape == y.shape:
-        alpha0 = warm_start.alpha
+        # a hint: projected onto this problem's {0 <= alpha <= c, y'alpha = 0} (other labels, weights or C: the
+        # previous alpha as it was made the SMO refuse the start, y'alpha = -5.7); a no-op on the same problem
+        alpha0 = project_dual(np.asarray(warm_start.alpha, dtype=np.float64), y, problem.upper)
     # The kernel rows of the constraint's points, when they fit in the cache budget: k_u is their weighted
     # sum, and SMO's row cache starts with them (each kernel value is computed once).
     K_rows = problem.constraint_rows(8.0 * n_rows * problem.n_samples, total_rows=n_rows)
