@@ -204,3 +204,21 @@ def test_adult_official_split_linear_ferm():
     acc = lambda m: np.mean(m.predict(Xt) == test.target.to_numpy())
     assert deo(fair) < 0.5 * deo(base)
     assert acc(fair) > acc(base) - 0.02
+
+
+def test_a_refit_with_other_settings_leaves_no_attribute_of_the_previous_fit(make_problem):
+    """scikit-learn's refit semantics: a linear-loss refit after a ramp fit has no cccp_* record, an exact
+    refit after an approximate one no coef_, an approximate refit after an exact one no expansion_*."""
+    X, y, s = make_problem(n=200, d=4, seed=0)
+    model = FairLinearSVC(fairness_loss="ramp", epsilon=0.05).fit(X, y, sensitive_features=s)
+    assert hasattr(model, "cccp_objectives_") and hasattr(model, "ramp_tol_")
+    model.set_params(fairness_loss="linear").fit(X, y, sensitive_features=s)
+    assert not any(name.startswith(("cccp_", "n_cccp_", "ramp_")) and name.endswith("_") for name in vars(model))
+    kernel = FairKernelSVC(approximation="rff", n_components=20, random_state=0).fit(X, y, sensitive_features=s)
+    assert hasattr(kernel, "coef_") and not hasattr(kernel, "expansion_coef_")
+    kernel.set_params(approximation=None).fit(X, y, sensitive_features=s)
+    assert hasattr(kernel, "expansion_coef_") and not hasattr(kernel, "coef_")
+    assert not hasattr(kernel, "n_components_") and not hasattr(kernel, "constraint_vectors_")
+    kernel.set_params(approximation="nystroem", n_components=30).fit(X, y, sensitive_features=s)
+    assert hasattr(kernel, "coef_") and not hasattr(kernel, "expansion_coef_")
+    assert not hasattr(kernel, "constraint_support_")

@@ -57,6 +57,10 @@ class PreparedData:
     C: float
 
 
+#: The record of a ramp fit (``fairness_loss="ramp"``), dropped by a linear-loss refit.
+RAMP_ATTRIBUTES = ("cccp_objectives_", "cccp_ramp_values_", "cccp_band_sizes_", "n_cccp_iter_", "cccp_stop_reason_",
+                   "cccp_chosen_", "cccp_feasible_", "ramp_tol_", "ramp_constraint_value_", "cccp_interpolation_")
+
 class BaseFairSVC(ClassifierMixin, BaseEstimator):
     """Shared machinery of :class:`~fairerm.FairLinearSVC` and :class:`~fairerm.FairKernelSVC`.
 
@@ -155,6 +159,11 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
             problem = problem.with_upper(per_sample_box(self.C, data.sample_weight, problem.n_samples))
         return self._fit_validated(problem, previous)
 
+    def _drop_fitted(self, names) -> None:
+        """Remove fitted attributes of a previous fit that this fit does not set (scikit-learn's refit semantics)."""
+        for name in names:
+            self.__dict__.pop(name, None)
+
     def _previous_solution(self) -> Solution | None:
         """The last fit's solution when ``warm_start=True`` (the solvers check that it fits the new data)."""
         return getattr(self, "solution_", None) if self.warm_start else None
@@ -170,6 +179,7 @@ class BaseFairSVC(ClassifierMixin, BaseEstimator):
         """
         previous = self._previous_solution() if previous is None else previous
         if self.fairness_loss == "linear":
+            self._drop_fitted(RAMP_ATTRIBUTES)  # a previous ramp fit's record does not describe this one
             return self._solve(problem, solver, backend_options, warm_start=previous), problem
 
         def step(step_problem, warm):

@@ -17,7 +17,7 @@ from ..kernels import KernelSpec, check_precomputed_kernel, check_training_kerne
 from ..problem import KernelFermProblem, LinearFermProblem, per_sample_box
 from ..problem_dask import DaskLinearFermProblem, is_dask_array
 from ..solvers import KERNEL_SOLVERS, Solution
-from ._base import BaseFairSVC
+from ._base import RAMP_ATTRIBUTES, BaseFairSVC
 
 
 def _features(block, feature_map):
@@ -45,6 +45,11 @@ def _scale_gamma(X, sample_weight=None) -> float:
     return 1.0 / (X.shape[1] * var) if var != 0.0 else 1.0
 
 __all__ = ["FairKernelSVC"]
+
+#: Fitted only with ``approximation`` (a linear model on the approximate features), or only without it.
+APPROXIMATE_ATTRIBUTES = ("coef_", "n_components_", "constraint_vectors_")
+EXACT_ATTRIBUTES = ("expansion_indices_", "expansion_coef_", "expansion_vectors_", "constraint_support_",
+                    "constraint_weights_")
 
 
 class FairKernelSVC(BaseFairSVC):
@@ -318,6 +323,7 @@ class FairKernelSVC(BaseFairSVC):
         # the certified expansion (the QP backends' dual noise was zeroed before the certificate)
         alpha = np.asarray(solution.alpha, dtype=float)
         beta = solution.expansion_coef
+        self._drop_fitted(APPROXIMATE_ATTRIBUTES)  # an exact expansion: no approximate features' model
         self._kernel_spec = spec
         self.gamma_ = float(spec.params()[0]) if not spec.is_precomputed else float("nan")
         self.shape_fit_ = X.shape
@@ -349,6 +355,7 @@ class FairKernelSVC(BaseFairSVC):
         problem = LinearFermProblem(Z, y_signed, upper, constraint_weights, float(self.epsilon))
         linear_solver = {"auto": "auto", "exact": "dcd"}.get(self.solver, self.solver)
         solution, _ = self._fit_problem(problem, linear_solver)
+        self._drop_fitted(EXACT_ATTRIBUTES)  # a linear model on z(x): no kernel expansion
         self._kernel_spec = spec
         self.gamma_ = float(spec.params()[0])
         self.shape_fit_ = X.shape
@@ -398,6 +405,7 @@ class FairKernelSVC(BaseFairSVC):
         self.sensitive_feature_names_, self.constraint_labels_ = problem.group_names, list(problem.labels)
         self.n_features_in_ = d
         solution = self._solve(problem, "auto")
+        self._drop_fitted(EXACT_ATTRIBUTES + RAMP_ATTRIBUTES)
         self._kernel_spec, self.gamma_, self.shape_fit_ = spec, float(spec.params()[0]), (n, d)
         self.n_components_ = n_components
         self.coef_ = solution.coef.reshape(1, -1)
