@@ -13,9 +13,12 @@ r"""fairlearn's post-processing and reductions, wrapped to one fit/predict inter
   player: fairlearn's ``ExponentiatedGradient`` with ``TruePositiveRateParity``.
 
 Both predict at random; the wrappers fix the generator (``random_state``) so a prediction is
-reproducible. fairlearn is the optional extra ``fairerm[baselines]``: this module imports without
-it, and ``fit`` raises :class:`~fairerm.exceptions.SolverNotInstalledError` naming
-``pip install "fairerm[baselines]"`` when it is missing.
+reproducible. Both take any two class labels: as everywhere in fairerm, ``classes_[1]`` (the larger
+label, scikit-learn's order) is the positive class, the one whose true-positive rates are equalised;
+fairlearn sees it as 1 and ``classes_[0]`` as 0, and predictions are mapped back to ``classes_``.
+fairlearn is the optional extra ``fairerm[baselines]``: this module imports without it, and ``fit``
+raises :class:`~fairerm.exceptions.SolverNotInstalledError` naming ``pip install "fairerm[baselines]"``
+when it is missing.
 
 References
 ----------
@@ -33,7 +36,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_scalar
+from .._validation import check_binary_target, check_scalar
 from ..exceptions import FairermValueError, SolverNotInstalledError
 
 __all__ = ["HardtPostProcessing", "ExponentiatedGradientClassifier", "require_fairlearn", "INSTALL_HINT"]
@@ -62,6 +65,15 @@ def _require_sensitive(sensitive_features: Any, who: str) -> None:
         raise FairermValueError(f"{who} needs sensitive_features=... (the group of each sample); got None.")
 
 
+def _encode_target(y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``classes_`` and ``y`` as fairlearn's 0/1 labels (1 for ``classes_[1]``, the positive class).
+
+    On 0/1 integer labels the codes equal ``y``, so fairlearn sees what it would have seen unwrapped.
+    """
+    target = check_binary_target(y)
+    return target.classes, (target.signed > 0).astype(np.int64)
+
+
 class HardtPostProcessing(ClassifierMixin, BaseEstimator):
     """Equal-opportunity thresholds per group on the scores of ``estimator`` (Hardt et al. 2016).
 
@@ -77,7 +89,10 @@ class HardtPostProcessing(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     postprocessor_ : fairlearn.postprocessing.ThresholdOptimizer
-    classes_ : ndarray
+        Fitted on the labels coded 0/1 (1 for ``classes_[1]``).
+    classes_ : ndarray of shape (2,)
+        The two labels of ``y``; ``classes_[1]`` is the positive class, whose true-positive rates are
+        equalised.
     """
 
     def __init__(self, estimator: Any, *, grid_size: int = 1000, random_state: int = 0):
@@ -91,19 +106,34 @@ class HardtPostProcessing(ClassifierMixin, BaseEstimator):
         require_fairlearn("HardtPostProcessing")
         from fairlearn.postprocessing import ThresholdOptimizer
 
+        classes, codes = _encode_target(y)
         self.postprocessor_ = ThresholdOptimizer(
             estimator=clone(self.estimator), constraints="true_positive_rate_parity",
             objective="accuracy_score", grid_size=self.grid_size, predict_method="decision_function",
             prefit=False,
-        ).fit(X, y, sensitive_features=sensitive_features)
-        self.classes_ = np.unique(np.asarray(y))
+        ).fit(X, codes, sensitive_features=sensitive_features)
+        self.classes_ = classes
         return self
 
     def predict(self, X, *, sensitive_features=None):
-        """Randomised thresholded predictions (reproducible through ``random_state``)."""
+        """Randomised thresholded predictions, labels of ``classes_`` (reproducible through ``random_state``)."""
         check_is_fitted(self)
         _require_sensitive(sensitive_features, "HardtPostProcessing.predict")
-        return self.postprocessor_.predict(X, sensitive_features=sensitive_features, random_state=self.random_state)
+        codes = self.postprocessor_.predict(X, sensitive_features=sensitive_features, random_state=self.random_state)
+        return self.classes_[np.asarray(codes, dtype=np.int64)]
+
+    def score(self, X, y, *, sensitive_features, sample_weight=None):
+        """Accuracy of :meth:`predict` on ``(X, y)``; ``sensitive_features`` gives each row's group.
+
+        With metadata routing enabled (``sklearn.set_config(enable_metadata_routing=True)``), a
+        ``GridSearchCV`` or ``cross_validate`` passes the groups here after
+        ``set_score_request(sensitive_features=True)``, as ``set_fit_request`` does for :meth:`fit`.
+        """
+        from sklearn.metrics import accuracy_score
+
+        _require_sensitive(sensitive_features, "HardtPostProcessing.score")
+        return float(accuracy_score(y, self.predict(X, sensitive_features=sensitive_features),
+                                    sample_weight=sample_weight))
 
 
 class ExponentiatedGradientClassifier(ClassifierMixin, BaseEstimator):
@@ -121,7 +151,10 @@ class ExponentiatedGradientClassifier(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     reduction_ : fairlearn.reductions.ExponentiatedGradient
-    classes_ : ndarray
+        Fitted on the labels coded 0/1 (1 for ``classes_[1]``).
+    classes_ : ndarray of shape (2,)
+        The two labels of ``y``; ``classes_[1]`` is the positive class, whose true-positive rates are
+        constrained.
     """
 
     def __init__(self, estimator: Any, *, eps: float = 0.01, max_iter: int = 50, random_state: int = 0):
@@ -137,13 +170,16 @@ class ExponentiatedGradientClassifier(ClassifierMixin, BaseEstimator):
         require_fairlearn("ExponentiatedGradientClassifier")
         from fairlearn.reductions import ExponentiatedGradient, TruePositiveRateParity
 
+        classes, codes = _encode_target(y)
         self.reduction_ = ExponentiatedGradient(
             clone(self.estimator), TruePositiveRateParity(), eps=self.eps, max_iter=self.max_iter,
-        ).fit(X, y, sensitive_features=sensitive_features)
-        self.classes_ = np.unique(np.asarray(y))
+        ).fit(X, codes, sensitive_features=sensitive_features)
+        self.classes_ = classes
         return self
 
     def predict(self, X, *, sensitive_features=None):
-        """Randomised predictions of the learned mixture (``sensitive_features`` is not used)."""
+        """Randomised predictions of the learned mixture, labels of ``classes_`` (``sensitive_features`` is
+        not used)."""
         check_is_fitted(self)
-        return self.reduction_.predict(X, random_state=self.random_state)
+        codes = self.reduction_.predict(X, random_state=self.random_state)
+        return self.classes_[np.asarray(codes, dtype=np.int64)]

@@ -27,9 +27,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC, LinearSVC
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_option
+from .._validation import check_feature_names, check_option
 from ..exceptions import FairermTypeError, FairermValueError
 from ._fairlearn import ExponentiatedGradientClassifier, HardtPostProcessing
 from ._zafar import CovarianceConstrainedClassifier
@@ -69,6 +69,10 @@ class ProjectedLinearSVC(ClassifierMixin, BaseEstimator):
         :math:`w = P w'` on the original features.
     intercept_ : ndarray of shape (1,)
     classes_ : ndarray
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        The column names of a DataFrame ``X`` in ``fit`` (only then); ``predict`` refuses other
+        names or another order.
     """
 
     def __init__(self, C: float = 1.0):
@@ -86,16 +90,21 @@ class ProjectedLinearSVC(ClassifierMixin, BaseEstimator):
         self.coef_ = (w_prime - Q.T @ (Q @ w_prime)).reshape(1, -1)
         self.intercept_ = self.svm_.intercept_.copy()
         self.classes_ = self.svm_.classes_
+        self.n_features_in_ = self.projection_.n_features_in_
+        check_feature_names(self, X, reset=True)
         return self
 
     def decision_function(self, X):
         r"""Scores :math:`\langle w, x\rangle + b`."""
         check_is_fitted(self)
-        return np.asarray(X, dtype=float) @ self.coef_[0] + self.intercept_[0]
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, ensure_all_finite=True,
+                          reset=False)
+        return np.asarray(X @ self.coef_[0]).ravel() + self.intercept_[0]
 
     def predict(self, X):
         """``classes_[1]`` where the score is positive."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        scores = self.decision_function(X)  # checks that the model is fitted, before classes_ is read
+        return self.classes_[(scores > 0).astype(int)]
 
 
 @dataclass(frozen=True)

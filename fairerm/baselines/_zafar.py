@@ -168,4 +168,5 @@ class CovarianceConstrainedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """``classes_[1]`` where the score is positive, else ``classes_[0]``."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        scores = self.decision_function(X)  # checks that the model is fitted, before classes_ is read
+        return self.classes_[(scores > 0).astype(int)]
