@@ -36,6 +36,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from .._memory import check_memory
 from .._validation import check_feature_names, check_features
 from ..constraints import EqualOpportunity, FairnessConstraint
 from ..exceptions import FairermTypeError, FairermValueError, NotFittedError
@@ -204,6 +205,9 @@ def _kernel_view(model: Any, X: np.ndarray, classes: np.ndarray, rows: np.ndarra
 
 def _approximate_kernel_view(model: Any, X: np.ndarray, classes: np.ndarray, caveats: list) -> ModelView:
     """A kernel model fitted on approximate features z(x): linear in z, ||w|| = ||coef_||."""
+    check_memory(2.0 * 8.0 * X.shape[0] * model.n_components_,
+                 f"The approximate features z(x) of {X.shape[0]} rows x {model.n_components_} components "
+                 "(the bounds read the model as linear in them)", "Bound the model on fewer rows.")
     Z = np.asarray(model.feature_map_.transform(X), dtype=float)
     coef = np.asarray(model.coef_[0], dtype=float)
     caveats = caveats + [f"approximation={model.approximation!r}: the bound is about the linear model on the "
@@ -256,6 +260,28 @@ def _probe_frame(model: Any, points: np.ndarray, columns: Any) -> Any:
     return pd.DataFrame(points, columns=list(names))
 
 
+#: The identity rows that read an affine model's coefficients are probed this many bytes at a time.
+PROBE_BLOCK_BYTES = 64 * 2**20
+
+
+def _probe_affine(model: Any, d: int, columns: Any) -> tuple[float, np.ndarray]:
+    """``(b, w)`` of an affine score :math:`f(x) = \langle w, x\rangle + b`: :math:`f(0)` and :math:`f(e_k) - f(0)`.
+
+    The identity rows go in blocks (the whole :math:`(d+1)\times d` probe peaked at :math:`2\cdot 8d^2` bytes:
+    26 GB at :math:`d` = 40,000 for an X of 64 MB).
+    """
+    intercept = float(np.asarray(model.decision_function(_probe_frame(model, np.zeros((1, d)), columns)),
+                                 float).ravel()[0])
+    coef = np.empty(d)
+    step = max(1, int(PROBE_BLOCK_BYTES // (8 * max(d, 1))))
+    for start in range(0, d, step):
+        stop = min(d, start + step)
+        block = np.zeros((stop - start, d))
+        block[np.arange(stop - start), np.arange(start, stop)] = 1.0
+        coef[start:stop] = np.asarray(model.decision_function(_probe_frame(model, block, columns)), float).ravel()
+    return intercept, coef - intercept
+
+
 def _affine_view(model: Any, X: np.ndarray, columns: Any, classes: np.ndarray, refit_model: Any = None
                  ) -> ModelView:
     if not callable(getattr(model, "decision_function", None)):
@@ -264,17 +290,14 @@ def _affine_view(model: Any, X: np.ndarray, columns: Any, classes: np.ndarray, r
             f"classifier that the bounds cover. Supported: {SUPPORTED_MODELS}."
         )
     d = X.shape[1]
-    probes = np.vstack([np.zeros((1, d)), np.eye(d)])
     try:
-        probe_scores = np.asarray(model.decision_function(_probe_frame(model, probes, columns)), float).ravel()
+        intercept, coef = _probe_affine(model, d, columns)
         scores = np.asarray(model.decision_function(_probe_frame(model, X, columns)), float).ravel()
     except (ValueError, TypeError) as exc:
         raise FairermValueError(
             f"model: could not evaluate {_model_name(model)}.decision_function on X ({exc}). X must hold the raw "
             "numeric features the model was fitted on."
         ) from exc
-    intercept = probe_scores[0]
-    coef = probe_scores[1:] - intercept
     predicted = X @ coef + intercept
     scale = 1.0 + float(np.max(np.abs(scores))) + float(np.abs(X).max()) * float(np.abs(coef).sum())
     if scores.shape != predicted.shape or not np.allclose(scores, predicted, rtol=0.0, atol=_AFFINE_RTOL * scale):

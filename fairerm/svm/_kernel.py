@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._memory import check_memory
 from .._validation import check_option, check_scalar
 from ..approximation import APPROXIMATIONS, make_feature_map
 from ..exceptions import FairermTypeError, FairermValueError
@@ -45,6 +46,9 @@ def _scale_gamma(X, sample_weight=None) -> float:
     return 1.0 / (X.shape[1] * var) if var != 0.0 else 1.0
 
 __all__ = ["FairKernelSVC"]
+
+#: ``decision_function`` of an approximate kernel maps this many bytes of z(x) at a time.
+APPROXIMATE_BLOCK_BYTES = 64 * 2**20
 
 #: Fitted only with ``approximation`` (a linear model on the approximate features), or only without it.
 APPROXIMATE_ATTRIBUTES = ("coef_", "n_components_", "constraint_vectors_")
@@ -351,6 +355,10 @@ class FairKernelSVC(BaseFairSVC):
         if self.approximation == "nystroem":
             n_components = min(n_components, X.shape[0])  # at most n landmarks (n_components_ records it)
         self.feature_map_ = make_feature_map(self.approximation, spec, n_components, self.random_state)
+        # z(x) of every row, dense (the map's own temporaries about one more copy), before it is formed
+        check_memory(2.0 * 8.0 * X.shape[0] * n_components,
+                     f"The approximate features z(x) of {X.shape[0]} rows x {n_components} components",
+                     "Lower n_components, or fit on a dask array (its chunks are mapped through z where they lie).")
         Z = np.ascontiguousarray(self.feature_map_.fit_transform(X), dtype=np.float64)
         problem = LinearFermProblem(Z, y_signed, upper, constraint_weights, float(self.epsilon))
         linear_solver = {"auto": "auto", "exact": "dcd"}.get(self.solver, self.solver)
@@ -442,8 +450,13 @@ class FairKernelSVC(BaseFairSVC):
             return Z @ self.coef_[0] + self.intercept_[0]
         X = self._check_predict_input(X, accept_sparse=approximate)
         spec = self._kernel_spec
-        if approximate:
-            return self.feature_map_.transform(X) @ self.coef_[0] + self.intercept_[0]
+        if approximate:  # by blocks of rows: z(x) of a block at a time, never the whole n x n_components
+            out = np.empty(X.shape[0])
+            step = max(1, int(APPROXIMATE_BLOCK_BYTES // (8 * max(self.n_components_, 1))))
+            for start in range(0, X.shape[0], step):
+                block = X[start:start + step]
+                out[start:start + step] = self.feature_map_.transform(block) @ self.coef_[0] + self.intercept_[0]
+            return out
         if spec.is_precomputed:
             if X.shape[1] != self.shape_fit_[0]:
                 raise FairermValueError(

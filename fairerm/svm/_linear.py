@@ -10,7 +10,8 @@ from ..constraints import make_constraint, weighted_constraint
 from ..exceptions import FairermValueError
 from ..problem import LinearFermProblem, per_sample_box
 from ..problem_dask import DaskLinearFermProblem, is_dask_array
-from ..solvers import LINEAR_SOLVERS
+from .._memory import check_memory
+from ..solvers import LINEAR_SOLVERS, noise_floor, orthonormal_basis
 from ._base import BaseFairSVC
 
 __all__ = ["FairLinearSVC"]
@@ -258,15 +259,18 @@ class FairLinearSVC(BaseFairSVC):
         sample_weight = check_sample_weight(sample_weight, n)
         constraint = make_constraint(self.constraint)
         weights = weighted_constraint(constraint, target.signed, sens, sample_weight)
+        # the rows come to this process: the array, the solver's contiguous copy and the projection's block
+        check_memory(3.0 * 8.0 * n * d, f"solver={self.solver!r} on a {n} x {d} dask array (collected in memory)",
+                     "Use solver='auto', which fits on the chunks where they lie (fairerm.solvers.dask_ipm).")
         Cw = da.from_array(weights.weights, chunks=(weights.weights.shape[0], X.chunks[0]))
-        U, finite = dask.compute(Cw @ X, da.isfinite(X).all())
+        column_sizes = da.maximum(abs(X.max(axis=0)), abs(X.min(axis=0)))
+        U, finite, column_sizes = dask.compute(Cw @ X, da.isfinite(X).all(), column_sizes)
         if not finite:
             raise FairermValueError("X contains NaN or infinity; got a dask array with non-finite values. "
                                     "Impute or drop them before fitting.")
-        if float(self.epsilon) == 0.0:
-            _, singular, Vt = np.linalg.svd(U, full_matrices=False)
-            Q = Vt[singular > 1e-10 * singular.max()].T if singular.size and singular.max() > 0 else np.zeros((d, 0))
-            X = X - (X @ Q) @ Q.T  # w orthogonal to every u_j: exact for epsilon = 0
+        if float(self.epsilon) == 0.0:  # w orthogonal to every u_j: exact for epsilon = 0
+            Q = orthonormal_basis(U, noise_floor(weights.weights), column_sizes=np.asarray(column_sizes, float))
+            X = X - (X @ Q) @ Q.T
         X_local = np.ascontiguousarray(X.compute(), dtype=np.float64)
         self.classes_, self.constraint_, self.groups_ = target.classes, constraint, sens.groups
         self.sensitive_feature_names_ = sens.names
