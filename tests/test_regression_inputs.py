@@ -143,3 +143,26 @@ def test_a_base_regressor_with_complex_predictions_is_refused():
         with pytest.raises(FairermValueError, match="Complex data not supported: the predictions of estimator "
                                                     "_ComplexRegressor must hold real numbers"):
             WassersteinFairRegressor(_ComplexRegressor(), random_state=0).fit(X, X[:, 0], sensitive_features=s)
+
+
+def test_predictions_do_not_depend_on_the_container_of_mixed_rows():
+    """A number in an object column was hashed as a Python object, not by the float64 route of a numeric
+    column: the same rows gave outputs 0.19 apart from a DataFrame and from its object ndarray."""
+    from sklearn.base import BaseEstimator, RegressorMixin
+
+    class FirstColumn(RegressorMixin, BaseEstimator):
+        def fit(self, X, y, sample_weight=None):
+            self.fitted_ = True
+            return self
+
+        def predict(self, X):
+            return np.asarray(pd.DataFrame(X).iloc[:, 0], dtype=float)
+
+    rng = np.random.default_rng(0)
+    s = rng.integers(0, 2, 200)
+    frame = pd.DataFrame({"x": rng.normal(size=200) + s, "c": np.where(s == 1, "u", "v")})
+    model = WassersteinFairRegressor(FirstColumn().fit(None, None), prefit=True, random_state=0)
+    model.fit(frame, None, sensitive_features=s)
+    reference = model.predict(frame, sensitive_features=s)
+    np.testing.assert_array_equal(model.predict(frame.to_numpy(), sensitive_features=s), reference)
+    np.testing.assert_array_equal(model.predict(frame.astype({"x": object}), sensitive_features=s), reference)

@@ -148,3 +148,18 @@ def test_a_missing_value_in_an_object_target_is_refused_clearly(missing):
     frame = pd.DataFrame({"t": pd.array([1, missing if missing is not np.nan else pd.NA] + [0, 1] * 19, dtype="Int64")})
     with pytest.raises(FairermValueError, match=r"Y column 't' has 1 missing"):
         FairRepresentation(max_epochs=1).fit(X, frame, sensitive_features=np.arange(40) % 2)
+
+
+@pytest.mark.parametrize("fraction, message", [(0.7, "after the validation split"), (0.9, "have no training row")])
+def test_the_small_group_rule_holds_after_the_validation_split(fraction, message):
+    """Groups of 28, 28 and 4 rows pass the rule on all rows; early stopping's split left the third group
+    1 training row (0.7) or none (0.9), and the fit went on with that group never penalised."""
+    rng = np.random.default_rng(0)
+    s = np.repeat([0, 1, 2], [28, 28, 4])
+    X = rng.normal(size=(60, 3)) + s[:, None]
+    y = (X[:, 0] > 1).astype(int)
+    model = FairRepresentation(hidden_layer_sizes=(4,), representation_dim=2, max_epochs=2, batch_size=60,
+                               penalty_weight=1.0, early_stopping=True, validation_fraction=fraction, random_state=0)
+    with pytest.raises(FairermValueError, match=message):
+        model.fit(X, y, sensitive_features=s)
+    model.set_params(early_stopping=False).fit(X, y, sensitive_features=s)  # all 60 rows: the rule holds

@@ -101,10 +101,21 @@ def _row_keys(X: Any) -> np.ndarray:
     for column, (_, series) in enumerate(frame.items()):
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             _dense_numeric_keys(keys, series.to_numpy(dtype=np.float64).reshape(-1, 1), column)
-        else:
-            hashes = pd.util.hash_array(series.astype(object).to_numpy())
-            keys += _cell_keys(np.full(n, column), hashes)
+        else:  # an object column: its numbers by the float64 route, like a numeric column's; the rest by value
+            cells = series.astype(object).to_numpy()
+            numeric = np.fromiter((_is_real_number(v) for v in cells), dtype=bool, count=n)
+            if numeric.any():
+                values = np.asarray(cells[numeric].tolist(), dtype=np.float64)
+                _accumulate(keys, all_rows[numeric], np.full(int(numeric.sum()), column), values)
+            other = ~numeric
+            if other.any():
+                keys[other] += _cell_keys(np.full(int(other.sum()), column), pd.util.hash_array(cells[other]))
     return keys
+
+
+def _is_real_number(value: Any) -> bool:
+    """Whether an object cell holds a real number (bools included, as in a numeric column; NaN too)."""
+    return isinstance(value, (numbers.Real, np.bool_)) and not isinstance(value, (np.datetime64, np.timedelta64))
 
 
 def prediction_uniforms(X: Any, codes: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

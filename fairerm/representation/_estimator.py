@@ -47,7 +47,7 @@ from .._validation import check_feature_names, check_features, check_option, che
 from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError, NotFittedError
 from ._backend import require_torch, resolve_device
 from ._inputs import (check_finite_outputs, check_fits_network, check_group_weights, check_penalty_applied,
-                      check_sample_weight, standardisation)
+                      check_sample_weight, check_training_groups, standardisation)
 from ._tasks import decode_outputs, encode_targets
 
 __all__ = ["FairRepresentation", "PENALTIES"]
@@ -66,6 +66,7 @@ def _torch_threads(n_threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
 
 
 class FairRepresentation(TransformerMixin, BaseEstimator):
@@ -391,6 +392,9 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
                     f"{train_index.shape[0]} training samples out of {rows.shape[0]}; both need samples."
                 )
             validation = to_device(validation_index)
+            if config.penalty_weight > 0.0:  # the rule holds for the rows trained on, after the split
+                check_training_groups(sensitive.groups, codes[train_position], None if weights is None else
+                                      weights[train_index], config.batch_size, self.validation_fraction)
         result = train_network(network, to_device(train_index), validation, config, rng)
         check_penalty_applied(result.history["penalty"], config.penalty_weight)
 

@@ -28,6 +28,7 @@ __all__ = [
     "check_finite_outputs",
     "check_group_weights",
     "check_penalty_applied",
+    "check_training_groups",
     "check_sample_weight",
     "standardisation",
 ]
@@ -143,6 +144,31 @@ def check_group_weights(weights: np.ndarray | None, codes: np.ndarray, groups: n
             f"the penalty in most batches or all of them. {remedy}, or set penalty_weight=0 to train without the "
             "penalty."
         )
+
+
+def check_training_groups(groups: np.ndarray, codes: np.ndarray, weights: np.ndarray | None, batch_size: int,
+                          validation_fraction: float) -> None:
+    """:func:`check_group_weights` on the training part of the validation split (``early_stopping``).
+
+    The rule is checked on every row first; a validation split can still leave a group with no or too
+    few training rows (28, 28 and 4 rows with ``validation_fraction=0.9``: 3, 3 and 0), which the
+    penalty would then never see.
+
+    Raises
+    ------
+    FairermValueError
+        A group with no training row, or too few per batch, naming the split.
+    """
+    missing = sorted(set(range(len(groups))) - set(np.unique(codes).tolist()))
+    where = f"after the validation split (validation_fraction={validation_fraction!r})"
+    if missing:
+        raise FairermValueError(f"sensitive_features: group(s) {np.asarray(groups)[missing].tolist()!r} have no "
+                                f"training row {where}, so the penalty could never see them. Lower "
+                                "validation_fraction, set early_stopping=False or merge small groups.")
+    try:
+        check_group_weights(weights, codes, groups, batch_size)
+    except FairermValueError as exc:
+        raise FairermValueError(f"{where}: {exc} Or lower validation_fraction / set early_stopping=False.") from None
 
 
 def check_penalty_applied(penalty_history: list, penalty_weight: float) -> None:
