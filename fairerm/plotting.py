@@ -121,9 +121,20 @@ def pareto_mask(accuracy: Any, unfairness: Any) -> np.ndarray:
     acc = _check_points(accuracy, "accuracy")
     unf = _check_points(unfairness, "unfairness")
     check_consistent_length(accuracy=acc, unfairness=unf)
-    better_or_equal = (acc[None, :] >= acc[:, None]) & (unf[None, :] <= unf[:, None])
-    strictly = (acc[None, :] > acc[:, None]) | (unf[None, :] < unf[:, None])
-    return ~np.any(better_or_equal & strictly, axis=1)
+    # O(n log n) sweep, no n x n temporaries: i is dominated iff a point of strictly higher accuracy has
+    # unfairness <= U_i, or a point of the same accuracy has unfairness < U_i.
+    if acc.size == 0:
+        return np.zeros(0, dtype=bool)
+    levels, level_of = np.unique(acc, return_inverse=True)  # ascending accuracies, exact ties merged
+    level_of = level_of.reshape(-1)
+    order = np.argsort(level_of, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(level_of[order]) != 0])
+    level_min = np.minimum.reduceat(unf[order], starts)  # smallest unfairness at each accuracy
+    higher_min = np.minimum.accumulate(level_min[::-1])[::-1]  # ... at that accuracy or above
+    has_higher = level_of < levels.size - 1
+    above = higher_min[np.minimum(level_of + 1, levels.size - 1)]  # smallest at a strictly higher accuracy
+    dominated = (has_higher & (above <= unf)) | (level_min[level_of] < unf)
+    return ~dominated
 
 
 def _results_frame(path: Any) -> tuple[pd.DataFrame, str]:

@@ -17,7 +17,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from .._memory import available_memory_bytes, check_memory
+from .. import _memory
+from .._memory import check_memory
 from ._svm_ipm import svm_ipm
 from ._svm_primal_ipm import reduced_gap_holds, svm_primal_ipm
 
@@ -102,7 +103,10 @@ def _reduced_primal_gram(inner, working: np.ndarray, pull: np.ndarray, pull_b: f
     m = working.size
     if m > SPARSE_POLISH_MAX_WORKING:
         return None
-    check_memory(4 * 8.0 * m * m, f"the exact step's Gram of {m} working rows", "")
+    check_memory(4 * 8.0 * m * m, f"The exact step's Gram of {m} working rows (sparse X with more than "
+                 f"{SPARSE_DENSE_BLOCK_MAX_FEATURES} columns)",
+                 "Free some memory, or tighten inner_tol and inner_gap_tol so that fewer points lie near the margin "
+                 f"(the step takes at most SPARSE_POLISH_MAX_WORKING = {SPARSE_POLISH_MAX_WORKING} rows).")
     rows, Z_S = X[working], Z[working]
     if Q.shape[1]:
         pull = pull - Q @ (Q.T @ pull)
@@ -193,7 +197,7 @@ def whole_problem(inner, primal_first: bool = False):
     X, n, d = inner.X, inner.X.shape[0], inner.X.shape[1]
     if sp.issparse(X) and d > SPARSE_DENSE_BLOCK_MAX_FEATURES:
         return None
-    available = available_memory_bytes()
+    available = _memory.available_memory_bytes()
     if available is not None and 6 * 8.0 * n * (d + 2) > WHOLE_PROBLEM_MEMORY_SHARE * available:
         return None
     weighs = inner.upper > 0.0
