@@ -25,14 +25,12 @@ from fairerm.exceptions import FairermValueError
 
 pytest.importorskip("fairlearn")
 
+from test_reproduce import biased_problem as _reproduce_problem  # noqa: E402
+
 
 def biased_problem(n=300, d=4, seed=0):
-    rng = np.random.default_rng(seed)
-    s = rng.integers(0, 2, size=n)
-    X = rng.normal(size=(n, d))
-    X[:, 0] += 1.2 * s
-    y = (X[:, 0] + X[:, 1] + 0.7 * rng.normal(size=n) > 0.6).astype(int)
-    return X, y, s
+    """test_reproduce's two-group problem, smaller by default."""
+    return _reproduce_problem(n=n, d=d, seed=seed)
 
 
 def hardt():

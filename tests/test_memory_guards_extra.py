@@ -42,20 +42,21 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def _peak_rss_bytes() -> int:
+def _status_bytes(field: str) -> int:
+    """A memory field of /proc/self/status (``VmHWM``: the peak resident size, ``VmRSS``: the current one)."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM")  # pragma: no cover
+    raise AssertionError(f"no {field}")  # pragma: no cover
+
+
+def _peak_rss_bytes() -> int:
+    return _status_bytes("VmHWM")
 
 
 def _current_rss_bytes() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")  # pragma: no cover
+    return _status_bytes("VmRSS")
 
 
 def _two_groups(n: int, seed: int = 0):
