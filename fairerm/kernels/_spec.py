@@ -10,7 +10,7 @@ import numpy as np
 
 from ..exceptions import FairermTypeError, FairermValueError
 
-__all__ = ["KERNEL_NAMES", "KernelName", "KernelSpec", "resolve_gamma", "check_precomputed_kernel", "check_training_kernel",
+__all__ = ["KERNEL_NAMES", "KernelName", "KernelSpec", "resolve_gamma", "weighted_variance", "check_precomputed_kernel", "check_training_kernel",
            "LINEAR", "RBF", "POLY", "SIGMOID", "PRECOMPUTED"]
 
 KernelName = Literal["linear", "rbf", "poly", "sigmoid", "precomputed"]
@@ -20,14 +20,21 @@ KERNEL_NAMES: tuple[str, ...] = ("linear", "rbf", "poly", "sigmoid", "precompute
 LINEAR, RBF, POLY, SIGMOID, PRECOMPUTED = 0, 1, 2, 3, 4
 
 
-def _weighted_variance(X, sample_weight: np.ndarray) -> float:
-    r"""The variance of all entries of ``X`` when row :math:`i` counts :math:`w_i` times (frequency weights)."""
-    w = np.asarray(sample_weight, dtype=np.float64)
+def weighted_variance(X, sample_weight) -> float:
+    r"""The variance of all entries of ``X`` when row :math:`i` counts :math:`w_i` times (frequency weights).
+
+    ``X`` dense, scipy.sparse or a dask array (then ``sample_weight`` a dask array of its row chunks: the
+    sums are computed where the chunks lie); NaN when the weights do not sum to a positive number.
+    """
+    dask_array = hasattr(X, "compute")
+    w = sample_weight if dask_array else np.asarray(sample_weight, dtype=np.float64)
     total = float(w.sum()) * X.shape[1]
+    if not (np.isfinite(total) and total > 0):
+        return float("nan")
     if hasattr(X, "multiply") and hasattr(X, "nnz"):  # scipy.sparse: E[x^2] - E[x]^2, as unweighted
         mean = float(w @ np.asarray(X.sum(axis=1)).ravel()) / total
         return float(w @ np.asarray(X.multiply(X).sum(axis=1)).ravel()) / total - mean**2
-    X = np.asarray(X)
+    X = X if dask_array else np.asarray(X)
     mean = float(w @ X.sum(axis=1)) / total
     return float(w @ ((X - mean) ** 2).sum(axis=1)) / total
 
@@ -48,7 +55,7 @@ def resolve_gamma(X: np.ndarray, gamma: float | str, sample_weight: np.ndarray |
     """
     if isinstance(gamma, str):
         if gamma == "scale" and sample_weight is not None:
-            var = _weighted_variance(X, sample_weight)
+            var = weighted_variance(X, sample_weight)
             return 1.0 / (X.shape[1] * var) if var != 0.0 else 1.0
         if gamma == "scale":
             # scipy.sparse (approximate feature maps): E[x^2] - E[x]^2 over all entries, as scikit-learn's SVC

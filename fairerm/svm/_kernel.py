@@ -15,6 +15,7 @@ from .._validation import check_option, check_scalar
 from ..approximation import APPROXIMATIONS, make_feature_map
 from ..exceptions import FairermTypeError, FairermValueError
 from ..kernels import KernelSpec, check_precomputed_kernel, check_training_kernel, decision_values, gram_block
+from ..kernels._spec import weighted_variance
 from ..problem import KernelFermProblem, LinearFermProblem, per_sample_box
 from ..problem_dask import DaskLinearFermProblem, is_dask_array
 from ..solvers import KERNEL_SOLVERS, Solution
@@ -29,18 +30,14 @@ def _features(block, feature_map):
 def _scale_gamma(X, sample_weight=None) -> float:
     """``gamma="scale"`` on a dask array: :math:`1/(d\\operatorname{Var}(X))` by a tree reduction (rows
     counted :math:`w_i` times with ``sample_weight``, as :func:`fairerm.kernels.resolve_gamma`)."""
-    import dask
     import dask.array as da
 
     X = X.astype(np.float64)
     if sample_weight is not None and tuple(np.shape(sample_weight)) == (X.shape[0],):  # else refused next
         w = sample_weight if hasattr(sample_weight, "compute") else da.from_array(
             np.asarray(sample_weight, dtype=np.float64), chunks=(X.chunks[0],))
-        w = w.astype(np.float64).rechunk((X.chunks[0],))
-        total, row_sums = dask.compute(w.sum(), w @ X.sum(axis=1))
-        if np.isfinite(total) and total > 0:  # bad weights: the problem's checks refuse them next
-            mean = float(row_sums) / (float(total) * X.shape[1])
-            var = float((w @ ((X - mean) ** 2).sum(axis=1)).compute()) / (float(total) * X.shape[1])
+        var = weighted_variance(X, w.astype(np.float64).rechunk((X.chunks[0],)))
+        if np.isfinite(var):  # bad weights (NaN): the problem's checks refuse them next
             return 1.0 / (X.shape[1] * var) if var != 0.0 else 1.0
     var = float(X.var().compute())
     return 1.0 / (X.shape[1] * var) if var != 0.0 else 1.0
