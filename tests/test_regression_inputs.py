@@ -99,6 +99,15 @@ def test_predict_on_zero_rows_says_so(intersectional):
         WassersteinFairRegressor(LinearRegression()).fit(X[:0], X[:0, 0], sensitive_features=S.iloc[:0])
 
 
+def test_predict_on_one_row_given_as_a_1d_array_says_to_reshape(intersectional):
+    model, X, _, S = intersectional
+    # one row as a 1-D array has 3 entries: the message is about its shape, not about the length of the groups
+    with pytest.raises(FairermValueError, match=r"X is 1-D \(shape \(3,\)\).*fitted on 3 features.*reshape\(1, -1\)"):
+        model.predict(X[0], sensitive_features=S.iloc[:1])
+    np.testing.assert_array_equal(model.predict(X[:1], sensitive_features=S.iloc[:1]),
+                                  model.predict(X, sensitive_features=S)[:1])
+
+
 @pytest.mark.parametrize("constraint, error, match", [
     (np.array(["demographic_parity"]), FairermTypeError, r"constraint must be 'demographic_parity' or a "
                                                          r"DemographicParity instance; got ndarray"),

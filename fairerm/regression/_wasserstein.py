@@ -400,6 +400,12 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
         n_samples = check_meta_X(X, self.estimator_)
         if not hasattr(X, "__getitem__"):  # an array-like known only by __array__
             X = np.asarray(X)
+        n_features = getattr(self.estimator_, "n_features_in_", None)
+        if getattr(X, "ndim", None) == 1 and n_features is not None and n_features > 1:
+            raise FairermValueError(
+                f"X is 1-D (shape {tuple(X.shape)}) but the base estimator was fitted on {n_features} features; "
+                "pass a 2-D array of shape (n_samples, n_features): X.reshape(1, -1) for a single sample."
+            )
         codes = self._encode_known_groups(sensitive_features, n_samples)
         test_weights = self._test_weights(sample_weight, codes)
         base = base_predictions(self.estimator_, X)
