@@ -4,7 +4,7 @@ Usage::
 
     FAIRERM_DOCS_MATHJAX=/usr/share/javascript/mathjax/MathJax.js python -m sphinx -W -b html docs docs/_build/html
     python docs/check_site.py docs/_build/html              # index.html, api.html and maths.html
-    python docs/check_site.py docs/_build/html --pages index.html notebooks/gallery.html
+    python docs/check_site.py docs/_build/html --pages index.html gallery.html
 
 (``make docs-check`` does both.) Chromium comes from the system packages (Debian: ``apt-get install
 chromium``); the maths needs a MathJax the browser can load: the CDN Sphinx links by default, or a local

@@ -308,7 +308,8 @@ def build_parser(prog: str = "fairerm reproduce", default_output_dir: str = ".")
     parser.add_argument("--max-train", type=count(10), default=None, help="training rows of every method (all; quick 1500)")
     parser.add_argument("--max-test", type=count(10), default=None, help="Adult test rows (all; quick 3000)")
     parser.add_argument("--accuracy-tolerance", type=_argtypes.real_number(0.0, 1.0), default=0.02,
-                        help="fair selection: candidates within this (absolute) validation accuracy of the best")
+                        help="fair selection: candidates within this (absolute) validation accuracy of the best "
+                             "(default: 0.02)")
     parser.add_argument("--append", action="store_true",
                         help="keep the rows of the output CSVs this run does not produce (run data sets or methods "
                              "one by one)")
