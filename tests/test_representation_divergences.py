@@ -15,7 +15,7 @@ from scipy.spatial.distance import cdist, pdist
 
 torch = pytest.importorskip("torch")
 
-from fairerm.exceptions import ConvergenceWarning, FairermValueError  # noqa: E402
+from fairerm.exceptions import ConvergenceWarning, FairermTypeError, FairermValueError  # noqa: E402
 from fairerm.representation import (  # noqa: E402
     entropic_ot,
     group_divergence,
@@ -231,3 +231,14 @@ def test_group_divergence_averages_over_pairs_of_groups():
 def test_divergence_bad_input_raises_clear_errors(call, match):
     with pytest.raises(FairermValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("options, error, match", [
+    (dict(bandwidth="a"), FairermTypeError, r"bandwidth must be a Real; got 'a' of type str"),
+    (dict(bandwidth=np.array([1.0, 2.0])), FairermTypeError, "bandwidth must be a Real"),
+    (dict(divergence="sinkhorn", epsilon="0.1"), FairermTypeError, "epsilon must be a Real"),
+    (dict(divergence="sinkhorn", epsilon=-1.0), FairermValueError, r"epsilon must be > 0.0; got -1.0"),
+])
+def test_group_divergence_checks_its_bandwidth_and_epsilon(options, error, match):
+    with pytest.raises(error, match=match):
+        group_divergence(np.random.default_rng(0).normal(size=(20, 2)), [0] * 10 + [1] * 10, **options)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from .._validation import check_binary_target, check_features, check_option, check_sensitive_features
+from .._validation import check_binary_target, check_features, check_option, check_scalar, check_sensitive_features
 from ..exceptions import FairermValueError
 from ._backend import require_torch
 
@@ -48,7 +48,13 @@ def group_divergence(
     representation : array-like of shape (n_samples, dim)
         E.g. ``FairRepresentation.transform(X)``.
     sensitive_features : array-like of shape (n_samples,)
-    divergence : {"mmd", "sinkhorn"}
+    divergence : {"mmd", "sinkhorn"}, default="mmd"
+    bandwidth : float or None, default=None
+        The MMD's Gaussian bandwidth :math:`\sigma > 0`; None: the median heuristic on the whole
+        sample (every group together). Ignored by the Sinkhorn divergence.
+    epsilon : float or None, default=None
+        The Sinkhorn entropic regularisation :math:`\varepsilon > 0`; None: the median squared
+        distance of the whole sample. Ignored by the MMD.
 
     Returns
     -------
@@ -58,6 +64,9 @@ def group_divergence(
     from ._divergences import default_epsilon, median_bandwidth, mmd2_unbiased, pairwise_group_divergence, sinkhorn_divergence
 
     check_option(divergence, "divergence", ("mmd", "sinkhorn"))
+    for name, value in (("bandwidth", bandwidth), ("epsilon", epsilon)):
+        if value is not None:
+            check_scalar(value, name, low=0.0, low_inclusive=False)
     Z = check_features(representation, name="representation")
     sensitive = check_sensitive_features(sensitive_features, Z.shape[0])
     points = torch.as_tensor(Z, dtype=torch.float64)
