@@ -81,7 +81,9 @@ def make_fairness_scorer(metric: Literal["deo", "ddp", "equalized_odds"] = "deo"
         gap, so larger is better and ``GridSearchCV`` maximises it; with ``True`` it returns the
         gap itself (in :math:`[0, 1]`), handy for reports.
     pos_label : optional
-        The positive class (default: the larger label).
+        The positive class (default: the larger of the two labels in sorted order, the estimators'
+        ``classes_[1]``; scikit-learn's metrics default to ``pos_label=1`` instead, which differs for
+        labels such as {1, 2}).
 
     Returns
     -------

@@ -31,7 +31,7 @@ from typing import Any, Literal, Mapping
 import numpy as np
 import pandas as pd
 
-from ._validation import check_consistent_length, check_option, check_sensitive_features
+from ._validation import check_consistent_length, check_option, check_scalar, check_sensitive_features
 from .exceptions import FairermTypeError, FairermValueError, FairermWarning
 from .metrics import group_table
 
@@ -72,8 +72,25 @@ def _new_axes(ax):
     return ax
 
 
+def _refuse_complex(values: Any, name: str) -> None:
+    """Refuse complex input (even with zero imaginary parts), as
+    :func:`fairerm.metrics._regression.check_predictions` does: casting it to float would silently drop the
+    imaginary parts (numpy only gives a ComplexWarning)."""
+    dtype = getattr(values, "dtype", None)
+    if not isinstance(dtype, np.dtype):  # lists, DataFrames, pandas extension dtypes, other array libraries
+        try:
+            dtype = np.asarray(values).dtype
+        except (TypeError, ValueError):  # ragged or odd input: the float conversion reports it
+            return
+    if dtype.kind == "c":
+        raise FairermValueError(f"Complex data not supported: {name} must hold real numbers; got dtype {dtype}.")
+
+
 def _check_points(values: Any, name: str) -> np.ndarray:
     """``values`` as a 1-D float array of finite numbers, one per point, or a clear error."""
+    if values is None:
+        raise FairermValueError(f"{name} is required; got None.")
+    _refuse_complex(values, name)
     try:
         points = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -109,7 +126,7 @@ def pareto_mask(accuracy: Any, unfairness: Any) -> np.ndarray:
     Raises
     ------
     FairermValueError
-        Input that is not 1-D, of different lengths, or holding NaN or infinite values.
+        Input that is None, not 1-D, of different lengths, complex, or holding NaN or infinite values.
     FairermTypeError
         Input that is not numbers.
 
@@ -284,6 +301,7 @@ def _check_reference_points(reference_points) -> dict[str, tuple[float, float]]:
         )
     checked = {}
     for name, point in reference_points.items():
+        _refuse_complex(point, f"reference_points[{name!r}]")
         values = np.asarray(point, dtype=float).ravel() if np.ndim(point) else np.array([])
         if values.shape != (2,) or not np.all(np.isfinite(values)):
             raise FairermValueError(
@@ -324,6 +342,9 @@ def plot_pareto_front(path, *, reference_points: Mapping[str, tuple[float, float
 
 
 def _check_scores(scores: Any, name: str = "scores") -> np.ndarray:
+    if scores is None:
+        raise FairermValueError(f"{name} is required; got None.")
+    _refuse_complex(scores, name)
     try:
         values = np.asarray(scores, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -356,7 +377,7 @@ def plot_group_score_distributions(scores, *, sensitive_features, kind: Literal[
     bins : int, default=30
         Number of histogram bins (shared by the groups).
     threshold : float, optional
-        Draw a vertical line there (e.g. 0 for decision values).
+        Draw a vertical line there (e.g. 0 for decision values); a finite real number.
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -369,6 +390,8 @@ def plot_group_score_distributions(scores, *, sensitive_features, kind: Literal[
     check_option(kind, "kind", ("hist", "ecdf"))
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
         raise FairermValueError(f"bins must be a positive integer; got {bins!r}.")
+    if threshold is not None:
+        threshold = float(check_scalar(threshold, "threshold"))  # a finite real number (not a string, NaN or inf)
     ax = _new_axes(ax)
     edges = np.histogram_bin_edges(values, bins=int(bins))
     for code, group in enumerate(encoding.groups):
@@ -381,7 +404,7 @@ def plot_group_score_distributions(scores, *, sensitive_features, kind: Literal[
             ax.plot(member, np.arange(1, member.size + 1) / member.size, drawstyle="steps-post",
                     color=f"C{code % 10}", linewidth=1.6, label=label)
     if threshold is not None:
-        ax.axvline(float(threshold), color="0.3", linestyle="--", linewidth=1.0, label=f"threshold {threshold:g}")
+        ax.axvline(threshold, color="0.3", linestyle="--", linewidth=1.0, label=f"threshold {threshold:g}")
     ax.set_xlabel("score")
     ax.set_ylabel("density" if kind == "hist" else "empirical CDF")
     ax.set_title("Score distribution by group")
@@ -427,7 +450,9 @@ def plot_group_rates(y_true, y_pred, *, sensitive_features, rates=("tpr", "fpr",
         Columns of :func:`~fairerm.metrics.group_table` to show, among ``"tpr"``, ``"fpr"``,
         ``"selection_rate"``, ``"base_rate"``, ``"accuracy"``, ``"precision"``, ``"fnr"``, ``"tnr"``.
     pos_label : optional
-        The positive class (default: the larger label).
+        The positive class. Default: the larger of the two labels in sorted order, ``classes_[1]``
+        of a fitted classifier (not scikit-learn's metrics' ``pos_label=1``); see
+        :func:`~fairerm.metrics.equal_opportunity_difference`.
     ax : matplotlib.axes.Axes, optional
 
     Returns

@@ -1,12 +1,14 @@
 """fairerm.metrics.bootstrap_ci: coverage on problems with a known truth, agreement with a bootstrap
 computed by hand, and validation of the arguments."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score
 
-from fairerm.exceptions import FairermWarning
+from fairerm.exceptions import FairermTypeError, FairermValueError, FairermWarning
 from fairerm.metrics import BootstrapCI, bootstrap_ci, equal_opportunity_difference
 
 
@@ -153,3 +155,120 @@ def test_bad_arguments_are_refused_by_name(kwargs, exc, word):
 def test_metric_failing_on_the_whole_sample_propagates():
     with pytest.raises(ValueError):
         bootstrap_ci(equal_opportunity_difference, [1, 0, 1], [1, 0, 1], sensitive_features=["a", "a", "a"])
+
+
+# ---------------------------------------------------------------- non-finite values are failed resamples
+def _rare_positive_sample(n=300):
+    """One predicted positive among n rows: about 37 % of the resamples have none, and their precision is
+    undefined."""
+    y = np.zeros(n, dtype=int)
+    y[:30] = 1
+    pred = np.zeros(n, dtype=int)
+    pred[0] = 1
+    return y, pred
+
+
+@pytest.mark.parametrize("undefined", [np.nan, np.inf, -np.inf])
+def test_non_finite_resamples_are_counted_as_failed_and_warned(undefined):
+    y, pred = _rare_positive_sample()
+
+    def precision(y_true, y_pred):
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        return float(np.sum(y_true & y_pred) / np.sum(y_pred)) if y_pred.any() else undefined
+
+    with pytest.warns(FairermWarning, match=r"failed on (\d+) of 200 resamples.*NaN or an infinite value") as caught:
+        ci = bootstrap_ci(precision, y, pred, n_resamples=200, random_state=0)
+    assert 0 < ci.n_failed < 200 and ci.distribution.size == 200 - ci.n_failed
+    assert str(ci.n_failed) in str(caught[0].message)
+    assert np.all(np.isfinite(ci.distribution)) and np.isfinite(ci.low) and np.isfinite(ci.high)
+    assert (ci.low, ci.high) == (1.0, 1.0) and ci.estimate == 1.0
+
+
+def test_non_finite_and_raising_resamples_are_counted_together():
+    y, pred = _rare_positive_sample()
+    y = y.copy()
+    y[-1] = 1  # a second positive row: a resample without it ...
+
+    def metric(y_true, y_pred):
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        if not y_pred.any():
+            return np.nan
+        if y_true.sum() < 25:
+            raise ValueError("too few positives")
+        return 0.5
+
+    with pytest.warns(FairermWarning, match="raised a ValueError on .* and gave NaN or an infinite value on"):
+        ci = bootstrap_ci(metric, y, pred, n_resamples=300, random_state=1)
+    assert ci.distribution.size == 300 - ci.n_failed and np.all(ci.distribution == 0.5)
+
+
+def test_metric_non_finite_on_every_resample_is_refused():
+    y, pred = _rare_positive_sample(50)
+    whole = y.copy()
+
+    def defined_on_the_whole_sample_only(y_true, y_pred):
+        return 0.5 if np.array_equal(np.asarray(y_true), whole) else np.nan
+
+    with pytest.raises(FairermValueError, match="failed on all 30 resamples"):
+        bootstrap_ci(defined_on_the_whole_sample_only, y, pred, n_resamples=30, random_state=0)
+
+
+@pytest.mark.parametrize("undefined", [np.nan, np.inf])
+def test_metric_non_finite_on_the_whole_sample_is_refused(undefined):
+    with pytest.raises(FairermValueError, match="whole sample"):
+        bootstrap_ci(lambda y_true, y_pred: undefined, [0, 1, 1], [0, 1, 0], n_resamples=10, random_state=0)
+
+
+# ---------------------------------------------------------------- sample_weight is passed on or refused
+def _weighted_problem():
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 2, 200)
+    pred = np.where(rng.random(200) < 0.8, y, 1 - y)
+    weights = np.where(pred == y, 3.0, 1.0)  # the weighted accuracy (0.92) is far from the unweighted (0.8)
+    return y, pred, weights
+
+
+def test_sample_weight_that_the_metric_cannot_take_is_refused_not_dropped():
+    y, pred, weights = _weighted_problem()
+    with pytest.raises(FairermTypeError, match=r"metric _accuracy takes no sample_weight.*would be ignored"):
+        bootstrap_ci(_accuracy, y, pred, sample_weight=weights, n_resamples=10, random_state=0)
+    # a sample_weight parameter that can only be passed by position cannot be passed by keyword either
+    def positional_only(y_true, y_pred, sample_weight=None, /):
+        return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+    with pytest.raises(FairermTypeError, match="takes no sample_weight"):
+        bootstrap_ci(positional_only, y, pred, sample_weight=weights, n_resamples=10, random_state=0)
+    with pytest.raises(FairermTypeError, match=r"functools.partial\(_accuracy, ...\) takes no sample_weight"):
+        bootstrap_ci(functools.partial(_accuracy), y, pred, sample_weight=weights, n_resamples=10)
+
+
+def test_sample_weight_reaches_partial_kwargs_and_callable_object_metrics():
+    y, pred, weights = _weighted_problem()
+    weighted = accuracy_score(y, pred, sample_weight=weights)
+
+    def forwarding(y_true, y_pred, **kwargs):
+        return accuracy_score(y_true, y_pred, **kwargs)
+
+    class Accuracy:
+        def __call__(self, y_true, y_pred, *, sample_weight=None):
+            return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+    for metric in (accuracy_score, functools.partial(accuracy_score, normalize=True), forwarding, Accuracy()):
+        ci = bootstrap_ci(metric, y, pred, sample_weight=weights, n_resamples=20, random_state=0)
+        assert ci.estimate == pytest.approx(weighted)
+    rows = np.random.default_rng(0).integers(0, 200, size=200)
+    assert ci.distribution[0] == pytest.approx(accuracy_score(y[rows], pred[rows], sample_weight=weights[rows]))
+
+
+# ---------------------------------------------------------------- None and scalar inputs
+@pytest.mark.parametrize("name, value, word", [
+    ("y_true", None, "y_true is required; got None"),
+    ("y_pred", None, "y_pred is required; got None"),
+    ("y_pred", 1, "y_pred must be an array-like with one entry per sample.*scalar 1"),
+    ("y_true", np.float64(0.5), "y_true must be an array-like with one entry per sample"),
+    ("y_true", "abc", "y_true must be an array-like"),
+])
+def test_none_or_scalar_y_is_refused_by_name(name, value, word):
+    arguments = {"y_true": np.arange(10) % 2, "y_pred": np.arange(10) % 2, name: value}
+    with pytest.raises(FairermValueError, match=word):
+        bootstrap_ci(_accuracy, arguments["y_true"], arguments["y_pred"], n_resamples=5, random_state=0)

@@ -277,3 +277,50 @@ def test_property_invariant_to_group_relabelling(problem, perm):
     relabelled = np.array([f"g{perm[g]}" for g in s])
     for metric in (equal_opportunity_difference, demographic_parity_difference, equalized_odds_difference):
         assert metric(y, p, sensitive_features=relabelled) == pytest.approx(metric(y, p, sensitive_features=s))
+
+
+# ---------------------------------------------------------------- the group index is named only after pandas names
+class _NamedList(list):
+    """A list that happens to have a ``name`` attribute (not a label of the groups)."""
+
+    name = ["not", "a", "label"]
+
+
+def test_group_table_one_column_dataframe_named_name_gives_the_usual_index():
+    y, p, s, _, _ = random_problem(seed=41, n_groups=3)
+    labels = np.array(["a", "b", "c"])[s]
+    usual = group_table(y, p, sensitive_features=pd.DataFrame({"nom": labels}))
+    # a DataFrame's attribute .name is its column "name" (a Series): it must not become the index name
+    table = group_table(y, p, sensitive_features=pd.DataFrame({"name": labels}))
+    pd.testing.assert_frame_equal(table, usual)
+    assert table.index.name == "group" and table.index.tolist() == ["a", "b", "c"]
+    assert group_table(y, p, sensitive_features=_NamedList(labels)).index.name == "group"
+    # named pandas objects still name the index
+    assert group_table(y, p, sensitive_features=pd.Series(labels, name="sex")).index.name == "sex"
+    assert group_table(y, p, sensitive_features=pd.Index(labels, name="race")).index.name == "race"
+
+
+# ---------------------------------------------------------------- the default positive class
+def test_default_pos_label_is_the_larger_label_that_classifiers_predict_for_positive_scores():
+    """Labels {1, 2} (German credit's coding): the default positive class is 2, the larger label in sorted order,
+    which is classes_[1] of fairerm's classifiers (predicted where the decision function is positive); it is
+    not scikit-learn's metrics' pos_label=1, and the docstrings say so."""
+    from fairerm import FairLinearSVC
+    from fairerm.plotting import plot_group_rates
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    s = np.where(rng.random(300) < 0.5, "a", "b")
+    y = np.where(X[:, 0] + 0.5 * rng.normal(size=300) > 0, 2, 1)
+    model = FairLinearSVC().fit(X, y, sensitive_features=s)
+    pred = model.predict(X)
+    assert model.classes_[1] == 2 and set(pred[model.decision_function(X) > 0]) == {2}
+    for metric in FAIRLEARN:
+        default = metric(y, pred, sensitive_features=s)
+        assert default == metric(y, pred, sensitive_features=s, pos_label=model.classes_[1])
+    table = group_table(y, pred, sensitive_features=s)
+    np.testing.assert_allclose(table["tpr"], [np.mean(pred[(s == g) & (y == 2)] == 2) for g in ("a", "b")])
+    for function in (equal_opportunity_difference, plot_group_rates):  # the others refer to the first
+        doc = " ".join(function.__doc__.split())
+        assert "larger of the two labels in sorted order" in doc and "classes_[1]" in doc
+        assert "as in scikit-learn" not in doc and "pos_label=1" in doc

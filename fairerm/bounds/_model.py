@@ -265,7 +265,7 @@ PROBE_BLOCK_BYTES = 64 * 2**20
 
 
 def _probe_affine(model: Any, d: int, columns: Any) -> tuple[float, np.ndarray]:
-    """``(b, w)`` of an affine score :math:`f(x) = \langle w, x\rangle + b`: :math:`f(0)` and :math:`f(e_k) - f(0)`.
+    r"""``(b, w)`` of an affine score :math:`f(x) = \langle w, x\rangle + b`: :math:`f(0)` and :math:`f(e_k) - f(0)`.
 
     The identity rows go in blocks (the whole :math:`(d+1)\times d` probe peaked at :math:`2\cdot 8d^2` bytes:
     26 GB at :math:`d` = 40,000 for an X of 64 MB).

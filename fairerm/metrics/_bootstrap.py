@@ -26,6 +26,7 @@ B. Efron, R. Tibshirani. *An Introduction to the Bootstrap*. Chapman & Hall, 199
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 import warnings
@@ -55,12 +56,13 @@ class BootstrapCI:
     n_resamples : int
         Resamples drawn.
     n_failed : int
-        Resamples on which the metric raised a ``ValueError`` (e.g. a group without positives); they
-        are left out of ``distribution``.
+        Resamples on which the metric failed: it raised a ``ValueError`` (e.g. a group without
+        positives) or returned a value that is not finite (NaN, e.g. ``zero_division=np.nan``, or
+        infinite); they are left out of ``distribution``.
     stratified : bool
         Whether each group was resampled within itself.
     distribution : ndarray
-        The metric on each successful resample.
+        The metric on each successful resample (all finite).
     """
 
     estimate: float
@@ -85,12 +87,36 @@ class BootstrapCI:
         return f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}] ({100 * self.confidence:g} % bootstrap)"
 
 
+_BY_KEYWORD = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
 def _accepts(metric: Callable, keyword: str) -> bool:
+    """Whether ``metric(..., keyword=value)`` is a valid call: a parameter of that name that can be passed by
+    keyword, or ``**kwargs``. ``inspect.signature`` sees through ``functools.partial`` (bound arguments
+    removed), ``functools.wraps`` decorators and callable objects (their ``__call__``)."""
     try:
         parameters = inspect.signature(metric).parameters.values()
-    except (TypeError, ValueError):  # builtins without a signature: assume they do
-        return True
-    return any(p.name == keyword or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    except (TypeError, ValueError):  # builtins without a signature: assume they do (a wrong guess raises a
+        return True                  # TypeError on the first call, it is never silent)
+    return any((p.name == keyword and p.kind in _BY_KEYWORD) or p.kind is inspect.Parameter.VAR_KEYWORD
+               for p in parameters)
+
+
+def _metric_name(metric: Callable) -> str:
+    target = metric.func if isinstance(metric, functools.partial) else metric
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or type(target).__name__
+    return f"functools.partial({name}, ...)" if isinstance(metric, functools.partial) else name
+
+
+def _as_rows_named(values: Any, name: str) -> Any:
+    """``values`` as rows (pandas kept, else an array), refusing None and scalars by name."""
+    if values is None:
+        raise FairermValueError(f"{name} is required; got None.")
+    rows = _as_rows(values)
+    if np.ndim(rows) == 0:
+        raise FairermValueError(f"{name} must be an array-like with one entry per sample (1-D, or 2-D with one "
+                                f"column per model); got the scalar {values!r} of type {type(values).__name__}.")
+    return rows
 
 
 def _take(values: Any, rows: np.ndarray) -> Any:
@@ -140,7 +166,9 @@ def bootstrap_ci(metric: Callable[..., float], y_true: Any, y_pred: Any, *, sens
     sensitive_features : array-like of shape (n_samples,) or DataFrame, optional
         The group of each row (several columns: intersectional groups). Needed for ``stratify``.
     sample_weight : array-like of shape (n_samples,), optional
-        Passed on, resampled with the rows.
+        Passed on as ``sample_weight=``, resampled with the rows. ``metric`` must accept that
+        keyword (or ``**kwargs``): weights it cannot take are refused, not dropped, since the
+        interval would otherwise be the unweighted one.
     n_resamples : int, default=1000
     confidence : float, default=0.95
         Strictly between 0 and 1.
@@ -159,17 +187,19 @@ def bootstrap_ci(metric: Callable[..., float], y_true: Any, y_pred: Any, *, sens
     Raises
     ------
     ValueError
-        ``n_resamples`` not a positive integer, ``confidence`` outside (0, 1), inconsistent lengths,
-        an empty sample, ``stratify=True`` without ``sensitive_features``, or the metric failing on
-        the whole sample or on every resample.
+        ``n_resamples`` not a positive integer, ``confidence`` outside (0, 1), ``y_true`` or
+        ``y_pred`` None or a scalar, inconsistent lengths, an empty sample, ``stratify=True``
+        without ``sensitive_features``, the metric failing (raising a ``ValueError``, or giving
+        NaN or an infinite value) on the whole sample, or failing on every resample.
     TypeError
-        ``metric`` not callable, ``stratify`` not a bool.
+        ``metric`` not callable, ``stratify`` not a bool, or ``sample_weight`` given to a metric
+        that takes no ``sample_weight`` keyword.
 
     Warns
     -----
     FairermWarning
-        When the metric raised a ``ValueError`` on some resamples (they are left out, and
-        ``n_failed`` counts them).
+        When the metric failed on some resamples: it raised a ``ValueError`` or gave a value that
+        is not finite (NaN or infinite). They are left out, and ``n_failed`` counts them.
 
     Notes
     -----
@@ -191,11 +221,17 @@ def bootstrap_ci(metric: Callable[..., float], y_true: Any, y_pred: Any, *, sens
     True
     """
     _check_arguments(metric, n_resamples, confidence, stratify)
-    true, pred = _as_rows(y_true), _as_rows(y_pred)
+    true, pred = _as_rows_named(y_true, "y_true"), _as_rows_named(y_pred, "y_pred")
     n = check_consistent_length(y_true=true, y_pred=pred)
     if n == 0:
         raise FairermValueError("y_true is empty; a bootstrap needs at least one row.")
     weights = check_sample_weight(sample_weight, n, reference="y_true")
+    if weights is not None and not _accepts(metric, "sample_weight"):
+        raise FairermTypeError(
+            f"sample_weight was given, but metric {_metric_name(metric)} takes no sample_weight keyword (its "
+            f"signature has neither sample_weight nor **kwargs): the weights would be ignored and the interval "
+            f"would be the unweighted one. Pass a metric that takes sample_weight=, or drop sample_weight."
+        )
     groups = None
     if sensitive_features is not None:
         sensitive = _as_rows(sensitive_features)
@@ -203,7 +239,7 @@ def bootstrap_ci(metric: Callable[..., float], y_true: Any, y_pred: Any, *, sens
     elif stratify:
         raise FairermValueError("stratify=True resamples within the groups: pass sensitive_features as well.")
     pass_groups = sensitive_features is not None and _accepts(metric, "sensitive_features")
-    pass_weights = weights is not None and _accepts(metric, "sample_weight")
+    pass_weights = weights is not None
 
     def evaluate(rows: np.ndarray | None) -> float:
         kwargs = {}
@@ -216,23 +252,34 @@ def bootstrap_ci(metric: Callable[..., float], y_true: Any, y_pred: Any, *, sens
         return float(metric(_take(true, rows), _take(pred, rows), **kwargs))
 
     estimate = evaluate(None)
+    if not np.isfinite(estimate):
+        raise FairermValueError(f"metric gave {estimate!r} on the whole sample; the estimate is undefined, so there "
+                                "is no interval around it.")
     rng = np.random.default_rng(random_state)
     members = [np.flatnonzero(groups == code) for code in np.unique(groups)] if stratify else None
-    values, failed = [], 0
+    values, raised, non_finite = [], 0, 0
     for _ in range(int(n_resamples)):
         if stratify:
             rows = np.concatenate([rng.choice(m, size=m.size, replace=True) for m in members])
         else:
             rows = rng.integers(0, n, size=n)
         try:
-            values.append(evaluate(rows))
+            value = evaluate(rows)
         except ValueError:
-            failed += 1
+            raised += 1
+            continue
+        if np.isfinite(value):
+            values.append(value)
+        else:  # NaN ("undefined", e.g. zero_division=np.nan) or inf: a failed resample, as a ValueError is
+            non_finite += 1
+    failed = raised + non_finite
+    how = " and ".join(([f"raised a ValueError on {raised}"] if raised else [])
+                       + ([f"gave NaN or an infinite value on {non_finite}"] if non_finite else []))
     if not values:
-        raise FairermValueError(f"metric raised a ValueError on all {n_resamples} resamples (e.g. a group without "
+        raise FairermValueError(f"metric failed on all {n_resamples} resamples (it {how}; e.g. a group without "
                                 "positives in every resample); try stratify=True or a metric defined on small samples.")
     if failed:
-        warnings.warn(FairermWarning(f"metric raised a ValueError on {failed} of {n_resamples} resamples; they are "
+        warnings.warn(FairermWarning(f"metric failed on {failed} of {n_resamples} resamples (it {how}); they are "
                                      "left out of the interval (see n_failed)."), stacklevel=2)
     distribution = np.asarray(values)
     alpha = 1.0 - float(confidence)

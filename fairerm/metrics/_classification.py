@@ -9,7 +9,8 @@ groups :math:`g \in G` and the positive class written :math:`1`, define the per-
     \mathrm{TPR}_g = P(h = 1 \mid y = 1, s = g),         \quad
     \mathrm{FPR}_g = P(h = 1 \mid y = 0, s = g),
 
-estimated by the empirical frequencies on the sample. The fairness gaps are
+estimated by the empirical frequencies on the sample. The positive class is ``pos_label``, by default the
+larger of the two labels in sorted order (``classes_[1]`` of a fitted classifier). The fairness gaps are
 
 * difference of equal opportunity (DEO, Donini et al. 2018, Definition 1 with the 0-1 loss):
   :math:`\max_g \mathrm{TPR}_g - \min_g \mathrm{TPR}_g`;
@@ -102,7 +103,8 @@ class _BinaryPredictions:
         self.codes = encoding.codes
         self.groups = encoding.groups
         self.column_names = sensitive_column_names(sensitive_features)
-        self.name = getattr(sensitive_features, "name", None)
+        # Only a Series or an Index has a name that labels it: ``.name`` of a DataFrame is its column "name", if any.
+        self.name = sensitive_features.name if isinstance(sensitive_features, (pd.Series, pd.Index)) else None
 
     def index(self) -> pd.Index:
         """The groups as a table index: a MultiIndex named after the columns for several columns (fairlearn's
@@ -167,7 +169,12 @@ def equal_opportunity_difference(y_true: Any, y_pred: Any, *, sensitive_features
     sensitive_features : array-like of shape (n_samples,) or DataFrame
         Group of each sample (several columns: each combination is a group); at least two groups.
     pos_label : scalar, optional
-        The positive class. Default: the larger label, as in scikit-learn.
+        The positive class. Default: the larger of the two labels in sorted order (``numpy.unique``
+        order), which is ``classes_[1]``, the class predicted where the decision function is
+        positive, of fairerm's classifiers and scikit-learn's; for labels ``{0, 1}`` or ``{-1, 1}``
+        it is 1, as in fairlearn. It is not the default of scikit-learn's *metrics*
+        (``recall_score`` etc. take ``pos_label=1``): for labels ``{1, 2}`` fairerm takes 2, pass
+        ``pos_label=1`` to compare with them. With a single class in ``y_true`` it must be given.
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative weights: every count in the rates becomes a sum of weights,
         :math:`\mathrm{TPR}_g = \sum_{\hat y_i = 1, y_i = 1, s_i = g} w_i / \sum_{y_i = 1, s_i = g} w_i`
@@ -271,7 +278,8 @@ def group_table(y_true: Any, y_pred: Any, *, sensitive_features: Any, pos_label:
     A rate whose denominator is zero in a group (no positive example for ``tpr``; with
     ``sample_weight``, a group whose weights are all zero for every rate) is NaN in this table,
     without a warning (the difference functions raise instead). The index holds the group labels,
-    sorted, and is named after ``sensitive_features`` when it is a named Series (else ``"group"``);
+    sorted, and is named after ``sensitive_features`` when it is a named Series or Index (else ``"group"``,
+    also for a one-column DataFrame);
     with several columns (intersectional groups) it is a MultiIndex whose entries are the tuples of
     column values, named after the columns (``sensitive_feature_0, ...`` for an unnamed 2-D array),
     as fairlearn's ``MetricFrame.by_group``. With ``sample_weight`` every count (``count``,
