@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_binary_target, check_sensitive_features, sensitive_column_names
+from ._validation import (_missing, check_binary_target, check_sample_weight, check_sensitive_features,
+                          sensitive_column_names, warn_column_vector)
 from .constraints import DemographicParity, EqualizedOdds, EqualOpportunity, make_constraint, weighted_constraint
 from .exceptions import FairermError, FairermTypeError, FairermValueError, SolverError
 
-__all__ = ["DaskLinearFermProblem", "is_dask_array", "tree_reduce"]
+__all__ = ["DaskLinearFermProblem", "is_dask_array", "tree_reduce", "check_dask_features", "check_known_sizes"]
 
 _BUILTIN = (EqualOpportunity, DemographicParity, EqualizedOdds)
 
@@ -34,6 +35,115 @@ _BUILTIN = (EqualOpportunity, DemographicParity, EqualizedOdds)
 def is_dask_array(X) -> bool:
     """Whether ``X`` is a dask array (without importing dask when it is not installed)."""
     return type(X).__module__.startswith("dask.") and hasattr(X, "chunks") and hasattr(X, "compute")
+
+
+def check_known_sizes(values, name: str = "X", *, rows: bool = True) -> None:
+    """Refuse a dask array whose chunk sizes are unknown (``nan``, e.g. after a boolean filter), saying how to fix it
+    (``rows=False``: only those along the other axes)."""
+    if any(np.isnan(size) for size in values.shape[(0 if rows else 1):]):
+        raise FairermValueError(
+            f"{name} has unknown chunk sizes (nan); got a dask array of shape {values.shape}. Call "
+            f"{name}.compute_chunk_sizes() first (for a dask DataFrame, use to_dask_array(lengths=True)).")
+
+
+def check_dask_features(X, *, name: str = "X", estimator: str | None = None, min_samples: int = 2,
+                        n_features: int | None = None) -> None:
+    """The checks of :func:`sklearn.utils.check_array` that a dask array allows without computing it.
+
+    Refuses, with the numpy path's wording: not 2-D, unknown chunk sizes, complex or non-numeric values,
+    no column, fewer than ``min_samples`` rows. Finiteness needs the values: the passes over the chunks check it.
+
+    Parameters
+    ----------
+    X : dask.array.Array
+    name : str, default="X"
+        The argument's name, for the messages.
+    estimator : str, optional
+        The estimator's name, for the messages (as scikit-learn names it).
+    min_samples : int, default=2
+        The fewest rows accepted; ``0`` (prediction) also accepts unknown row chunk sizes (the scores are
+        mapped chunk by chunk).
+    n_features : int, optional
+        The number of columns the fitted model expects (prediction).
+
+    Raises
+    ------
+    FairermValueError
+        Not 2-D, unknown chunk sizes, complex values, too few rows or columns.
+    FairermTypeError
+        Values that are not numbers (strings, dates).
+    """
+    if X.ndim != 2:
+        raise FairermValueError(f"{name} must be 2-D; got a dask array of shape {X.shape}.")
+    check_known_sizes(X, name, rows=bool(min_samples))
+    kind = np.dtype(X.dtype).kind
+    if kind == "c":
+        raise FairermValueError(f"Complex data not supported; got a dask array {name} of dtype {X.dtype}. Pass its "
+                                "real part (or its modulus) if that is what you mean.")
+    if kind not in "biufO":
+        raise FairermTypeError(f"{name} must hold real numbers; got a dask array of dtype {X.dtype}.")
+    by = f" by {estimator}" if estimator else ""
+    if X.shape[1] < 1:
+        raise FairermValueError(f"Found array with {X.shape[1]} feature(s) (shape={X.shape}) while a minimum of 1 is "
+                                f"required{by}.")
+    if min_samples and X.shape[0] < min_samples:
+        raise FairermValueError(f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) while a minimum of "
+                                f"{min_samples} is required{by}.")
+    if n_features is not None and X.shape[1] != n_features:
+        raise FairermValueError(f"{name} has {X.shape[1]} features, but {estimator} is expecting {n_features} features "
+                                "as input.")
+
+
+def _checked_scores(block, coef, intercept, estimator):
+    """One chunk's scores; NaN or infinite values refused with scikit-learn's message (as for numpy ``X``)."""
+    from sklearn.utils import assert_all_finite
+
+    block = np.asarray(block, dtype=np.float64)
+    try:
+        assert_all_finite(block, allow_nan=False, estimator_name=estimator, input_name="X")
+    except ValueError as exc:
+        raise FairermValueError(str(exc)) from exc
+    return block @ coef + intercept
+
+
+def lazy_linear_scores(X, coef, intercept, estimator: str):
+    r"""Lazy scores :math:`\langle w, x\rangle + b` of a dask ``X``.
+
+    Its shape and dtype are checked now (:func:`check_dask_features`); its values chunk by chunk as they are
+    scored (a chunk with NaN or infinite values raises :class:`~fairerm.exceptions.FairermValueError` when the
+    result is computed): no pass over the data besides the one that computes the scores.
+    """
+    check_dask_features(X, estimator=estimator, min_samples=0, n_features=len(coef))
+    X = X.rechunk({1: -1})
+    return X.map_blocks(_checked_scores, np.asarray(coef, dtype=np.float64), float(intercept), estimator,
+                        drop_axis=1, dtype=np.float64)
+
+
+def _missing_entries(values, name: str, offset: int, column=None) -> dict:
+    """Count and first rows (global indices) of the missing entries of one chunk's labels or groups."""
+    missing = _missing(values)
+    count = int(np.count_nonzero(missing))
+    if not count:
+        return {}
+    return {("missing", name, column): count, ("missing_rows", name, column): (np.flatnonzero(missing)[:5] + offset).tolist()}
+
+
+def _refuse_missing_entries(stats: dict, name: str, kind: str, groups: bool) -> None:
+    """:func:`fairerm._validation._refuse_missing`'s error, from the counts and rows of the chunks."""
+    for key in sorted((k for k in stats if isinstance(k, tuple) and k[0] == "missing" and k[1] == name),
+                      key=lambda k: (k[2] is not None, k[2] if k[2] is not None else 0)):
+        column, count = key[2], stats[key]
+        rows = sorted(stats[("missing_rows", name, column)])[:5]
+        where = f"{name} column {column!r}" if column is not None else name
+        what = "NaN or infinite values" if kind == "f" else "missing values (NaN/None)"
+        found = f"{where} contains {what} at rows {rows}{' ...' if count > 5 else ''}"
+        if groups:
+            raise FairermValueError(
+                f"{found}; every sample needs a group{' in every column' if column is not None else ''}. Impute "
+                "or drop those rows first.")
+        raise FairermValueError(
+            f"{found}; every sample needs a label (NaN is not a class). Drop those rows (or fill in their labels) "
+            "first.")
 
 
 def combine(*parts: dict) -> dict:
@@ -62,11 +172,22 @@ def tree_reduce(parts: list, fan_in: int = 8):
     return parts[0]
 
 
-def _cell_stats(X, y, s, sample_weight) -> dict:
-    """Per chunk: weight totals, counts and weighted row sums of every (label, group) cell; finiteness; max |x|."""
+def _cell_stats(X, y, s, sample_weight, offset: int = 0) -> dict:
+    """Per chunk: weight totals, counts and weighted row sums of every (label, group) cell; finiteness; max |x|;
+    the missing labels and groups (their count and first rows, ``offset`` the chunk's first row)."""
     X = np.asarray(X, dtype=np.float64)
     y, s = np.asarray(y), np.asarray(s)
     weight = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    gaps = _missing_entries(y, "y", offset)
+    if s.ndim == 2:
+        for j in range(s.shape[1]):
+            gaps.update(_missing_entries(s[:, j], "sensitive_features", offset, j))
+    else:
+        gaps.update(_missing_entries(s, "sensitive_features", offset))
+    if gaps:  # the error is raised from the sums (with the rows of every chunk); no cell of these rows
+        keep = ~_missing(y) & (~np.any([_missing(s[:, j]) for j in range(s.shape[1])], axis=0) if s.ndim == 2
+                               else ~_missing(s))
+        X, y, s, weight = X[keep], y[keep], s[keep], weight[keep]
     labels, label_code = np.unique(y, return_inverse=True)
     if s.ndim == 2:  # several columns: a group is a tuple of values
         seen: dict = {}
@@ -82,8 +203,10 @@ def _cell_stats(X, y, s, sample_weight) -> dict:
            "negative_weight": int(np.count_nonzero(weight < 0))}
     for code in np.unique(cell):
         rows = cell == code
-        key = ("cell", labels[code // len(groups)].item(), groups[code % len(groups)])
+        label = labels[code // len(groups)]
+        key = ("cell", label.item() if isinstance(label, np.generic) else label, groups[code % len(groups)])
         out[key] = np.concatenate([[np.count_nonzero(rows), weight[rows].sum()], weight[rows] @ X[rows]])
+    out.update(gaps)
     return out
 
 
@@ -114,10 +237,7 @@ class DaskLinearFermProblem:
         import dask
         import dask.array as da
 
-        if X.ndim != 2:
-            raise FairermValueError(f"X must be 2-D; got a dask array of shape {X.shape}.")
-        if any(np.isnan(size) for size in X.shape):
-            raise FairermValueError("X has unknown chunk sizes (nan); call X.compute_chunk_sizes() first.")
+        check_dask_features(X)
         self.constraint = make_constraint(constraint)
         if not isinstance(self.constraint, _BUILTIN):
             raise FairermTypeError(f"constraint {self.constraint!r} on a dask array: the distributed fit supports the "
@@ -129,13 +249,32 @@ class DaskLinearFermProblem:
         rows = X.chunks[0]
 
         def aligned(values, name, ndim=(1,)):
+            """A dask array (n,) or (n, m) chunked as the rows of X; arrays in memory are checked as numpy's are."""
             if values is None:
                 return None
             if not is_dask_array(values):
+                if name == "y":  # fairerm's own checks (1-D, missing labels, length, two classes), then the values
+                    check_binary_target(values, n)
+                elif name == "sensitive_features":
+                    check_sensitive_features(values, n)
+                else:
+                    number = np.ndim(values) == 0 and not isinstance(values, (bool, np.bool_))
+                    values = check_sample_weight(values, min(n, 6) if number else n)
+                    if number:  # broadcast as in scikit-learn, without an n-long array on the client
+                        return da.full(n, float(values[0]), chunks=(rows,))
                 values = np.asarray(values)
-                values = da.from_array(values, chunks=(rows,) + values.shape[1:])
+                if values.ndim == 2 and values.shape[1] == 1:  # one column: taken as 1-D, as numpy's are
+                    values = values[:, 0]
+                return da.from_array(values, chunks=(rows,) + values.shape[1:])
+            check_known_sizes(values, name)
+            if values.ndim == 2 and values.shape[1] == 1 and values.shape[0] == n:  # a column: 1-D, as numpy's
+                if name == "y":
+                    warn_column_vector(name)
+                values = values[:, 0]
             if values.ndim not in ndim or values.shape[0] != n:
-                raise FairermValueError(f"{name} must have {n} rows (one per row of X); got shape {values.shape}.")
+                what = "label" if name == "y" else "group" if name == "sensitive_features" else "weight"
+                raise FairermValueError(f"{name} must have {n} rows (one {what} per row of X); got a dask array of "
+                                        f"shape {values.shape}.")
             return values.rechunk((rows,) + values.shape[1:])
 
         self._column_names = None if is_dask_array(sensitive_features) else sensitive_column_names(sensitive_features)
@@ -147,8 +286,10 @@ class DaskLinearFermProblem:
         self.y_blocks = list(self.y.to_delayed().ravel())
         s_blocks = self.s.to_delayed().ravel()
         w_blocks = [None] * len(rows) if self.sample_weight is None else list(self.sample_weight.to_delayed().ravel())
-        stats = tree_reduce([dask.delayed(_cell_stats, pure=True)(xb, yb, sb, wb)
-                             for xb, yb, sb, wb in zip(self.blocks, self.y_blocks, s_blocks, w_blocks)])
+        offsets = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(int).tolist()
+        stats = tree_reduce([dask.delayed(_cell_stats, pure=True)(xb, yb, sb, wb, offset)
+                             for xb, yb, sb, wb, offset in zip(self.blocks, self.y_blocks, s_blocks, w_blocks,
+                                                               offsets)])
         self.w_blocks = w_blocks
         try:
             stats = dask.compute(stats)[0]
@@ -166,6 +307,8 @@ class DaskLinearFermProblem:
         if stats["negative_weight"]:
             raise FairermValueError(f"sample_weight must be non-negative; got {stats['negative_weight']} negative "
                                     "weights in the dask array.")
+        _refuse_missing_entries(stats, "y", np.dtype(self.y.dtype).kind, groups=False)
+        _refuse_missing_entries(stats, "sensitive_features", np.dtype(self.s.dtype).kind, groups=True)
         cells = [key for key in stats if isinstance(key, tuple) and key[0] == "cell"]
         labels = np.array([key[1] for key in cells])
         groups = [key[2] for key in cells]

@@ -161,3 +161,56 @@ def test_intersectional_groups_from_a_dataframe():
     assert model.sensitive_feature_names_ == ["sex", "race"]
     assert abs(model.objective_ - reference.objective_) <= 1e-6 * reference.objective_
     np.testing.assert_allclose(model.decision_function(X), reference.decision_function(X), atol=1e-5)
+
+
+def _one_large_column(scale, seed=5, n=2_000, column=1):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 4))
+    s = rng.integers(0, 2, n)
+    X[:, 0] += s
+    y = (X[:, 0] + X[:, 1] + 0.5 * rng.standard_normal(n) > 0.5).astype(int)
+    X[:, column] *= scale  # e.g. an amount in dollars next to standardised features
+    return X, y, s
+
+
+@pytest.mark.parametrize("scale", [1e-4, 1e4, 1e6])
+@pytest.mark.parametrize("epsilon", [0.0, 0.1, 1.0])
+def test_one_column_on_another_scale_gives_the_in_memory_model(scale, epsilon):
+    """The distributed fit of rows with one column x1e4 (or x1e6, x1e-4) is the cvxpy fit of the same rows, and its
+    certificate (duality gap and constraint recomputed from the chunks) holds."""
+    X, y, s = _one_large_column(scale)
+    reference = FairLinearSVC(epsilon=epsilon, solver="cvxpy", tol=1e-10).fit(X, y, sensitive_features=s)
+    model = FairLinearSVC(epsilon=epsilon).fit(da.from_array(X, chunks=(400, 4)), y, sensitive_features=s)
+    assert model.solver_ == "dask_ipm" and model.status_ == "optimal" and model.n_iter_ <= 30
+    assert abs(model.objective_ - reference.objective_) <= 1e-6 * reference.objective_
+    w, b = model.coef_[0], model.intercept_[0]
+    signed = np.where(y == 1, 1.0, -1.0)
+    recomputed = 0.5 * w @ w + np.maximum(0.0, 1.0 - signed * (X @ w + b)).sum()
+    assert abs(recomputed - reference.objective_) <= 1e-6 * reference.objective_
+    U = constraint_vectors(X, y, s, "equal_opportunity")
+    assert np.max(np.abs(U @ w)) <= epsilon + 1e-9 * max(1.0, np.abs(U).max() * np.linalg.norm(w))
+    assert model.solution_.certificate.holds
+
+
+def test_a_step_of_length_zero_stops_the_iteration(monkeypatch):
+    """When the step length stays 0 the iterate no longer moves: stop, honestly not converged, without more passes."""
+    import fairerm.solvers.dask_ipm as ipm
+
+    X, y, s = make_synthetic_dask(600, 3, chunk_rows=150, random_state=11)
+    problem = DaskLinearFermProblem(X, y, s, 1.0, 0.1)
+    monkeypatch.setattr(ipm, "_pass_c", lambda *args: {"min_ratio": 0.0})
+    solution = ipm.solve_distributed(problem, max_iter=50)
+    assert solution.backend_status == "stalled" and not solution.converged and solution.status == "stalled"
+    assert solution.n_iter == ipm.STALL_STEPS - 1
+    assert solution.info["passes"] == 3 * ipm.STALL_STEPS + 1  # A, B, C per iteration; the certificate
+    assert np.isfinite(solution.certificate.relative_gap) and solution.certificate.relative_gap > 0
+
+
+@pytest.mark.parametrize("scale, epsilon", [(1.0, 1e6), (1e4, 1e9)])
+def test_an_inactive_constraint_with_a_large_epsilon(scale, epsilon):
+    """epsilon far above |<w, u>|: the fairness rows start at their slack (z = epsilon), the fit is the plain SVM."""
+    X, y, s = _one_large_column(scale)
+    reference = FairLinearSVC(epsilon=epsilon, solver="cvxpy", tol=1e-10).fit(X, y, sensitive_features=s)
+    model = FairLinearSVC(epsilon=epsilon).fit(da.from_array(X, chunks=(500, 4)), y, sensitive_features=s)
+    assert model.status_ == "optimal" and model.n_iter_ <= 30
+    assert abs(model.objective_ - reference.objective_) <= 1e-6 * reference.objective_

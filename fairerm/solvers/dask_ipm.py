@@ -24,7 +24,14 @@ Sherman-Morrison-Woodbury (Ferris & Munson, SIAM J. Optim. 13(3), 2002): with
     \qquad \Delta w = M^{-1}(g_r + \Delta\nu\, g_y),\qquad
     \Delta x_i = \frac{r_i + \Delta\nu\,\bar y_i - \langle R_i, \Delta w\rangle}{D_i},
 
-and :math:`\Delta w = R^\top\Delta x` is the change of :math:`w`. The :math:`n`-long iterate (:math:`y, c,
+and :math:`\Delta w = R^\top\Delta x` is the change of :math:`w`. The iterate carries :math:`w` as a variable of its
+own, and the identity :math:`w = R^\top x` as one more residual: :math:`e = R^\top x - w` (recomputed from the
+chunks in every pass A) is added to :math:`g_r` (:math:`\Delta w = M^{-1}(g_r + \Delta\nu\,g_y + e)`), so a step
+of length :math:`t` shrinks it to :math:`(1 - t)e` like every other residual, and the residuals of the rows are
+evaluated at that :math:`w`. Resetting :math:`w` to :math:`R^\top x` instead would feed the round-off of each
+Newton solve (relative to :math:`\|M\|\,\|\Delta w\|`) back into the rows' residuals: with one column on a
+large scale (an amount in dollars next to standardised features, where the start :math:`\alpha = 0.1c` puts
+:math:`w` far from the solution) the iteration then stops making progress. The :math:`n`-long iterate (:math:`y, c,
 \alpha` and the slacks :math:`z, s`: 25 bytes a row, 33 with sample weights) stays on the workers, chunk by
 chunk, as persisted dask data; everything else a chunk needs (residuals, :math:`D`, the directions) is
 recomputed in each pass from its rows and :math:`O(d)` arguments. The client holds :math:`O(d^2)`. One
@@ -60,6 +67,11 @@ DEFAULT_TOL = 1e-11
 #: The start :math:`\\alpha = 0.1c` (measured on 20,000 x 8 rows: 16-20 iterations for equal opportunity and
 #: demographic parity where :math:`0.5c` takes 27-32; both about 50 for equalized odds with 3 groups).
 START_FRACTION = 0.1
+
+#: The iteration stops (status ``"stalled"``) after :data:`STALL_STEPS` iterations in a row whose step length is at
+#: most :data:`STALL_STEP`: the iterate no longer moves, and each further iteration is three passes over the data.
+STALL_STEP = 1e-12
+STALL_STEPS = 3
 
 
 def _rows(X, state, Q):
@@ -249,7 +261,8 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
     tol : float, default :data:`DEFAULT_TOL`
         Stop when the relative gap and the relative residuals of the iterate are below ``tol``.
     max_iter : int, default 100
-        Interior-point iterations (three passes over the data each).
+        Interior-point iterations (three passes over the data each). The iteration also stops, with status
+        ``"stalled"``, after :data:`STALL_STEPS` steps in a row of length at most :data:`STALL_STEP`.
     callback : callable, optional
         ``callback(iteration, info)`` after each iteration's first pass (progress, tests).
     rank_rtol : float
@@ -268,27 +281,34 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
     R_lam = np.vstack([-U, U]) if eps > 0.0 and U.shape[0] else np.zeros((0, d))
     n_lam = R_lam.shape[0]
     scale = 2.0
-    lam, z_lam = np.ones(n_lam), np.full(n_lam, scale)
+    z_lam = np.full(n_lam, max(scale, eps))  # lambda z_lambda = scale; r_lambda = 0 at w = 0 once epsilon > scale
+    lam = scale / z_lam
     passes = _Passes(problem, scale)
     w, last, nu, abs_ref = R_lam.T @ lam, None, 0.0, np.zeros(d)
     status, gap, residual, iteration, w_exact = "max_iter_reached", np.inf, np.inf, 0, w
     best = {"merit": np.inf, "states": None}
+    short_steps = 0
     for iteration in range(max_iter + 1):
         A = passes.map(_pass_a, Q, w, nu, last, abs_ref, what=f"pass A of iteration {iteration}")
         if not all(np.all(np.isfinite(v)) for v in A.values()):
             status = "numerical_error"
             break
-        w_exact = A["w_fresh"] + R_lam.T @ lam
+        w_exact = A["w_fresh"] + R_lam.T @ lam  # R^T x from the chunks
+        mismatch = w_exact - w  # the residual of w = R^T x (module docstring)
         rows = A["rows"]
         comp = A["comp"] + float(lam @ z_lam)
         mu = comp / (2 * rows + n_lam)
         r_lam = R_lam @ w + eps - z_lam
         r_eq = A["y_alpha"]
         size = max(scale, A["max_size"] + float(np.abs(R_lam).sum(axis=1).max(initial=0.0) * lam.sum()))
-        residual = max(max(A["max_rdual"], float(np.max(np.abs(r_lam), initial=0.0))) / size,
+        # |<x_i, mismatch>| <= column_sizes . |mismatch| (also for projected rows: the mismatch is in their span)
+        max_rdual = A["max_rdual"] + float(problem.column_sizes @ np.abs(mismatch))
+        residual = max(max(max_rdual, float(np.max(np.abs(r_lam), initial=0.0))) / size,
                        abs(r_eq) / (1.0 + problem.upper_sum))
         primal = 0.5 * float(w @ w) + A["hinge"]
-        duality_gap = float(w @ w) - A["sum_alpha"] + eps * float(lam.sum()) + A["hinge"] + abs(r_eq * nu)
+        # P(w, -nu) - D(alpha, lambda), D = -||R^T x||^2 / 2 + 1^T alpha - epsilon 1^T lambda
+        duality_gap = (0.5 * float(w @ w) + 0.5 * float(w_exact @ w_exact) - A["sum_alpha"] + eps * float(lam.sum())
+                       + A["hinge"] + abs(r_eq * nu))
         gap = max(comp / (1.0 + abs(primal)), duality_gap / (1.0 + abs(primal)))
         abs_ref = A["abs_alpha"]
         if callback is not None:
@@ -314,8 +334,8 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
             status = "numerical_error"
             break
         r_lam_aff = -r_lam - z_lam
-        dnu_aff, dw_aff = _newton(factor, A["g_r"] + R_lam.T @ (r_lam_aff * inv_lam), A["g_y"], A["yr"], A["yy"],
-                                  r_eq)
+        dnu_aff, dw_aff = _newton(factor, A["g_r"] + mismatch + R_lam.T @ (r_lam_aff * inv_lam), A["g_y"], A["yr"],
+                                  A["yy"], r_eq)
         B = passes.map(_pass_b, Q, w, nu, dw_aff, dnu_aff, what=f"pass B of iteration {iteration}",
                        with_state=False)
         dl = (r_lam_aff - R_lam @ dw_aff) * inv_lam
@@ -329,18 +349,22 @@ def solve_distributed(problem: DaskLinearFermProblem, *, tol: float | None = Non
         # corrector
         r_az_lam = sigma_mu - lam * z_lam - dl * dzl
         r_lam_c = -r_lam + r_az_lam / lam
-        dnu, dw = _newton(factor, B["g0"] + sigma_mu * B["ge"] + R_lam.T @ (r_lam_c * inv_lam), A["g_y"],
+        dnu, dw = _newton(factor, B["g0"] + sigma_mu * B["ge"] + mismatch + R_lam.T @ (r_lam_c * inv_lam), A["g_y"],
                           B["y0"] + sigma_mu * B["ye"], A["yy"], r_eq)
         Cs = passes.map(_pass_c, Q, w, nu, dw_aff, dnu_aff, dw, dnu, sigma_mu, what=f"pass C of iteration {iteration}",
                         with_state=False)
         dl = (r_lam_c - R_lam @ dw) * inv_lam
         dzl = (r_az_lam - z_lam * dl) / lam
         step = min(1.0, 0.995 * min(Cs["min_ratio"], _ratio(((lam, dl), (z_lam, dzl)))))
+        short_steps = short_steps + 1 if step <= STALL_STEP else 0
+        if short_steps >= STALL_STEPS:  # the iterate no longer moves: more passes would not change it
+            status = "stalled"
+            break
         last = (w, nu, dw_aff, dnu_aff, dw, dnu, sigma_mu, step)
         nu += step * dnu
         lam = np.maximum(lam + step * dl, 1e-300)
         z_lam = z_lam + step * dzl
-        w = w_exact + step * dw
+        w = w + step * dw
     if best["states"] is not None and (status != "optimal" or best["merit"] < max(gap, residual)):
         passes.states = best["states"]
         w, nu, lam, gap, residual = (best[key] for key in ("w", "nu", "lam", "gap", "residual"))

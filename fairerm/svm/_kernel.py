@@ -17,7 +17,7 @@ from ..exceptions import FairermTypeError, FairermValueError
 from ..kernels import KernelSpec, check_precomputed_kernel, check_training_kernel, decision_values, gram_block
 from ..kernels._spec import weighted_variance
 from ..problem import KernelFermProblem, LinearFermProblem, per_sample_box
-from ..problem_dask import DaskLinearFermProblem, is_dask_array
+from ..problem_dask import DaskLinearFermProblem, check_dask_features, is_dask_array
 from ..solvers import KERNEL_SOLVERS, Solution
 from ._base import RAMP_ATTRIBUTES, BaseFairSVC
 
@@ -387,8 +387,7 @@ class FairKernelSVC(BaseFairSVC):
                 f"kernel holds n x n interactions); got approximation={self.approximation!r}, solver={self.solver!r}.")
         if sensitive_features is None:
             self._validate_training_data(X, y, None)  # the usual error
-        if X.ndim != 2:
-            raise FairermValueError(f"X must be 2-D; got a dask array of shape {X.shape}.")
+        check_dask_features(X, estimator=type(self).__name__)  # shape, dtype, known chunk sizes: nothing computed
         X = X.rechunk({1: -1})
         n, d = X.shape
         if spec.is_precomputed:
@@ -441,6 +440,7 @@ class FairKernelSVC(BaseFairSVC):
             )
         if is_dask_array(X) and approximate:  # lazy: chunks through z, then the linear scores
             check_is_fitted(self, "solution_")
+            check_dask_features(X, estimator=type(self).__name__, min_samples=0, n_features=self.n_features_in_)
             X = X.rechunk({1: -1})
             Z = X.map_blocks(_features, self.feature_map_, chunks=(X.chunks[0], (self.n_components_,)),
                              dtype=np.float64)

@@ -9,7 +9,7 @@ from .._validation import check_binary_target, check_sample_weight, check_sensit
 from ..constraints import make_constraint, weighted_constraint
 from ..exceptions import FairermValueError
 from ..problem import LinearFermProblem, per_sample_box
-from ..problem_dask import DaskLinearFermProblem, is_dask_array
+from ..problem_dask import DaskLinearFermProblem, check_dask_features, is_dask_array, lazy_linear_scores
 from .._memory import check_memory
 from ..solvers import LINEAR_SOLVERS, noise_floor, orthonormal_basis
 from ._base import BaseFairSVC
@@ -55,9 +55,11 @@ class FairLinearSVC(BaseFairSVC):
         by an exact working-set step (an interior-point method with :math:`d\times d` Newton systems)
         that certifies the KKT conditions with the unpenalised intercept
         (:mod:`fairerm.solvers.linear_dcd`); memory is the data plus :math:`O(n)`. ``"auto"``:
-        cvxpy below 1,000 samples, dcd from there, each falling back to the others when its result
+        dcd first from 1,000 samples when the problem is well conditioned
+        (:math:`\kappa = \max_i c_i\|x_i\|^2 \le 10^4`, :data:`fairerm.solvers.DCD_MAX_CONDITIONING`), else
+        cvxpy first, each falling back to the others when its result
         is not certified (``fallbacks_`` records it); on a dask array, the distributed interior-point method
-        (:mod:`fairerm.solvers.dask_ipm`; ``tol`` is its stopping gap, default 1e-9, and ``max_iter`` its
+        (:mod:`fairerm.solvers.dask_ipm`; ``tol`` is its stopping gap, default 1e-11, and ``max_iter`` its
         iterations, default 100).
     tol : float or None, default=None
         The solver's stopping tolerance, in its own terms (``"dcd"``: the KKT tolerance of the exact
@@ -226,6 +228,7 @@ class FairLinearSVC(BaseFairSVC):
                                     "fairness_loss='linear'.")
         if sensitive_features is None:
             self._validate_training_data(X, y, None)  # the usual error
+        check_dask_features(X, estimator=type(self).__name__)  # shape, dtype, known chunk sizes: nothing computed
         if self.solver != "auto":
             return self._fit_dask_in_memory(X, y, sensitive_features, sample_weight)
         problem = DaskLinearFermProblem(X, y, sensitive_features, self.C, self.epsilon, self.constraint, sample_weight)
@@ -290,7 +293,7 @@ class FairLinearSVC(BaseFairSVC):
         """Scores :math:`\\langle w, x\\rangle + b`; positive means ``classes_[1]`` (lazy for a dask ``X``)."""
         if is_dask_array(X):
             check_is_fitted(self, "solution_")
-            return X @ self.coef_[0] + self.intercept_[0]
+            return lazy_linear_scores(X, self.coef_[0], self.intercept_[0], type(self).__name__)
         X = self._check_predict_input(X, accept_sparse=True)
         return np.asarray(X @ self.coef_[0]).ravel() + self.intercept_[0]
 
