@@ -27,7 +27,7 @@ from ._validation import check_binary_target, check_option, check_sample_weight,
 from .constraints import CONSTRAINT_NAMES, DemographicParity, FairnessConstraint, make_constraint, weighted_constraint
 from .exceptions import FairermValueError
 from .problem import column_magnitudes
-from .problem_dask import DaskLinearFermProblem, is_dask_array
+from .problem_dask import DaskLinearFermProblem, check_dask_features, is_dask_array
 from .solvers import noise_floor, orthonormal_basis
 from .solvers._constraint_space import NOISE_RTOL
 
@@ -35,7 +35,14 @@ __all__ = ["FairProjection"]
 
 
 def _project_block(block, Q):
-    """One chunk of rows, projected: :math:`X - (XQ^\\top)Q` (float32 chunks stay float32)."""
+    """One chunk of rows, projected: :math:`X - (XQ^\\top)Q` (float32 chunks stay float32); NaN or infinite
+    values refused with scikit-learn's message, as for numpy ``X``."""
+    from sklearn.utils import assert_all_finite
+
+    try:
+        assert_all_finite(block, allow_nan=False, estimator_name="FairProjection", input_name="X")
+    except ValueError as exc:
+        raise FairermValueError(str(exc)) from exc
     return block - (block @ Q.T.astype(block.dtype, copy=False)) @ Q.astype(block.dtype, copy=False)
 
 
@@ -194,6 +201,7 @@ class FairProjection(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if is_dask_array(X):  # lazy: one map over the row chunks, so any dask-aware learner can follow
             if X.ndim != 2 or X.shape[1] != Q.shape[1]:
                 raise FairermValueError(f"X has shape {X.shape}; FairProjection was fitted on {Q.shape[1]} features.")
+            check_dask_features(X, estimator=type(self).__name__, min_samples=0, n_features=Q.shape[1])
             X = X.rechunk({1: -1})
             return X.map_blocks(_project_block, Q, dtype=np.result_type(X.dtype, np.float32))
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64, ensure_all_finite=True,

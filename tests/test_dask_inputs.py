@@ -180,3 +180,24 @@ def test_predict_on_a_dask_array_refuses_non_finite_rows_lazily(bad):
     assert str(info.value) == str(numpy_error.value)
     with pytest.raises(FairermValueError, match="Complex data not supported"):
         model.decision_function(da.from_array(X[:6] + 1j, chunks=3))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_fair_projection_transform_of_a_dask_array_refuses_non_finite_rows_lazily(bad):
+    from fairerm import FairProjection
+
+    X, y, s = _data(600)
+    projection = FairProjection().fit(X, y, sensitive_features=s)
+    rows = X[:6].copy()
+    rows[4, 0] = bad
+    with pytest.raises(ValueError) as numpy_error:
+        projection.transform(rows)
+    result = projection.transform(da.from_array(rows, chunks=3))  # lazy: nothing computed yet
+    assert isinstance(result, da.Array)
+    with pytest.raises(FairermValueError) as info:
+        result.compute()
+    assert str(info.value) == str(numpy_error.value)
+    np.testing.assert_allclose(projection.transform(da.from_array(X, chunks=(250, 2))).compute(),
+                               projection.transform(X), atol=1e-12)
+    with pytest.raises(FairermValueError, match="Complex data not supported"):
+        projection.transform(da.from_array(X[:6] + 1j, chunks=3))
