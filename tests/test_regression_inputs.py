@@ -102,7 +102,7 @@ def test_predict_on_zero_rows_says_so(intersectional):
 def test_predict_on_one_row_given_as_a_1d_array_says_to_reshape(intersectional):
     model, X, _, S = intersectional
     # one row as a 1-D array has 3 entries: the message is about its shape, not about the length of the groups
-    with pytest.raises(FairermValueError, match=r"X is 1-D \(shape \(3,\)\).*fitted on 3 features.*reshape\(1, -1\)"):
+    with pytest.raises(FairermValueError, match=r"X is 1-D \(shape \(3,\)\).*fitted on 3 features\. Reshape your data.*reshape\(1, -1\)"):
         model.predict(X[0], sensitive_features=S.iloc[:1])
     np.testing.assert_array_equal(model.predict(X[:1], sensitive_features=S.iloc[:1]),
                                   model.predict(X, sensitive_features=S)[:1])

@@ -403,8 +403,9 @@ class WassersteinFairRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator
         n_features = getattr(self.estimator_, "n_features_in_", None)
         if getattr(X, "ndim", None) == 1 and n_features is not None and n_features > 1:
             raise FairermValueError(
-                f"X is 1-D (shape {tuple(X.shape)}) but the base estimator was fitted on {n_features} features; "
-                "pass a 2-D array of shape (n_samples, n_features): X.reshape(1, -1) for a single sample."
+                f"X is 1-D (shape {tuple(X.shape)}) but the base estimator was fitted on {n_features} features. "
+                "Reshape your data to a 2-D array of shape (n_samples, n_features): X.reshape(1, -1) for a single "
+                "sample."
             )
         codes = self._encode_known_groups(sensitive_features, n_samples)
         test_weights = self._test_weights(sample_weight, codes)
