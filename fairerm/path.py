@@ -24,7 +24,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
-from ._validation import check_sample_weight, check_scalar
+from ._validation import _as_1d_labels, check_sample_weight, check_scalar
 from .exceptions import FairermTypeError, FairermValueError
 from .metrics import demographic_parity_difference, equal_opportunity_difference
 from .metrics._classification import _BinaryPredictions, _gap
@@ -189,9 +189,10 @@ def fair_path(
     X, y, sensitive_features
         Training data.
     epsilons, Cs : sequence of float
-        Exactly one of them: the values of ``epsilon`` (>= 0) or ``C`` (> 0).
+        Exactly one of them: the values of ``epsilon`` (>= 0) or ``C`` (> 0), distinct (one fit and one
+        row of ``results`` each).
     X_test, y_test, sensitive_features_test : optional
-        A held-out sample to score on as well.
+        A held-out sample to score on as well: all three, or none.
     sample_weight : array-like of shape (n_samples,), optional
         Passed to every ``fit`` (per-sample :math:`C` and weighted group means); the training accuracy,
         DEO and DDP of ``results`` are then weighted too (as :func:`~fairerm.metrics.equal_opportunity_difference`
@@ -199,7 +200,8 @@ def fair_path(
     sample_weight_test : array-like, optional
         Weights of the held-out sample's scores (unweighted without it).
     warm_start : bool, default=True
-        Start each fit from the previous solution (values are visited in increasing order).
+        Start each fit from the previous solution (values are visited in increasing order). ``True`` or
+        ``False``, as the estimators' own ``warm_start``.
     n_jobs : int or None
         ``None`` or 1: sequential with warm starts. Otherwise independent fits through joblib.
     verbose : int
@@ -222,6 +224,8 @@ def fair_path(
         raise FairermTypeError(
             f"estimator must be a fairerm fair SVM (FairLinearSVC or FairKernelSVC); got {type(estimator).__name__}."
         )
+    if not isinstance(warm_start, (bool, np.bool_)):  # bool("False") is True: refused, as the estimators do
+        raise FairermTypeError(f"warm_start must be True or False; got {warm_start!r}.")
     if (epsilons is None) == (Cs is None):
         raise FairermValueError("Give exactly one of epsilons=... or Cs=....")
     param_name, values = ("epsilon", epsilons) if epsilons is not None else ("C", Cs)
@@ -229,13 +233,25 @@ def fair_path(
               for v in np.atleast_1d(np.asarray(values, dtype=object))]
     if not values:
         raise FairermValueError(f"{param_name} values must not be empty.")
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:  # one fit and one row of results per value: a repeated one would misalign the user's arrays
+        raise FairermValueError(f"{param_name} values must be distinct; got {repeated} more than once in {values}.")
     values = sorted(values)
+    # The labels as one label per sample, as the estimators take them (a column vector with scikit-learn's
+    # DataConversionWarning, once here): the scores compare them with 1-D predictions.
+    y = _as_1d_labels(y, "y", warn_column=True)
     test = None
     if X_test is not None:
         if y_test is None or sensitive_features_test is None:
             raise FairermValueError("X_test needs y_test and sensitive_features_test too.")
-        test = (X_test, y_test, sensitive_features_test,
+        test = (X_test, _as_1d_labels(y_test, "y_test", warn_column=True), sensitive_features_test,
                 check_sample_weight(sample_weight_test, _n_rows(X_test), name="sample_weight_test"))
+    elif y_test is not None or sensitive_features_test is not None:
+        given = " and ".join(name for name, value in (("y_test", y_test), ("sensitive_features_test",
+                                                                            sensitive_features_test))
+                             if value is not None)
+        raise FairermValueError(f"{given} without X_test: the held-out sample is scored only with its features; "
+                                "give X_test, y_test and sensitive_features_test together (or none of them).")
     elif sample_weight_test is not None:
         raise FairermValueError("sample_weight_test weights the scores of X_test; give X_test, y_test and "
                                 "sensitive_features_test too.")

@@ -1,4 +1,5 @@
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -220,3 +221,93 @@ def test_an_epsilon_path_validates_and_hashes_the_data_once(data, monkeypatch):
     assert path.results["converged"].all()
     FairKernelSVC().fit(X, y, sensitive_features=s)  # a plain fit validates and hashes its data
     assert calls == {"validate": 2, "hash": 2}
+
+
+@pytest.fixture(scope="module")
+def thousands():
+    rng = np.random.default_rng(0)
+    s = rng.integers(0, 2, 2000)
+    X = rng.normal(size=(2000, 5)) + s[:, None] * 0.8
+    y = (X[:, 0] + 0.5 * rng.normal(size=2000) > 0.5).astype(int)
+    return X, y, s
+
+
+@pytest.mark.parametrize("n_jobs, weighted", [(None, False), (None, True), (2, False)])
+def test_path_scores_a_column_vector_target_as_the_model_does(thousands, n_jobs, weighted):
+    """A one-column y (``df[["label"]]``), which the estimators take as 1-D, was compared as an (n, 1) array
+    with the 1-D predictions: an (n, n) comparison whose mean (0.50 for a model 0.84 accurate) filled
+    train_accuracy and test_accuracy, and a TypeError with sample_weight."""
+    import pandas as pd
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y, s = thousands
+    column = pd.DataFrame({"label": y})
+    weights = np.random.default_rng(1).uniform(0.2, 2.0, y.size) if weighted else None
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        path = fair_path(FairLinearSVC(), X, column, sensitive_features=s, epsilons=[0.0, 0.05],
+                         X_test=X[:500], y_test=column.to_numpy()[:500], sensitive_features_test=s[:500],
+                         sample_weight=weights, n_jobs=n_jobs)
+    for model, row in zip(path.estimators, path.results.itertuples()):
+        pred = model.predict(X)
+        assert row.train_accuracy == pytest.approx(np.average(pred == y, weights=weights), abs=1e-12)
+        assert row.test_accuracy == pytest.approx(np.mean(pred[:500] == y[:500]), abs=1e-12)
+        assert row.train_accuracy > 0.7
+    said = sorted(str(w.message) for w in record if issubclass(w.category, DataConversionWarning))
+    # said once for each, by fair_path (the estimators get 1-D labels)
+    assert [message.split()[2] for message in said] == ["y", "y_test"]
+    reference = fair_path(FairLinearSVC(), X, y, sensitive_features=s, epsilons=[0.0, 0.05], sample_weight=weights,
+                          n_jobs=n_jobs)
+    for column_name in ("train_accuracy", "train_deo", "train_ddp", "max_abs_constraint"):
+        np.testing.assert_array_equal(path.results[column_name], reference.results[column_name])
+
+
+def test_path_refuses_test_labels_or_groups_without_X_test(thousands):
+    """y_test and sensitive_features_test were dropped without a word when X_test was missing (no test
+    columns, and pareto_front(split="test") ranked on the training split), as X_test without them and
+    sample_weight_test without X_test are refused."""
+    from fairerm.exceptions import FairermValueError
+
+    X, y, s = thousands
+    for given, kwargs in [("y_test", {"y_test": y}), ("sensitive_features_test", {"sensitive_features_test": s}),
+                          ("y_test and sensitive_features_test", {"y_test": y, "sensitive_features_test": s})]:
+        with pytest.raises(FairermValueError, match=f"^{given} without X_test: .*give X_test, y_test and "
+                                                    "sensitive_features_test together"):
+            fair_path(FairLinearSVC(), X, y, sensitive_features=s, epsilons=[0.0, 0.1], **kwargs)
+
+
+def test_path_refuses_repeated_grid_values(thousands):
+    """Repeated values were fitted once per copy, each with its row of results, without a word (deduplicating
+    them would shorten the results against the user's grid)."""
+    from fairerm.exceptions import FairermValueError
+
+    X, y, s = thousands
+    with pytest.raises(FairermValueError, match=r"epsilon values must be distinct; got \[0\.1\] more than once in "
+                                                r"\[0\.1, 0\.1, 0\.0, 0\.1\]"):
+        fair_path(FairLinearSVC(), X, y, sensitive_features=s, epsilons=[0.1, 0.1, 0.0, 0.1])
+    with pytest.raises(FairermValueError, match=r"C values must be distinct; got \[1\.0, 2\.0\]"):
+        fair_path(FairLinearSVC(), X, y, sensitive_features=s, Cs=np.array([2.0, 1, 0.5, 1.0, 2]))
+
+
+@pytest.mark.parametrize("warm_start", ["False", 0, 1, None, np.array([True])])
+def test_path_refuses_a_warm_start_that_is_not_a_bool(thousands, warm_start):
+    """bool(warm_start) made "False" (any non-empty string) warm-start; the estimators refuse it."""
+    from fairerm.exceptions import FairermTypeError
+
+    X, y, s = thousands
+    message = f"warm_start must be True or False; got {warm_start!r}."
+    with pytest.raises(FairermTypeError) as error:
+        fair_path(FairLinearSVC(), X, y, sensitive_features=s, epsilons=[0.1], warm_start=warm_start)
+    assert str(error.value) == message
+    with pytest.raises(FairermTypeError) as error:  # the estimators' own message
+        FairLinearSVC(warm_start=warm_start).fit(X, y, sensitive_features=s)
+    assert str(error.value) == message
+
+
+def test_path_takes_a_numpy_bool_warm_start(thousands):
+    X, y, s = thousands
+    warm = fair_path(FairLinearSVC(), X, y, sensitive_features=s, epsilons=[0.0, 0.1], warm_start=np.True_)
+    cold = fair_path(FairLinearSVC(), X, y, sensitive_features=s, epsilons=[0.0, 0.1], warm_start=np.False_)
+    assert warm.results["converged"].all() and cold.results["converged"].all()
+    for a, b in zip(warm.estimators, cold.estimators):
+        assert a.objective_ == pytest.approx(b.objective_, rel=1e-6)
