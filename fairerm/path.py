@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,8 +25,8 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
-from ._validation import _as_1d_labels, check_sample_weight, check_scalar
-from .exceptions import FairermTypeError, FairermValueError
+from ._validation import _as_1d_labels, check_option, check_sample_weight, check_scalar
+from .exceptions import FairermTypeError, FairermValueError, FairermWarning
 from .metrics import demographic_parity_difference, equal_opportunity_difference
 from .metrics._classification import _BinaryPredictions, _gap
 from .solvers import keep_working_memory
@@ -60,8 +61,19 @@ class FairPath:
         return self.results.copy()
 
     def pareto_front(self, accuracy: str = "accuracy", fairness: str = "deo", split: str = "test") -> pd.DataFrame:
-        """The rows not dominated in (higher accuracy, lower unfairness) on ``split``."""
+        """The rows not dominated in (higher accuracy, lower unfairness) on ``split``.
+
+        ``accuracy`` is ``"accuracy"``; ``fairness`` is ``"deo"`` or ``"ddp"``; ``split`` is ``"test"`` or
+        ``"train"``. A path without test columns (:func:`fair_path` called without ``X_test``) ranks on the
+        training split, with a :class:`~fairerm.exceptions.FairermWarning` (as
+        :func:`~fairerm.plotting.plot_pareto_front` does).
+        """
+        check_option(accuracy, "accuracy", ("accuracy",))
+        check_option(fairness, "fairness", ("deo", "ddp"))
+        check_option(split, "split", ("test", "train"))
         if f"{split}_{accuracy}" not in self.results:
+            warnings.warn(FairermWarning("the path has no test columns (fair_path was called without X_test); "
+                                         "the front is that of the training accuracy and fairness."), stacklevel=2)
             split = "train"
         acc = self.results[f"{split}_{accuracy}"].to_numpy()
         unf = self.results[f"{split}_{fairness}"].to_numpy()

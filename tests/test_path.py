@@ -2,10 +2,12 @@ import copy
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fairerm import FairKernelSVC, FairLinearSVC, fair_path
 from fairerm.datasets import make_synthetic
+from fairerm.exceptions import FairermValueError, FairermWarning
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,22 @@ def test_linear_osqp_path_with_test_set_and_pareto_front(data):
     assert frame["converged"].all()
     front = path.pareto_front()
     assert 1 <= len(front) <= len(frame)
+
+
+def test_pareto_front_without_test_columns_warns_and_checks_its_arguments(data):
+    X, y, s = data
+    path = fair_path(FairLinearSVC(), X[:300], y[:300], sensitive_features=s[:300], epsilons=[0.0, 0.1, 1.0])
+    with pytest.warns(FairermWarning, match="no test columns"):
+        front = path.pareto_front()  # split="test" by default: the training split, said so
+    assert len(front) >= 1 and set(front.index) <= set(path.results.index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train = path.pareto_front(split="train")
+    pd.testing.assert_frame_equal(front, train)
+    for kwargs, name in ((dict(split="validation"), "split"), (dict(fairness="eod"), "fairness"),
+                         (dict(accuracy="balanced"), "accuracy")):
+        with pytest.raises(FairermValueError, match=rf"{name} must be one of"):
+            path.pareto_front(**kwargs)
 
 
 def test_c_path(data):
