@@ -85,6 +85,51 @@ def column_magnitudes(X) -> np.ndarray:
     high, low = np.asarray(X.max(axis=0), dtype=np.float64), np.asarray(X.min(axis=0), dtype=np.float64)
     return np.maximum(np.abs(high), np.abs(low)).ravel()
 
+#: Elements of dense :math:`|X|` formed per block by :func:`abs_times` (no :math:`|X|` temporary of the whole matrix).
+ABS_BLOCK_ELEMENTS = 2**16
+
+
+def abs_times(X, v: np.ndarray, *, transpose: bool = False) -> np.ndarray:
+    r""":math:`|X|\,v` (or :math:`|X|^\top v` with ``transpose``) for a dense array or scipy.sparse matrix, by
+    blocks of rows (dense) or from the stored values by blocks of nonzeros (sparse, as the row norms
+    :func:`~fairerm.objectives.row_squared_norms`): the sizes the round-off bounds of the
+    certificate (:mod:`fairerm.solvers._certificate`) are made of."""
+    v = np.asarray(v, dtype=np.float64)
+    if sp.issparse(X):  # |stored values| of a block of rows at a time (abs(X) would copy every nonzero)
+        from . import objectives  # the row norms' block of nonzeros (read here: a test makes it small)
+
+        block_nonzeros = int(objectives._ROW_BLOCK_NONZEROS)
+        X = X.tocsr()
+        n, d = X.shape
+        out = np.zeros(d) if transpose else np.zeros(n)
+        start = 0
+        while start < n:
+            stop = int(np.searchsorted(X.indptr, X.indptr[start] + block_nonzeros, side="right")) - 1
+            stop = min(max(stop, start + 1), n)
+            lo, hi = int(X.indptr[start]), int(X.indptr[stop])
+            if hi > lo:
+                values = np.abs(X.data[lo:hi])
+                rows = np.repeat(np.arange(start, stop), np.diff(X.indptr[start:stop + 1]))
+                if transpose:
+                    out += np.bincount(X.indices[lo:hi], weights=values * v[rows], minlength=d)
+                else:
+                    out[start:stop] = np.bincount(rows - start, weights=values * v[X.indices[lo:hi]],
+                                                  minlength=stop - start)
+            start = stop
+        return out
+    X = np.asarray(X)
+    n, d = X.shape
+    step = max(1, ABS_BLOCK_ELEMENTS // max(d, 1))
+    out = np.zeros(d) if transpose else np.empty(n)
+    for start in range(0, n, step):
+        block = np.abs(X[start:start + step])
+        if transpose:
+            out += v[start:start + step] @ block
+        else:
+            out[start:start + step] = block @ v
+    return out
+
+
 @dataclass
 class LinearFermProblem:
     r"""Linear FERM: :math:`\phi(x) = x`, constraint vectors :math:`U = C^u X`.
@@ -234,6 +279,8 @@ class KernelFermProblem:
         self._gram = None
         self._fingerprint = None
         self._shared = None  # see shared_cache
+        self._U = None
+        self._column_sizes = None
 
     @property
     def n_samples(self) -> int:
@@ -276,11 +323,83 @@ class KernelFermProblem:
         return float(np.sqrt(max(float(np.max(self.diagonal, initial=0.0)), 0.0)))
 
     @property
+    def explicit_features(self) -> bool:
+        r"""Whether :math:`\phi(x) = x` is at hand (the linear kernel on dense rows).
+
+        Then :math:`w = X^\top\beta` is formed (d numbers) and everything the solvers and the certificate
+        read is computed through it: the scores :math:`Xw`, :math:`\|w\|^2 = w^\top w`, the rows
+        :math:`U = C^uX` of the constraint, their Gram :math:`UU^\top` and columns :math:`XU^\top`, and the
+        round-off judgement of the rows column by column (:func:`fairerm.solvers.live_constraints`), as
+        for :class:`LinearFermProblem`. Through the kernel, :math:`\beta^\top K\beta` of a feature of size
+        :math:`10^6` carries a round-off of about :math:`10^{-16}(\sum_i|\beta_i|\|x_i\|)^2`, here far above
+        :math:`\|w\|^2` itself: it came out negative, and a genuine :math:`u` of norm :math:`7\cdot 10^{-7}` in a
+        column of size :math:`10^{-6}` was taken for the round-off of the large column.
+        """
+        return self.kernel.name == "linear" and isinstance(self.X, np.ndarray)
+
+    @property
+    def U(self) -> np.ndarray:
+        r""":math:`U = C^uX` (k, d), the constraint's rows (:attr:`explicit_features` only)."""
+        if not self.explicit_features:
+            raise AttributeError("U: the feature map of this kernel is not explicit (explicit_features is False).")
+        if self._U is None:
+            support = self.constraint_support
+            self._U = np.asarray(self.constraint_weights[:, support] @ self.X[support]).reshape(
+                self.n_constraints, self.X.shape[1])
+        return self._U
+
+    @property
+    def column_sizes(self) -> np.ndarray:
+        r""":math:`s_k = \max_i|X_{ik}|` (:attr:`explicit_features` only), as :attr:`LinearFermProblem.column_sizes`."""
+        if not self.explicit_features:
+            raise AttributeError("column_sizes: the feature map of this kernel is not explicit.")
+        if self._column_sizes is None:
+            self._column_sizes = column_magnitudes(self.X)
+        return self._column_sizes
+
+    def weight(self, beta: np.ndarray) -> np.ndarray:
+        r""":math:`w = X^\top\beta = \sum_i\beta_i x_i` from the points with :math:`\beta_i \ne 0`
+        (:attr:`explicit_features` only)."""
+        support = np.flatnonzero(beta)
+        return np.asarray(beta[support] @ self.X[support]).reshape(self.X.shape[1])
+
+    def constraint_values(self, beta: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        r""":math:`\langle w, u_j\rangle` (without offsets): :math:`Uw` with explicit features, else
+        :math:`C^u(K\beta)` from the scores :math:`K\beta`."""
+        if self.explicit_features:
+            return self.U @ self.weight(beta)
+        return self.constraint_weights @ scores
+
+    def round_off_scales(self) -> np.ndarray:
+        r""":math:`r_i` with :math:`|k(x_i, x_l)| \le r_ir_l` for every pair: the sizes the round-off of a kernel
+        product is bounded with (:mod:`fairerm.solvers._certificate`).
+
+        A positive semi-definite kernel: :math:`r_i = \sqrt{k(x_i,x_i)}` (Cauchy-Schwarz). The sigmoid
+        kernel: :math:`|\tanh| \le 1`. A polynomial kernel with :math:`c_0 < 0`:
+        :math:`r_i = (\gamma\|x_i\|^2 + |c_0|)^{p/2}`. A precomputed kernel found indefinite:
+        :math:`\sqrt{\max_{il}|K_{il}|}`.
+        """
+        name = self.kernel.name
+        n = self.n_samples
+        if name == "sigmoid":
+            return np.ones(n)
+        if name == "poly" and self.kernel.coef0 < 0.0:
+            gamma, coef0, degree = self.kernel.params()
+            return (gamma * row_squared_norms(self.X) + abs(coef0)) ** (0.5 * degree)
+        if name == "precomputed" and self.psd is False:
+            K = self.X
+            return np.full(n, np.sqrt(max(abs(float(np.max(K, initial=0.0))), abs(float(np.min(K, initial=0.0))))))
+        return np.sqrt(np.maximum(self.diagonal, 0.0))
+
+    @property
     def constraint_columns(self) -> np.ndarray:
         r""":math:`K C^{u\top}`, shape (n, k): column :math:`j` is :math:`\langle \phi(x_i), u_j\rangle`.
 
-        Computed by blocks from the points that enter :math:`C^u` only (never the :math:`n\times n` Gram).
+        Computed by blocks from the points that enter :math:`C^u` only (never the :math:`n\times n` Gram);
+        with :attr:`explicit_features` as :math:`XU^\top`.
         """
+        if self._columns is None and self.explicit_features:
+            self._columns = np.asarray(self.X @ self.U.T)
         if self._columns is None:
             support = self.constraint_support
             weights = self.constraint_weights[:, support].T
@@ -329,12 +448,19 @@ class KernelFermProblem:
                               block[start:stop], XT)
             if report is not None:
                 report(stop, support.size)
-        self._columns = block.T @ self.constraint_weights[:, support].T
+        if self.explicit_features:  # the rows go to the cache; the columns through U (see explicit_features)
+            self._columns = np.asarray(X @ self.U.T)
+        else:
+            self._columns = block.T @ self.constraint_weights[:, support].T
         return rows
 
     @property
     def constraint_gram(self) -> np.ndarray:
-        r""":math:`M = C^u K C^{u\top}`, the Gram matrix of the :math:`u_j` (symmetrised)."""
+        r""":math:`M = C^u K C^{u\top}`, the Gram matrix of the :math:`u_j` (symmetrised); :math:`UU^\top` with
+        :attr:`explicit_features`."""
+        if self.explicit_features:
+            U = self.U
+            return U @ U.T
         support = self.constraint_support
         M = self.constraint_weights[:, support] @ self.constraint_columns[support]
         return 0.5 * (M + M.T)
@@ -361,7 +487,10 @@ class KernelFermProblem:
         return self.gram()
 
     def kernel_times(self, beta: np.ndarray) -> np.ndarray:
-        r""":math:`K\beta`, from the points with :math:`\beta_i \ne 0` only (blocks of rows; no :math:`n\times n` Gram)."""
+        r""":math:`K\beta`, from the points with :math:`\beta_i \ne 0` only (blocks of rows; no :math:`n\times n` Gram);
+        :math:`X(X^\top\beta)` with :attr:`explicit_features`."""
+        if self.explicit_features:
+            return np.asarray(self.X @ self.weight(beta))
         if self._gram is not None or self.is_precomputed:
             K = self._gram if self._gram is not None else self.X
             return np.asarray(K @ beta)
@@ -384,7 +513,7 @@ class KernelFermProblem:
         blocks, and the constraint columns; cheaper than :meth:`kernel_times` of :math:`\beta`, whose
         support also holds every point that enters :math:`C^u`.
         """
-        if self._gram is not None or self.is_precomputed:
+        if self._gram is not None or self.is_precomputed or self.explicit_features:
             return self.kernel_times(self.expansion(alpha, mu))
         y_alpha = self.y * alpha
         base = (self._shared or {}).get("scores")
@@ -458,7 +587,7 @@ class KernelFermProblem:
         the diagonal and a formed Gram matrix are shared)."""
         twin = KernelFermProblem(self.X, self.y, self.upper, np.asarray(constraint_weights, dtype=np.float64),
                                  epsilon, self.kernel, self.psd, self.progress, constraint_offset)
-        twin._diagonal, twin._gram = self._diagonal, self._gram
+        twin._diagonal, twin._gram, twin._column_sizes = self._diagonal, self._gram, self._column_sizes
         return twin
 
     def shared_cache(self) -> dict:
@@ -489,6 +618,7 @@ class KernelFermProblem:
     def _twin(self, epsilon: float, upper: np.ndarray) -> "KernelFermProblem":
         twin = KernelFermProblem(self.X, self.y, upper, self.constraint_weights, epsilon, self.kernel, self.psd,
                                  self.progress, self.constraint_offset)
+        twin._U, twin._column_sizes = self._U, self._column_sizes
         twin._columns, twin._diagonal, twin._gram, twin._fingerprint = (self._columns, self._diagonal, self._gram,
                                                                         self._fingerprint)
         return twin

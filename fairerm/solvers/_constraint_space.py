@@ -12,7 +12,12 @@ and they are decided here once:
   made on the rows scaled column by column, :math:`\tilde U = U\operatorname{diag}(s)^{-1}`
   (:func:`scaled_rows`): with one column of size :math:`10^6` and a genuine :math:`u_j` of norm
   :math:`5.6\cdot10^{-7}` in a column of size :math:`10^{-6}`, the norm test against :math:`\max_{ik}|x_{ik}|`
-  called the row round-off and a fit with :math:`|\langle w, u\rangle| = 1.8 \gg \epsilon` "optimal".
+  called the row round-off and a fit with :math:`|\langle w, u\rangle| = 1.8 \gg \epsilon` "optimal". The linear
+  kernel has explicit features too (:attr:`~fairerm.problem.KernelFermProblem.explicit_features`): its rows
+  :math:`U = C^uX`, their Gram :math:`UU^\top` and the move of :func:`enforce_feasibility` are those of the
+  linear problem (judged against :math:`\max_i\|x_i\|` through the kernel, the same genuine row was called
+  round-off and :func:`fairerm.solvers.solve` returned an "optimal" :class:`~fairerm.FairKernelSVC` with a
+  negative objective).
 * **Basis.** The rank of :math:`\mathcal U` (dependent rows: :math:`G` groups give :math:`G` rows
   spanning :math:`G-1` dimensions): singular values of :math:`\tilde U` (explicit features,
   :class:`RowSpace`) or eigenvalues of the Gram :math:`M = C^u K C^{u\top}` (kernels, whose square roots
@@ -57,8 +62,19 @@ def scaled_rows(U: np.ndarray, column_sizes: np.ndarray) -> np.ndarray:
 
 
 def live_constraints(problem: LinearFermProblem | KernelFermProblem) -> np.ndarray:
-    """Boolean mask of the rows :math:`u_j` that are not round-off zeros (see the module docstring)."""
-    if problem.kind == "linear":
+    r"""Boolean mask of the rows :math:`u_j` that are not round-off zeros (see the module docstring).
+
+    Explicit features (:class:`~fairerm.problem.LinearFermProblem`, and a kernel problem with
+    :attr:`~fairerm.problem.KernelFermProblem.explicit_features`, whose :math:`\langle w,u_j\rangle` the
+    certificate measures as :math:`Uw`): the column-scaled rows :func:`scaled_rows`. Other kernels, whose
+    :math:`\langle w, u_j\rangle` is measured as :math:`C^u_{j\cdot}(K\beta)` with a round-off of order
+    :math:`10^{-16}\sum_i|C^u_{ji}|\,\|\phi(x_i)\|\,\sum_l|\beta_l|\|\phi(x_l)\|`: the norm
+    :math:`\sqrt{M_{jj}}` against :func:`noise_floor` at :math:`\max_i\|\phi(x_i)\|` (the same floor as the
+    rank of :math:`M` in :mod:`fairerm.solvers.kernel_smo`). A row below it moves :math:`\langle w,u_j\rangle`
+    by at most :math:`10^{-12}\|C^u_{j\cdot}\|_1\max_i\|\phi(x_i)\|\,\|w\|`, a few thousand times that
+    round-off: no measurement can tell it from zero.
+    """
+    if problem.kind == "linear" or getattr(problem, "explicit_features", False):
         norms = np.linalg.norm(scaled_rows(problem.U, problem.column_sizes), axis=1)
         return norms > noise_floor(problem.constraint_weights)
     return problem.constraint_norms > noise_floor(problem.constraint_weights, problem.feature_size)
@@ -165,6 +181,10 @@ def enforce_feasibility(problem, coef_or_beta: np.ndarray, mu: np.ndarray, inter
     if problem.kind == "linear":
         values = problem.U @ coef_or_beta
         w_norm = float(np.linalg.norm(coef_or_beta))
+    elif problem.explicit_features:  # w = X'beta: <w, u_j> = U w and ||w|| without the kernel's round-off
+        w = problem.weight(coef_or_beta)
+        values = problem.U @ w
+        w_norm = float(np.linalg.norm(w))
     else:
         values = problem.constraint_weights @ scores
         w_norm = float(np.sqrt(max(float(coef_or_beta @ scores), 0.0)))
@@ -179,8 +199,13 @@ def enforce_feasibility(problem, coef_or_beta: np.ndarray, mu: np.ndarray, inter
         coef_or_beta = coef_or_beta - space.Q @ step
         scores = problem.scores(coef_or_beta)
     else:
-        M = problem.constraint_gram
-        step, *_ = np.linalg.lstsq(M[np.ix_(violated, violated)], values[violated] - target, rcond=None)
+        if problem.explicit_features:  # the move U_V' step within the span of u_V, on the column-scaled rows
+            space = RowSpace(problem.U[violated], problem.column_sizes, noise_floor(problem.constraint_weights))
+            z, _ = space.point(values[violated] - target)
+            step = space.multipliers(z)
+        else:
+            M = problem.constraint_gram
+            step, *_ = np.linalg.lstsq(M[np.ix_(violated, violated)], values[violated] - target, rcond=None)
         mu = mu.copy()
         mu[violated] += step
         coef_or_beta = coef_or_beta - problem.constraint_weights[violated].T @ step

@@ -81,6 +81,12 @@ class Certificate:
     convex : bool
         False for a kernel that is not positive semi-definite: the gap then certifies a stationary
         point, not a global optimum.
+    round_off : float
+        :math:`\rho`, a bound of the floating-point error of :math:`P - D` (:func:`fairerm.solvers._certificate.round_off`);
+        included in ``relative_gap`` :math:`= (P - D + \rho)/\max(|P|,|D|)`, which is :math:`+\infty` when
+        :math:`P - D < -\rho` (a dual above the primal: the numbers are wrong).
+    w_norm_sq_below_zero : bool
+        The computed :math:`\|w\|^2` was negative beyond its round-off (``relative_gap`` is then :math:`+\infty`).
     """
 
     primal_objective: float
@@ -91,6 +97,8 @@ class Certificate:
     gap_tol: float
     violation_tol: float
     convex: bool = True
+    round_off: float = 0.0
+    w_norm_sq_below_zero: bool = False
 
     @property
     def holds(self) -> bool:
@@ -99,8 +107,14 @@ class Certificate:
 
     def describe(self) -> str:
         """One line for a warning: the measured gap and violation against their tolerances."""
+        why = ""
+        if self.w_norm_sq_below_zero:
+            why = "; ||w||^2 computed below zero beyond round-off: the numbers are wrong"
+        elif self.duality_gap < -self.round_off and not self.relative_gap < float("inf"):
+            why = "; dual above primal beyond round-off: the numbers are wrong"
+        rounding = f", round-off bound {self.round_off:.3g}" if self.round_off else ""
         return (f"relative duality gap {self.relative_gap:.3g} (primal {self.primal_objective:.8g}, dual "
-                f"{self.dual_objective:.8g}; tolerance {self.gap_tol:g}), constraint violation "
+                f"{self.dual_objective:.8g}{rounding}; tolerance {self.gap_tol:g}{why}), constraint violation "
                 f"{self.max_violation:.3g} (tolerance {self.violation_tol:.3g})")
 
 
