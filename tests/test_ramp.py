@@ -17,8 +17,8 @@ from fairerm.exceptions import FairermValueError
 from fairerm.kernels import KernelSpec
 from fairerm.problem import KernelFermProblem, LinearFermProblem
 from fairerm.solvers import solve
-from fairerm.svm._ramp import (default_ramp_tol, linearised_constraint, ramp, ramp_cccp, ramp_constraint,
-                               ramp_pieces, ramp_slope)
+from fairerm.svm._ramp import (KINK_TOL, default_ramp_tol, linearised_constraint, on_kink, ramp, ramp_cccp,
+                               ramp_constraint, ramp_pieces, ramp_slope)
 
 GAMMA = 0.5
 
@@ -231,3 +231,69 @@ def test_default_ramp_tol_of_integer_weights_is_that_of_the_repeated_rows(Estima
     positives = [weight[(y == 1) & (s == g)].sum() for g in (0, 1)]
     assert weighted.ramp_tol_ == pytest.approx(repeated.ramp_tol_, rel=1e-12)
     assert weighted.ramp_tol_ == pytest.approx(0.5 / min(positives), rel=1e-12)
+
+
+def test_scores_at_a_kink_are_classified_the_same_way_whatever_their_round_off():
+    """A free support vector sits on the margin f = +-1 to round-off: either side of it, it is on the kink,
+    outside the band, on the piece beyond it, and its term of the step's offset is the same."""
+    kinks = np.array([1.0, 1.0 - 1e-15, 1.0 + 1e-15, -1.0, -1.0 + 1e-15, -1.0 - 1e-15, 1.0 - 0.5 * KINK_TOL])
+    assert on_kink(kinks).all()
+    assert np.array_equal(ramp_slope(kinks), np.zeros(kinks.size))
+    assert np.array_equal(ramp_pieces(kinks), [1, 1, 1, -1, -1, -1, 1])
+    inside = np.array([0.0, 1.0 - 10 * KINK_TOL, -1.0 + 10 * KINK_TOL, 0.999])
+    assert not on_kink(inside).any()
+    assert np.array_equal(ramp_slope(inside), np.full(inside.size, 0.5))
+    assert np.array_equal(ramp_pieces(inside), np.zeros(inside.size))
+    W = np.array([[0.25, -0.25, 0.25, -0.25, 0.5, -0.5, 0.0]])
+    f = np.array([1.0, 1.0, -1.0, -1.0, 0.3, -0.2, 2.0])
+    jitter = np.array([1e-15, -1e-15, 1e-15, -1e-15, 0.0, 0.0, 0.0])
+    weights, offset = linearised_constraint(W, f, 0.1)
+    weights_j, offset_j = linearised_constraint(W, f + jitter, 0.1)
+    assert np.array_equal(weights, weights_j)
+    assert offset == pytest.approx(offset_j, abs=1e-14)
+
+
+def _kink_data(n=300, seed=3):
+    """hunt C's repro: the linear-loss start puts free support vectors exactly on f = 1."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    s = rng.integers(0, 2, n)
+    X[:, 0] += s
+    y = (X[:, 0] + X[:, 1] + rng.normal(size=n) > 0.5).astype(int)
+    return X, y, s, rng.integers(0, 4, n).astype(float)
+
+
+def test_ramp_fit_with_integer_weights_is_the_fit_on_repeated_rows():
+    """hunt C: the same start to 1e-12 put 116 or 117 points in the band; the models differed by 0.016."""
+    X, y, s, weight = _kink_data()
+    rows = np.repeat(np.arange(len(y)), weight.astype(int))
+    options = dict(fairness_loss="ramp", epsilon=0.05, solver="cvxpy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weighted = FairLinearSVC(**options).fit(X, y, sensitive_features=s, sample_weight=weight)
+        repeated = FairLinearSVC(**options).fit(X[rows], y[rows], sensitive_features=s[rows])
+    assert np.max(np.abs(weighted.coef_ - repeated.coef_)) <= 1e-6
+    assert weighted.objective_ == pytest.approx(repeated.objective_, rel=1e-7)
+    assert weighted.n_cccp_iter_ == repeated.n_cccp_iter_ and weighted.cccp_stop_reason_ == repeated.cccp_stop_reason_
+
+
+def test_ramp_warm_start_gives_the_cold_fit():
+    """warm_start only sets the solver's start: the path, and the model, are the cold fit's."""
+    def data(seed, n=400):
+        r = np.random.default_rng(seed)
+        X = r.normal(size=(n, 4))
+        s = r.integers(0, 2, n)
+        X[:, 0] += s
+        return X, (X[:, 0] + X[:, 1] + r.normal(size=n) > 0.5).astype(int), s
+
+    X1, y1, s1 = data(1)
+    X2, y2, s2 = data(2)
+    options = dict(fairness_loss="ramp", epsilon=0.05, solver="dcd")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warm = FairLinearSVC(warm_start=True, **options)
+        warm.fit(X1, y1, sensitive_features=s1).fit(X2, y2, sensitive_features=s2)
+        cold = FairLinearSVC(**options).fit(X2, y2, sensitive_features=s2)
+    assert np.array_equal(warm.cccp_band_sizes_, cold.cccp_band_sizes_)
+    assert np.max(np.abs(warm.coef_ - cold.coef_)) <= 1e-6
+    assert warm.objective_ == pytest.approx(cold.objective_, rel=1e-7)

@@ -25,6 +25,14 @@ or above the band): with :math:`\rho_i = R'(f^{(k)}_i) = \tfrac12` inside the ba
     - \rho_i f^{(k)}_i\big], \qquad u^{(k)}_j = \sum_i C^u_{ji}\rho_i\phi(x_i),\;
     s^{(k)}_j = \sum_i C^u_{ji}\rho_i .
 
+**Kinks.** An SVM solution puts its free support vectors exactly on the margin :math:`f = \pm 1`, the kinks of
+:math:`R`, to round-off: which side of the kink they land on is chance, and equivalent fits (integer weights
+and repeated rows, warm and cold starts) took different steps from the same start. The rule
+(:func:`on_kink`): a score within :data:`KINK_TOL` :math:`\cdot\max(1,|f|)` of :math:`\pm 1` is *on* the kink,
+and a point on a kink is outside the band (:math:`\rho_i = 0`) on the piece beyond it (value 1 at
+:math:`f\approx 1`, 0 at :math:`f\approx -1`), deterministically; the linearisation is then exact to
+:math:`\tfrac12` :data:`KINK_TOL` of the weight of those points.
+
 So one step is a FERM problem with the *re-weighted* constraint matrix :math:`C^{(k)}_{ji} =
 C^u_{ji}\rho_i` (only the points inside the band count) and an offset. The intercept: for the linear
 loss :math:`s_j = \sum_i C^u_{ji}\cdot 1 = 0` and :math:`b` cancels; for the ramp it does not. The solvers
@@ -84,7 +92,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["FAIRNESS_LOSSES", "ramp", "ramp_slope", "ramp_pieces", "ramp_constraint", "linearised_constraint",
+__all__ = ["FAIRNESS_LOSSES", "KINK_TOL", "ramp", "on_kink", "ramp_slope", "ramp_pieces", "ramp_constraint", "linearised_constraint",
            "RampPath", "default_ramp_tol", "ramp_cccp"]
 
 #: The losses the fairness constraint can be measured with.
@@ -96,16 +104,42 @@ def ramp(t: np.ndarray) -> np.ndarray:
     return np.clip(0.5 * (1.0 + np.asarray(t, dtype=float)), 0.0, 1.0)
 
 
-def ramp_slope(t: np.ndarray) -> np.ndarray:
-    r""":math:`R'(t)`: :math:`\tfrac12` on the band :math:`-1 < t < 1`, 0 outside (the kinks count as outside)."""
-    t = np.asarray(t, dtype=float)
-    return np.where((t > -1.0) & (t < 1.0), 0.5, 0.0)
+#: Scores within this distance of a kink :math:`t = \pm 1` (the margin, in the units of the scores: the band is
+#: :math:`|t| < 1`) are *on* the kink, whichever side round-off put them (:func:`on_kink`).
+KINK_TOL = 1e-6
 
 
-def ramp_pieces(t: np.ndarray) -> np.ndarray:
-    """The piece of :math:`R` each score lies on: -1 below the band (:math:`t \\le -1`), 0 inside, +1 above."""
+def on_kink(t: np.ndarray, kink_tol: float = KINK_TOL) -> np.ndarray:
+    r"""Whether each score lies on a kink of :math:`R`: :math:`\big||t| - 1\big| \le` ``kink_tol`` :math:`\cdot\max(1, |t|)`.
+
+    An SVM optimum puts its free support vectors *exactly* on the margin :math:`f = \pm 1` (the kinks of
+    :math:`R`), and where they land, :math:`1 - 10^{-15}` or :math:`1 + 10^{-15}`, is the solver's round-off:
+    equivalent fits (integer weights or repeated rows, warm or cold starts, two backends) differ there.
+    With exact comparisons those points went in or out of the band by chance and the linearised steps,
+    and the model, diverged (116 against 117 points in the band at the same start). The rule is
+    deterministic: a point within the tolerance of a kink is on it, and a point on a kink is *outside*
+    the band (:func:`ramp_slope` 0; :func:`ramp_pieces` the piece beyond it: +1 at :math:`t \approx 1`, -1 at
+    :math:`t \approx -1`), as the exact kinks always were.
+    """
     t = np.asarray(t, dtype=float)
-    return np.where(t >= 1.0, 1, np.where(t <= -1.0, -1, 0)).astype(np.int8)
+    return np.abs(np.abs(t) - 1.0) <= float(kink_tol) * np.maximum(1.0, np.abs(t))
+
+
+def ramp_slope(t: np.ndarray, kink_tol: float = KINK_TOL) -> np.ndarray:
+    r""":math:`R'(t)`: :math:`\tfrac12` on the band :math:`-1 < t < 1`, 0 outside; the kinks, and the scores within
+    ``kink_tol`` of them (:func:`on_kink`), count as outside."""
+    t = np.asarray(t, dtype=float)
+    return np.where((t > -1.0) & (t < 1.0) & ~on_kink(t, kink_tol), 0.5, 0.0)
+
+
+def ramp_pieces(t: np.ndarray, kink_tol: float = KINK_TOL) -> np.ndarray:
+    """The piece of :math:`R` each score lies on: -1 below the band (:math:`t \\le -1`), 0 inside, +1 above; a
+    score within ``kink_tol`` of a kink (:func:`on_kink`) is on the piece beyond it (+1 near 1, -1 near -1)."""
+    t = np.asarray(t, dtype=float)
+    kink = on_kink(t, kink_tol)
+    above = (t >= 1.0) | (kink & (t > 0.0))
+    below = (t <= -1.0) | (kink & (t < 0.0))
+    return np.where(above, 1, np.where(below, -1, 0)).astype(np.int8)
 
 
 def ramp_constraint(constraint_weights: np.ndarray, decision_values: np.ndarray) -> np.ndarray:
@@ -123,7 +157,10 @@ def linearised_constraint(constraint_weights: np.ndarray, decision_values: np.nd
     f = np.asarray(decision_values, dtype=float)
     rho = ramp_slope(f)
     weights = np.asarray(constraint_weights, dtype=float) * rho[None, :]
-    offset = np.asarray(constraint_weights @ (ramp(f) - rho * (f - float(intercept)))).ravel()
+    # a point on a kink (on_kink) counts with the value of the piece beyond it, 1 or 0 exactly: where
+    # round-off put it does not enter the step (it changes G by at most KINK_TOL / 2 of its weight)
+    value = np.where(on_kink(f), np.where(f > 0.0, 1.0, 0.0), ramp(f))
+    offset = np.asarray(constraint_weights @ (value - rho * (f - float(intercept)))).ravel()
     return weights, offset
 
 
