@@ -23,12 +23,13 @@ from .._validation import (check_features, check_feature_names, check_sample_wei
 from ..constraints import DemographicParity, FairnessConstraint, weighted_constraint
 from ..exceptions import ConvergenceWarning, FairermTypeError, FairermValueError, NotFittedError
 from ..solvers import FairRidgeSolution, solve_fair_ridge
+from ..solvers._constraint_space import noise_floor
 from ._targets import check_regression_target
 
 __all__ = ["FairRidge"]
 
 
-def _weighted_fair_ridge(X, y, U, sample_weight, alpha, epsilon, fit_intercept) -> FairRidgeSolution:
+def _weighted_fair_ridge(X, y, U, sample_weight, alpha, epsilon, fit_intercept, **rank) -> FairRidgeSolution:
     r"""Weighted fair ridge through the unweighted solver (the reduction of :meth:`FairRidge.fit`).
 
     :math:`\sum_i w_i(y_i - \langle w, x_i\rangle - b)^2` is minimised over :math:`b` at
@@ -41,7 +42,7 @@ def _weighted_fair_ridge(X, y, U, sample_weight, alpha, epsilon, fit_intercept) 
     y_mean = float(sample_weight @ y) / total if fit_intercept else 0.0
     root = np.sqrt(sample_weight)
     solution = solve_fair_ridge(root[:, None] * (X - x_mean), root * (y - y_mean), U, alpha=alpha, epsilon=epsilon,
-                                fit_intercept=False)
+                                fit_intercept=False, **rank)
     return replace(solution, intercept=y_mean - float(x_mean @ solution.coef))
 
 
@@ -168,17 +169,23 @@ class FairRidge(RegressorMixin, BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, X_arr.shape[0])
         weights = weighted_constraint(constraint, np.ones(X_arr.shape[0]), sens, sample_weight)
         U = weights.weights @ X_arr
+        # The rank of U (dependent rows: G > 2 groups) is decided on its column-scaled rows, against the
+        # round-off of the features U is built from.
+        rank = {"column_sizes": np.abs(X_arr).max(axis=0, initial=0.0), "floor": noise_floor(weights.weights)}
         if sample_weight is None:
             solution = solve_fair_ridge(X_arr, target, U, alpha=float(self.alpha), epsilon=float(self.epsilon),
-                                        fit_intercept=bool(self.fit_intercept))
+                                        fit_intercept=bool(self.fit_intercept), **rank)
         else:
             solution = _weighted_fair_ridge(X_arr, target, U, sample_weight, float(self.alpha), float(self.epsilon),
-                                            bool(self.fit_intercept))
+                                            bool(self.fit_intercept), **rank)
         if not solution.converged:
             warnings.warn(
-                f"FairRidge: the dual coordinate descent stopped after {solution.n_iter} sweeps without "
-                f"converging (status: {solution.method}, not converged); constraint values "
-                f"{solution.constraint_values.tolist()} for epsilon={self.epsilon}.",
+                f"FairRidge: the solution is not certified (method {solution.method}, {solution.n_iter} "
+                f"iterations): measured max(|mean-prediction gap| - epsilon) = {solution.max_violation:.3g}, "
+                f"largest distance of an active gap from epsilon = {solution.complementarity:.3g} "
+                f"(tolerance {solution.tolerance:.3g}), wrong-signed multiplier (relative) = "
+                f"{solution.sign_violation:.3g}; gaps {solution.constraint_values.tolist()} for "
+                f"epsilon={self.epsilon}.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
