@@ -247,3 +247,49 @@ def test_metadata_routing_requests_sample_weight_like_sensitive_features():
     assert not np.allclose(pipeline.transform(X), unweighted.transform(StandardScaler().fit(X).transform(X)))
     # fit_transform passes it on too
     np.testing.assert_array_equal(model().fit_transform(scaled, Y, sensitive_features=s, sample_weight=w), direct.transform(scaled))
+
+
+def _labelled_frame(X, Y, s):
+    """A binary 0/1 column, a binary "no"/"yes" column and a regression column, as a DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame({"click": Y[:, 0], "answer": np.where(X[:, 3] > 0, "yes", "no"), "amount": Y[:, 1]})
+
+
+def test_zero_weight_rows_do_not_decide_task_types_or_classes():
+    """Labels seen only in zero-weight rows (a 2 in a 0/1 column, a third string label) are no classes: the fit
+    is the fit without those rows (was: the 0/1 column became a regression task, the string column an error)."""
+    X, Y, s = make_data()
+    frame = _labelled_frame(X, Y, s)
+    frame.loc[0, "click"], frame.loc[1, "answer"] = 2, "maybe"
+    w = np.ones(len(s))
+    w[[0, 1]] = 0.0
+    keep = w > 0
+    options = dict(batch_size=1000, penalty_weight=2.0)
+    zero = model(**options).fit(X, frame, sensitive_features=s, sample_weight=w)
+    dropped = model(**options).fit(X[keep], frame[keep], sensitive_features=s[keep], sample_weight=w[keep])
+    plain = model(**options).fit(X[keep], frame[keep], sensitive_features=s[keep])
+    assert [t.kind for t in zero.tasks_] == [t.kind for t in plain.tasks_] == ["binary", "binary", "regression"]
+    np.testing.assert_array_equal(zero.classes_[0], [0, 1])
+    np.testing.assert_array_equal(zero.classes_[1], ["no", "yes"])
+    assert zero.tasks_[2].mean == dropped.tasks_[2].mean and zero.tasks_[2].scale == dropped.tasks_[2].scale
+    np.testing.assert_array_equal(zero.transform(X), dropped.transform(X))
+    np.testing.assert_array_equal(zero.predict(X), dropped.predict(X))
+    assert zero.history_ == dropped.history_
+    # and the unweighted fit without the rows, up to float32 rounding of the weighted means
+    np.testing.assert_allclose(zero.transform(X), plain.transform(X), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(zero.decision_function(X), plain.decision_function(X), rtol=1e-6, atol=1e-6)
+
+
+def test_a_class_present_only_in_zero_weight_rows_is_refused_as_for_dropped_rows():
+    X, Y, s = make_data()
+    y = np.zeros(len(s), dtype=int)
+    y[:3] = 1
+    w = np.ones(len(s))
+    w[:3] = 0.0
+    with pytest.raises(FairermValueError, match="single value"):
+        model(max_epochs=1).fit(X[3:], y[3:], sensitive_features=s[3:])
+    with pytest.raises(FairermValueError, match="single value"):
+        model(max_epochs=1).fit(X, y, sensitive_features=s, sample_weight=w)
+    with pytest.raises(FairermValueError, match="exactly two classes"):
+        model(max_epochs=1, task_types="binary").fit(X, y, sensitive_features=s, sample_weight=w)

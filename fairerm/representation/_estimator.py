@@ -116,8 +116,11 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         AdamW's decoupled weight decay.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified by group), monitor its loss, stop
-        after ``n_iter_no_change`` epochs without an improvement larger than ``tol``, and keep
-        the weights of the best epoch. Without it the training loss is monitored.
+        after ``n_iter_no_change`` epochs without an improvement larger than ``tol`` on the lowest
+        loss so far, and keep the weights of the epoch with the lowest validation loss (as
+        scikit-learn's MLP: ``tol`` governs only the patience, so an improvement smaller than
+        ``tol`` still makes the best epoch). Without it the training loss is monitored and the
+        last epoch's weights are kept.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
@@ -157,6 +160,8 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         ``reconstruction_weight > 0`` and, with early stopping, the same on the validation split
         prefixed ``val_``.
     n_epochs_, best_epoch_ : int
+        Epochs run; the epoch with the lowest monitored loss (validation loss with early stopping,
+        whose weights the network holds; else training loss).
     stopped_early_ : bool
     status_ : str
         Why training stopped. If ``max_epochs`` is reached without meeting the stopping rule a
@@ -343,6 +348,8 @@ class FairRepresentation(TransformerMixin, BaseEstimator):
         weights = check_sample_weight(sample_weight, n_samples)
         if n_samples < 4:
             raise FairermValueError(f"X has {n_samples} samples; FairRepresentation needs at least 4.")
+        # With weights the tasks (types, classes, standardisation) are decided by the positive-weight rows only:
+        # a zero weight is a dropped row. Other rows' encoded targets are never read.
         self.tasks_, targets, self._one_dimensional = encode_targets(Y, n_samples, self.task_types, sample_weight=weights)
         self.n_tasks_ = len(self.tasks_)
         self.classes_ = [spec.classes for spec in self.tasks_]

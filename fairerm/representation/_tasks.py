@@ -97,6 +97,7 @@ def _resolve_types(task_types: Any, n_tasks: int) -> list[str]:
 
 
 def _encode_column(column: np.ndarray, kind: str, name: str, weights: np.ndarray | None = None) -> tuple[TaskSpec, np.ndarray]:
+    """The task of ``column`` (type, classes, standardisation) and its encoding; ``column`` holds the rows that count."""
     classes = np.unique(column)
     numeric = column.dtype.kind in "biuf"
     if kind == "auto":
@@ -137,10 +138,23 @@ def _encode_column(column: np.ndarray, kind: str, name: str, weights: np.ndarray
     return TaskSpec("regression", name, mean=mean, scale=scale), (values - mean) / scale
 
 
+def _apply(spec: TaskSpec, column: np.ndarray) -> np.ndarray:
+    """Encode ``column`` with a task already decided (0/1 for binary, standardised for regression)."""
+    if spec.kind == "binary":
+        return (column == spec.classes[1]).astype(np.float64)
+    return (column.astype(np.float64) - spec.mean) / spec.scale
+
+
 def encode_targets(
     Y: Any, n_samples: int, task_types: Any = "auto", *, sample_weight: np.ndarray | None = None
 ) -> tuple[list[TaskSpec], np.ndarray, bool]:
     """Validate a multitask target and encode it (regression columns standardised with ``sample_weight``).
+
+    With ``sample_weight`` the tasks (type, classes, standardisation) are decided by the rows of positive
+    weight only: a zero weight is the same as dropping the row (a label seen only in zero-weight rows is
+    no class, and cannot turn a binary column into a regression one). Every row is still validated
+    (length, missing values), and encoded with the task so decided (a label of a zero-weight row that is
+    not a class encodes as 0; such rows are not trained on).
 
     Returns
     -------
@@ -158,6 +172,7 @@ def encode_targets(
     """
     columns, names, one_dimensional = _target_columns(Y, n_samples)
     types = _resolve_types(task_types, len(columns))
+    counted = None if sample_weight is None else np.flatnonzero(np.asarray(sample_weight) > 0)
     specs, encoded = [], []
     for column, name, kind in zip(columns, names, types):
         if column.shape[0] != n_samples:
@@ -168,7 +183,11 @@ def encode_targets(
                 f"Y column {name!r} has {int(bad.sum())} missing or infinite value(s) (first at row "
                 f"{int(np.flatnonzero(bad)[0])}); every sample needs a finite target."
             )
-        spec, values = _encode_column(column, kind, name, sample_weight)
+        if counted is None:
+            spec, values = _encode_column(column, kind, name)
+        else:
+            spec, _ = _encode_column(column[counted], kind, name, sample_weight[counted])
+            values = _apply(spec, column)
         specs.append(spec)
         encoded.append(values)
     return specs, np.column_stack(encoded), one_dimensional

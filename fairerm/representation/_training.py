@@ -245,8 +245,11 @@ def train_network(
     """Train ``network`` in place; with ``validation``, restore the weights of the best epoch.
 
     Stops when the monitored loss (validation loss if given, else training loss) has not
-    decreased by more than ``tol`` for ``n_iter_no_change`` consecutive epochs, or after
-    ``max_epochs``.
+    decreased by more than ``tol`` below the lowest value so far for ``n_iter_no_change``
+    consecutive epochs, or after ``max_epochs``. As in scikit-learn's MLP, ``tol`` governs only
+    this patience counter: the best epoch (``best_epoch``, and the weights restored with
+    ``validation``) is the one with the lowest monitored loss, however small its improvement.
+    Without ``validation`` the network keeps the last epoch's weights.
     """
     optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     penalty = make_penalty(config)
@@ -258,7 +261,9 @@ def train_network(
     history = {key: [] for key in keys}
     if validation is not None:
         history.update({"val_" + key: [] for key in keys})
-    best, best_epoch, best_state, stale = math.inf, 0, None, 0
+    # best: the lowest monitored loss so far (its epoch and, with validation, its weights); stale: epochs since
+    # the last one that beat the then-best by more than tol (the patience counter).
+    best, best_epoch, best_state, stale, last_significant = math.inf, 0, None, 0, 0
     show = config.verbose > 0 and sys.stderr.isatty()
     progress = tqdm(range(1, config.max_epochs + 1), desc="FairRepresentation", unit="epoch", disable=not show)
     result = TrainingResult(history=history)
@@ -276,11 +281,13 @@ def train_network(
         progress.set_postfix(loss=f"{epoch_stats['loss']:.4f}", monitored=f"{monitored:.4f}")
         result.n_epochs = epoch
         if monitored < best - config.tol:
-            best, best_epoch, stale = monitored, epoch, 0
-            if validation is not None:
-                best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+            stale, last_significant = 0, epoch
         else:
             stale += 1
+        if monitored < best:
+            best, best_epoch = monitored, epoch
+            if validation is not None:
+                best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
         if stale >= config.n_iter_no_change:
             result.stopped_early = True
             break
@@ -289,14 +296,18 @@ def train_network(
         network.load_state_dict(best_state)
     result.best_epoch = best_epoch if best_epoch else result.n_epochs
     watched = "validation loss" if validation is not None else "training loss"
+    kept = (f"the weights of epoch {result.best_epoch} restored" if best_state is not None
+            else f"the weights of the last epoch ({result.n_epochs}) kept")
     if result.stopped_early:
         result.status = (
             f"stopped at epoch {result.n_epochs}: the {watched} did not improve by more than tol={config.tol:g} "
-            f"for n_iter_no_change={config.n_iter_no_change} epochs (best {best:.6g} at epoch {result.best_epoch})"
+            f"on its best value for n_iter_no_change={config.n_iter_no_change} epochs (last such improvement at "
+            f"epoch {last_significant}; lowest {best:.6g} at epoch {result.best_epoch}; {kept})"
         )
     else:
         result.status = (
-            f"max_epochs={config.max_epochs} reached while the {watched} was still improving by more than "
-            f"tol={config.tol:g} (best {best:.6g} at epoch {result.best_epoch})"
+            f"max_epochs={config.max_epochs} reached before the stopping rule was met: the last improvement of the "
+            f"{watched} by more than tol={config.tol:g} was at epoch {last_significant}, {stale} epoch(s) before the end "
+            f"(n_iter_no_change={config.n_iter_no_change}); lowest {best:.6g} at epoch {result.best_epoch}; {kept}"
         )
     return result
