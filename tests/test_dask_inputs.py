@@ -154,21 +154,25 @@ def test_unknown_chunk_sizes_say_how_to_fix_them(route):
             ROUTES[route](da.from_array(X, chunks=(300, 4)), yu, s)
 
 
+def _refused_when_computed(method, rows):
+    """``method`` on a dask copy of ``rows`` is lazy, and computing it raises the numpy path's message."""
+    with pytest.raises(ValueError) as numpy_error:
+        method(rows)
+    result = method(da.from_array(rows, chunks=3))  # lazy: nothing computed yet
+    assert isinstance(result, da.Array)
+    with pytest.raises(FairermValueError) as info:
+        result.compute()
+    assert str(info.value) == str(numpy_error.value)
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_predict_on_a_dask_array_refuses_non_finite_rows_lazily(bad):
     X, y, s = _data(600)
     model = FairLinearSVC().fit(X, y, sensitive_features=s)
     rows = X[:6].copy()
     rows[2, 1] = bad
-    with pytest.raises(ValueError) as numpy_error:
-        model.predict(rows)
-    lazy = da.from_array(rows, chunks=3)
     for method in (model.predict, model.decision_function):
-        result = method(lazy)  # lazy: nothing computed yet
-        assert isinstance(result, da.Array)
-        with pytest.raises(FairermValueError) as info:
-            result.compute()
-        assert str(info.value) == str(numpy_error.value)
+        _refused_when_computed(method, rows)
     clean = da.from_array(X[:50], chunks=(20, 2))
     np.testing.assert_allclose(model.decision_function(clean).compute(), model.decision_function(X[:50]),
                                atol=1e-12)
@@ -190,13 +194,7 @@ def test_fair_projection_transform_of_a_dask_array_refuses_non_finite_rows_lazil
     projection = FairProjection().fit(X, y, sensitive_features=s)
     rows = X[:6].copy()
     rows[4, 0] = bad
-    with pytest.raises(ValueError) as numpy_error:
-        projection.transform(rows)
-    result = projection.transform(da.from_array(rows, chunks=3))  # lazy: nothing computed yet
-    assert isinstance(result, da.Array)
-    with pytest.raises(FairermValueError) as info:
-        result.compute()
-    assert str(info.value) == str(numpy_error.value)
+    _refused_when_computed(projection.transform, rows)
     np.testing.assert_allclose(projection.transform(da.from_array(X, chunks=(250, 2))).compute(),
                                projection.transform(X), atol=1e-12)
     with pytest.raises(FairermValueError, match="Complex data not supported"):

@@ -26,23 +26,10 @@ from fairerm.kernels import KernelSpec
 from fairerm.problem import KernelFermProblem
 from fairerm.solvers import DEFAULT_GAP_TOL, live_constraints
 from fairerm.solvers._certificate import certify
+from scale_helpers import mixed_scales
 
 
-def _mixed(n=600, seed=0, balanced_small=False):
-    """tests/test_mixed_scales.py's data: balanced column of size 1e6, genuine row in a column of size 1e-6."""
-    rng = np.random.default_rng(seed)
-    s = rng.integers(0, 2, n)
-    informative = rng.normal(size=n) + 1.5 * s
-    y = np.where(informative + 0.3 * rng.normal(size=n) > 0.75, 1, 0)
-    big, unit = rng.normal(size=n), rng.normal(size=n) + y
-    for g in (0, 1):
-        for label in (0, 1):
-            cell = (s == g) & (y == label)
-            big[cell] -= big[cell].mean()
-            unit[cell] -= unit[cell].mean() - label
-            if balanced_small:
-                informative[cell] -= informative[cell].mean()
-    return np.c_[big * 1e6, informative * 1e-6, unit], y, s
+_mixed = mixed_scales
 
 
 def _income(seed, n=400):

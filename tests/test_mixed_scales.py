@@ -16,22 +16,10 @@ from fairerm import FairLinearSVC, FairProjection
 from fairerm.constraints import constraint_weights
 from fairerm.problem import LinearFermProblem, column_magnitudes
 from fairerm.solvers import RowSpace, live_constraints
+from scale_helpers import mixed_scales
 
 
-def _mixed(n=600, seed=0, balanced_small=False):
-    rng = np.random.default_rng(seed)
-    s = rng.integers(0, 2, n)
-    informative = rng.normal(size=n) + 1.5 * s
-    y = np.where(informative + 0.3 * rng.normal(size=n) > 0.75, 1, 0)
-    big, unit = rng.normal(size=n), rng.normal(size=n) + y
-    for g in (0, 1):
-        for label in (0, 1):
-            cell = (s == g) & (y == label)
-            big[cell] -= big[cell].mean()  # equal cell means: round-off in u
-            unit[cell] -= unit[cell].mean() - label
-            if balanced_small:
-                informative[cell] -= informative[cell].mean()
-    return np.c_[big * 1e6, informative * 1e-6, unit], y, s
+_mixed = mixed_scales
 
 
 def _u(X, y, s):
