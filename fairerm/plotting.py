@@ -86,16 +86,20 @@ def _refuse_complex(values: Any, name: str) -> None:
         raise FairermValueError(f"Complex data not supported: {name} must hold real numbers; got dtype {dtype}.")
 
 
-def _check_points(values: Any, name: str) -> np.ndarray:
-    """``values`` as a 1-D float array of finite numbers, one per point, or a clear error."""
+def _as_real(values: Any, name: str, refusal: str) -> np.ndarray:
+    """``values`` as a float array: None, complex values and non-numbers refused (``refusal`` ends the message)."""
     if values is None:
         raise FairermValueError(f"{name} is required; got None.")
     _refuse_complex(values, name)
     try:
-        points = np.asarray(values, dtype=float)
+        return np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise FairermTypeError(f"{name} must hold numbers (one per point); got {type(values).__name__} "
-                               f"({exc}).") from exc
+        raise FairermTypeError(f"{name} {refusal}; got {type(values).__name__} ({exc}).") from exc
+
+
+def _check_points(values: Any, name: str) -> np.ndarray:
+    """``values`` as a 1-D float array of finite numbers, one per point, or a clear error."""
+    points = _as_real(values, name, "must hold numbers (one per point)")
     if points.ndim != 1:
         raise FairermValueError(f"{name} must be 1-D (one value per point); got shape {points.shape}.")
     bad = ~np.isfinite(points)
@@ -342,13 +346,7 @@ def plot_pareto_front(path, *, reference_points: Mapping[str, tuple[float, float
 
 
 def _check_scores(scores: Any, name: str = "scores") -> np.ndarray:
-    if scores is None:
-        raise FairermValueError(f"{name} is required; got None.")
-    _refuse_complex(scores, name)
-    try:
-        values = np.asarray(scores, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise FairermTypeError(f"{name} must be numbers (one score per sample); got {type(scores).__name__}.") from exc
+    values = _as_real(scores, name, "must be numbers (one score per sample)")
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if values.ndim != 1 or values.size == 0:
