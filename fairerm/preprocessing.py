@@ -27,7 +27,7 @@ from ._validation import check_binary_target, check_option, check_sample_weight,
 from .constraints import CONSTRAINT_NAMES, DemographicParity, FairnessConstraint, make_constraint, weighted_constraint
 from .exceptions import FairermValueError
 from .problem import column_magnitudes
-from .problem_dask import DaskLinearFermProblem, check_dask_features, is_dask_array
+from .problem_dask import DaskLinearFermProblem, check_dask_features, is_dask_array, refuse_non_finite
 from .solvers import noise_floor, orthonormal_basis
 from .solvers._constraint_space import NOISE_RTOL
 
@@ -36,13 +36,8 @@ __all__ = ["FairProjection"]
 
 def _project_block(block, Q):
     """One chunk of rows, projected: :math:`X - (XQ^\\top)Q` (float32 chunks stay float32); NaN or infinite
-    values refused with scikit-learn's message, as for numpy ``X``."""
-    from sklearn.utils import assert_all_finite
-
-    try:
-        assert_all_finite(block, allow_nan=False, estimator_name="FairProjection", input_name="X")
-    except ValueError as exc:
-        raise FairermValueError(str(exc)) from exc
+    values refused with scikit-learn's message, as for numpy ``X`` (:func:`~fairerm.problem_dask.refuse_non_finite`)."""
+    refuse_non_finite(block, "FairProjection")
     return block - (block @ Q.T.astype(block.dtype, copy=False)) @ Q.astype(block.dtype, copy=False)
 
 

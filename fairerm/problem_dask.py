@@ -27,7 +27,8 @@ from ._validation import (_missing, check_binary_target, check_sample_weight, ch
 from .constraints import DemographicParity, EqualizedOdds, EqualOpportunity, make_constraint, weighted_constraint
 from .exceptions import FairermError, FairermTypeError, FairermValueError, SolverError
 
-__all__ = ["DaskLinearFermProblem", "is_dask_array", "tree_reduce", "check_dask_features", "check_known_sizes"]
+__all__ = ["DaskLinearFermProblem", "is_dask_array", "tree_reduce", "check_dask_features", "check_known_sizes",
+           "refuse_non_finite"]
 
 _BUILTIN = (EqualOpportunity, DemographicParity, EqualizedOdds)
 
@@ -94,15 +95,20 @@ def check_dask_features(X, *, name: str = "X", estimator: str | None = None, min
                                 "as input.")
 
 
-def _checked_scores(block, coef, intercept, estimator):
-    """One chunk's scores; NaN or infinite values refused with scikit-learn's message (as for numpy ``X``)."""
+def refuse_non_finite(block, estimator: str) -> None:
+    """A chunk of ``X`` with NaN or infinite values refused with scikit-learn's message (as for numpy ``X``)."""
     from sklearn.utils import assert_all_finite
 
-    block = np.asarray(block, dtype=np.float64)
     try:
         assert_all_finite(block, allow_nan=False, estimator_name=estimator, input_name="X")
     except ValueError as exc:
         raise FairermValueError(str(exc)) from exc
+
+
+def _checked_scores(block, coef, intercept, estimator):
+    """One chunk's scores; NaN or infinite values refused (:func:`refuse_non_finite`)."""
+    block = np.asarray(block, dtype=np.float64)
+    refuse_non_finite(block, estimator)
     return block @ coef + intercept
 
 

@@ -96,8 +96,8 @@ def _resolve_types(task_types: Any, n_tasks: int) -> list[str]:
     return types
 
 
-def _encode_column(column: np.ndarray, kind: str, name: str, weights: np.ndarray | None = None) -> tuple[TaskSpec, np.ndarray]:
-    """The task of ``column`` (type, classes, standardisation) and its encoding; ``column`` holds the rows that count."""
+def _decide_task(column: np.ndarray, kind: str, name: str, weights: np.ndarray | None = None) -> TaskSpec:
+    """The task of ``column`` (type, classes, standardisation); ``column`` holds the rows that count."""
     classes = np.unique(column)
     numeric = column.dtype.kind in "biuf"
     if kind == "auto":
@@ -121,7 +121,7 @@ def _encode_column(column: np.ndarray, kind: str, name: str, weights: np.ndarray
                 f"Y column {name!r} is a binary task but has {len(classes)} distinct value(s) "
                 f"({list(classes[:5])!r}); a binary task needs exactly two classes."
             )
-        return TaskSpec("binary", name, classes=classes), (column == classes[1]).astype(np.float64)
+        return TaskSpec("binary", name, classes=classes)
     if not numeric:
         raise FairermTypeError(f"Y column {name!r} is a regression task but holds non-numeric values of dtype {column.dtype}.")
     values = column.astype(np.float64)
@@ -135,7 +135,7 @@ def _encode_column(column: np.ndarray, kind: str, name: str, weights: np.ndarray
         )
     if scale == 0.0:
         raise FairermValueError(f"Y column {name!r} is a regression task with a constant value ({mean!r}); it cannot be learned.")
-    return TaskSpec("regression", name, mean=mean, scale=scale), (values - mean) / scale
+    return TaskSpec("regression", name, mean=mean, scale=scale)
 
 
 def _apply(spec: TaskSpec, column: np.ndarray) -> np.ndarray:
@@ -183,13 +183,10 @@ def encode_targets(
                 f"Y column {name!r} has {int(bad.sum())} missing or infinite value(s) (first at row "
                 f"{int(np.flatnonzero(bad)[0])}); every sample needs a finite target."
             )
-        if counted is None:
-            spec, values = _encode_column(column, kind, name)
-        else:
-            spec, _ = _encode_column(column[counted], kind, name, sample_weight[counted])
-            values = _apply(spec, column)
+        spec = (_decide_task(column, kind, name) if counted is None
+                else _decide_task(column[counted], kind, name, sample_weight[counted]))
         specs.append(spec)
-        encoded.append(values)
+        encoded.append(_apply(spec, column))
     return specs, np.column_stack(encoded), one_dimensional
 
 
